@@ -1,0 +1,3 @@
+from beamshell.shell.cli import main
+
+raise SystemExit(main())

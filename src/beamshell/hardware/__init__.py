@@ -1,0 +1,1 @@
+"""Devices: axes, counters, measurement groups, shutters and their simulated controllers."""

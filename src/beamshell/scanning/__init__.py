@@ -1,0 +1,1 @@
+"""Scans: acquisition chain, Scan, presets, standard scans, groups, the live table."""
