@@ -208,20 +208,22 @@ class Config:
                     ConfigError("each entry must be a mapping", str(path), None)
                 )
                 continue
-            item.inherited = defaults  # __init__.yml defaults reach top-level entries only
             self._collect(item, defaults, builder=None)
 
     def _collect(self, mapping: LineDict, defaults: dict, builder: LineDict | None) -> None:
-        if "class" in mapping or "plugin" in mapping:
+        if builder is None and ("class" in mapping or "plugin" in mapping):
             builder = mapping
+            mapping.inherited = defaults  # e.g. `controller: {class: ...}` under a wrapper key
         name = mapping.get("name")
         if name is not None:
             self._add_entry(str(name), _Entry(mapping, defaults, builder))
+        # Defaults reach the mapping that builds objects, not the items it owns.
+        inner_defaults = defaults if builder is None else {}
         for value in mapping.values():
             children = value if isinstance(value, list) else [value]
             for child in children:
                 if isinstance(child, LineDict):
-                    self._collect(child, {}, builder)
+                    self._collect(child, inner_defaults, builder)
 
     def _add_entry(self, name: str, entry: _Entry) -> None:
         here = f"{entry.data.filename}:{entry.data.line}"
@@ -360,3 +362,13 @@ def get_config(config_dir: str | os.PathLike | None = None, redis_url: str | Non
     elif redis_url and config._redis_url is None:
         config._redis_url = redis_url
     return config
+
+
+def register_config(config: Config) -> None:
+    """Make `config` the one `get_config()` returns for its directory (a session does this)."""
+    _configs[config.root_dir] = config
+
+
+def unregister_config(config: Config) -> None:
+    if _configs.get(config.root_dir) is config:
+        del _configs[config.root_dir]

@@ -1,0 +1,26 @@
+"""Which measurement group a session's scans use when no counter is given; kept in Redis."""
+
+from __future__ import annotations
+
+
+class ActiveMeasurementGroup:
+    """The session's active measurement group: the one set last, else the first one loaded."""
+
+    def __init__(self, session_name: str, settings, inventory):
+        self._setting = settings.value(f"active_mg:{session_name}")
+        self._inventory = inventory
+
+    def get(self):
+        groups = self._inventory.measurement_groups()
+        wanted = self._setting.get()
+        for group in groups:
+            if getattr(group, "config_name", group.name) == wanted or group.name == wanted:
+                return group
+        return groups[0] if groups else None
+
+    def set(self, group) -> None:
+        from beamshell.hardware.measurement_group import MeasurementGroup
+
+        if not isinstance(group, MeasurementGroup):
+            raise TypeError(f"set_active_mg: {group!r} is not a measurement group")
+        self._setting.set(getattr(group, "config_name", group.name))

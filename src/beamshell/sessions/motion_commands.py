@@ -1,0 +1,122 @@
+"""mv, umv, mvr, umvr and sync: the operator's motor commands, with their argument checks."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import gevent
+
+from beamshell.hardware.axis import Axis
+from beamshell.hardware.motion import move_axes
+from beamshell.sessions.table import format_position
+
+_UMV_REFRESH_S = 0.1
+
+
+def parse_motion_args(command: str, args: Sequence[Any]) -> dict[Axis, float]:
+    """Pairs (axis, position) -> {axis: position}; bad arguments name themselves in the error."""
+    if not args:
+        raise TypeError(f"{command}: expected pairs of (axis, position), got nothing")
+    if len(args) % 2:
+        raise TypeError(f"{command}: expected pairs of (axis, position), got {len(args)} arguments")
+    targets: dict[Axis, float] = {}
+    for index in range(0, len(args), 2):
+        axis, position = args[index], args[index + 1]
+        if not isinstance(axis, Axis):
+            raise TypeError(
+                f"{command}: argument {index + 1} is {axis!r} ({type(axis).__name__}), not an axis"
+            )
+        if axis in targets:
+            raise ValueError(f"{command}: axis {axis.name} is given twice")
+        try:
+            targets[axis] = float(position)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{command}: position for {axis.name} (argument {index + 2}) is {position!r}, "
+                "not a number"
+            ) from None
+    return targets
+
+
+def _relative(targets: dict[Axis, float]) -> dict[Axis, float]:
+    return {axis: axis.position + delta for axis, delta in targets.items()}
+
+
+def _report_stopped(axes: Sequence[Axis], out) -> None:
+    for axis in axes:
+        print(f"{axis.name} stopped at {format_position(axis.position)}", file=out)
+
+
+def _move(command: str, targets: dict[Axis, float], show: bool, out) -> None:
+    """Move all axes together; Ctrl-C stops them all and says where each stopped."""
+    axes = list(targets)
+    if not show:
+        try:
+            move_axes(targets, wait=True)
+        except KeyboardInterrupt:
+            _report_stopped(axes, out)
+            raise
+        return
+    print("  ".join(f"{axis.name:>12}" for axis in axes), file=out)
+    mover = gevent.spawn(move_axes, targets, True)
+    try:
+        while not mover.ready():
+            _print_positions(axes, out, end="\r")
+            mover.join(timeout=_UMV_REFRESH_S)
+        mover.get()  # re-raise a move error here
+    except KeyboardInterrupt:
+        mover.kill(KeyboardInterrupt, block=True)  # move_axes stops every axis
+        _print_positions(axes, out)
+        _report_stopped(axes, out)
+        raise
+    except BaseException:
+        mover.kill(block=True)
+        raise
+    _print_positions(axes, out)
+
+
+def _print_positions(axes: Sequence[Axis], out, end: str = "\n") -> None:
+    print(
+        "  ".join(f"{format_position(axis.position):>12}" for axis in axes),
+        end=end,
+        file=out,
+        flush=True,
+    )
+
+
+class MotionCommands:
+    """The motor commands of one session (they print to its output)."""
+
+    def __init__(self, inventory, out=None):
+        self._inventory = inventory
+        self._out = out
+
+    @property
+    def out(self):
+        return self._out or sys.stdout
+
+    def mv(self, *args) -> None:
+        """mv(axis, position, [axis, position, ...]): move the axes together and wait."""
+        _move("mv", parse_motion_args("mv", args), show=False, out=self.out)
+
+    def umv(self, *args) -> None:
+        """umv(axis, position, ...): like mv, printing the positions while they change."""
+        _move("umv", parse_motion_args("umv", args), show=True, out=self.out)
+
+    def mvr(self, *args) -> None:
+        """mvr(axis, delta, ...): move the axes by the given amounts and wait."""
+        _move("mvr", _relative(parse_motion_args("mvr", args)), show=False, out=self.out)
+
+    def umvr(self, *args) -> None:
+        """umvr(axis, delta, ...): like mvr, printing the positions while they change."""
+        _move("umvr", _relative(parse_motion_args("umvr", args)), show=True, out=self.out)
+
+    def sync(self, *axes: Axis) -> None:
+        """sync(*axes): re-read the positions from the controllers (all axes if none given)."""
+        for index, axis in enumerate(axes):
+            if not isinstance(axis, Axis):
+                raise TypeError(f"sync: argument {index + 1} is {axis!r}, not an axis")
+        for axis in axes or self._inventory.axes():
+            axis.sync_hard()

@@ -1,0 +1,257 @@
+"""Load a session: its objects into a namespace, included sessions first, then its setup file."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import traceback
+from pathlib import Path
+from typing import Any, TextIO
+
+from beamshell.config.static import Config, register_config, resolve_config_dir, unregister_config
+from beamshell.errors import BeamshellError, ConfigError
+from beamshell.sessions.error_history import ErrorHistory
+from beamshell.sessions.session_config import SessionConfig
+
+
+class Session:
+    """A loaded session: `env_dict` is the operator's namespace; `close()` stops what it started."""
+
+    def __init__(self, name: str, config: Config, out: TextIO | None = None):
+        self.name = name
+        self.config = config
+        self.env_dict: dict[str, Any] = {}
+        self.load_report: list[str] = []
+        self.error_history = ErrorHistory()
+        self.objects: dict[str, Any] = {}  # namespace name -> configured object
+        self.failed_objects: dict[str, BaseException] = {}
+        self.scan_env = None
+        self._out = out
+        self._closed = False
+
+    # -- loading ---------------------------------------------------------------------------
+    def _report(self, line: str) -> None:
+        self.load_report.append(line)
+        if self._out is not None:
+            print(line, file=self._out, flush=True)
+
+    def _load(self) -> None:
+        chain = self._session_chain(self.name, [])
+        main = chain[-1]
+        excluded = set(main.exclude_objects)
+        self._build_namespace()
+        for session_config in chain:
+            for object_name in self._object_names(session_config):
+                if object_name in excluded or object_name in self.objects:
+                    continue
+                self._load_object(object_name, session_config)
+            for alias in session_config.aliases:
+                self._apply_alias(alias, session_config)
+            self._refresh_active_mg()
+            if session_config.setup_file is not None:
+                self._run_setup_file(session_config)
+
+    def _session_chain(self, name: str, seen: list[str]) -> list[SessionConfig]:
+        """Included sessions first (depth first), each once, the session itself last."""
+        if name in seen:
+            raise BeamshellError(f"session '{name}' includes itself: {' -> '.join(seen + [name])}")
+        if name not in self.config.names_list:
+            sessions = ", ".join(list_sessions(self.config)) or "none"
+            raise BeamshellError(
+                f"no session '{name}' in configuration {self.config.root_dir} "
+                f"(sessions: {sessions})"
+            )
+        session_config = self.config.get(name)
+        if not isinstance(session_config, SessionConfig):
+            raise BeamshellError(f"'{name}' is not a session (it has no 'class: Session')")
+        chain: list[SessionConfig] = []
+        for included in session_config.include_sessions:
+            for item in self._session_chain(included, seen + [name]):
+                if item.name not in {c.name for c in chain}:
+                    chain.append(item)
+        chain.append(session_config)
+        return chain
+
+    def _object_names(self, session_config: SessionConfig) -> list[str]:
+        if session_config.config_objects is not None:
+            return list(session_config.config_objects)
+        return [n for n in self.config.names_list if not _is_session_entry(self.config, n)]
+
+    def _load_object(self, object_name: str, session_config: SessionConfig) -> None:
+        try:
+            if object_name not in self.config.names_list:
+                raise session_config.error(
+                    f"config-objects: no object named '{object_name}' in the configuration",
+                    "config-objects",
+                )
+            obj = self.config.get(object_name)
+        except Exception as exc:  # one broken device must not stop the session
+            self.failed_objects[object_name] = exc
+            self.error_history.record(type(exc), exc, exc.__traceback__)
+            self._report(f"ERROR {object_name}: {exc}")
+            return
+        self.objects[object_name] = obj
+        self.env_dict[object_name] = obj
+        self._report(f"Initialized {object_name}")
+
+    def _apply_alias(self, alias, session_config: SessionConfig) -> None:
+        obj = self.objects.pop(alias.original_name, None)
+        if obj is None:
+            self._report(
+                f"ERROR alias {alias.alias_name}: no object '{alias.original_name}' "
+                f"in session {session_config.name}"
+            )
+            return
+        self.env_dict.pop(alias.original_name, None)
+        if hasattr(obj, "name"):
+            obj.name = alias.alias_name  # columns and listings show the alias
+        self.objects[alias.alias_name] = obj
+        self.env_dict[alias.alias_name] = obj
+        self._report(f"Alias {alias.alias_name} -> {alias.original_name}")
+
+    def _run_setup_file(self, session_config: SessionConfig) -> None:
+        path = session_config.setup_file
+        try:
+            run_script(path, self.env_dict)
+        except Exception as exc:
+            self.error_history.record(type(exc), exc, exc.__traceback__)
+            self._report(f"ERROR in setup file {_where(exc, path)}: {type(exc).__name__}: {exc}")
+
+    # -- namespace -----------------------------------------------------------------------
+    def _build_namespace(self) -> None:
+        from beamshell.sessions.namespace import build_namespace
+
+        build_namespace(self)
+
+    def _refresh_active_mg(self) -> None:
+        if self.scan_env is not None:
+            self.env_dict["ACTIVE_MG"] = self.scan_env.active_mg()
+
+    # -- scripts ---------------------------------------------------------------------------
+    def user_script_run(self, path: str | os.PathLike) -> None:
+        """Run a macro file in the session's namespace: what it defines stays available."""
+        run_script(self._script_path(path), self.env_dict)
+
+    def user_script_load(self, path: str | os.PathLike, export_global: bool = False):
+        """Run a macro file in a copy of the namespace; return what it defined.
+
+        With `export_global=True` its definitions are also put in the session's namespace.
+        """
+        from types import SimpleNamespace
+
+        namespace = dict(self.env_dict)
+        before = set(namespace)
+        run_script(self._script_path(path), namespace)
+        defined = {k: v for k, v in namespace.items() if k not in before and not k.startswith("__")}
+        if export_global:
+            self.env_dict.update(defined)
+        return SimpleNamespace(**defined)
+
+    def _script_path(self, path: str | os.PathLike) -> Path:
+        candidate = Path(path).expanduser()
+        if not candidate.is_absolute() and not candidate.exists():
+            in_config = self.config.root_dir / candidate
+            if in_config.exists():
+                candidate = in_config
+        if not candidate.is_file():
+            raise FileNotFoundError(f"no script file {path}")
+        return candidate.resolve()
+
+    # -- closing ---------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop moving axes and running greenlets of the session; release its Redis client."""
+        if self._closed:
+            return
+        self._closed = True
+        from beamshell.hardware.axis import Axis
+
+        for obj in list(self.objects.values()):
+            if isinstance(obj, Axis) and obj.is_moving:
+                try:
+                    obj.stop()
+                except Exception:  # closing must go on for the other devices
+                    traceback.print_exc()
+        if self.scan_env is not None:
+            self.scan_env.close()
+        unregister_config(self.config)
+        self.config.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Session {self.name} ({len(self.objects)} objects, {self.config.root_dir})>"
+
+
+def run_script(path: Path, namespace: dict) -> None:
+    """Execute a Python file in `namespace`, compiled with its path so tracebacks name it."""
+    source = Path(path).read_text()
+    code = compile(source, str(path), "exec")
+    namespace.setdefault("__builtins__", __builtins__)
+    previous_file = namespace.get("__file__")
+    namespace["__file__"] = str(path)
+    try:
+        exec(code, namespace)
+    finally:
+        if previous_file is None:
+            namespace.pop("__file__", None)
+        else:
+            namespace["__file__"] = previous_file
+
+
+def _where(exc: BaseException, path: Path) -> str:
+    """`file:line` of the deepest frame of `exc` inside `path`."""
+    line = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == str(path):
+            line = lineno
+    if line is None and isinstance(exc, SyntaxError) and exc.filename == str(path):
+        line = exc.lineno
+    return f"{path}:{line}" if line else str(path)
+
+
+def _is_session_entry(config: Config, name: str) -> bool:
+    try:
+        return config.get_config(name).raw("class") == "Session"
+    except ConfigError:
+        return False
+
+
+def list_sessions(config: Config | str | os.PathLike | None = None) -> list[str]:
+    """Names of the sessions defined in a configuration."""
+    if not isinstance(config, Config):
+        config = Config(resolve_config_dir(config))  # no Redis needed to list names
+    return [name for name in config.names_list if _is_session_entry(config, name)]
+
+
+def load_session(
+    name: str,
+    config_dir: str | os.PathLike | None = None,
+    redis_url: str | None = None,
+    out: TextIO | None = None,
+) -> Session:
+    """Load session `name` of a configuration; `out` receives each loading message as it happens.
+
+    A fresh `Config` is read for each session, and `get_config()` returns it while the
+    session is open, so code in the session sees the same objects.
+    """
+    config = Config(config_dir, redis_url=redis_url)
+    config.redis  # fail now, with the URL, if Redis cannot be reached
+    register_config(config)
+    session = Session(name, config, out)
+    try:
+        session._load()
+    except BaseException:
+        session.close()
+        raise
+    return session
+
+
+def user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

@@ -1,0 +1,75 @@
+"""A session's YAML entry (`class: Session`): which objects, setup file, included sessions, aliases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from beamshell.errors import ConfigError
+
+SESSION_KEYS = ("setup-file", "config-objects", "include-sessions", "exclude-objects", "aliases")
+
+
+@dataclass(frozen=True)
+class Alias:
+    original_name: str
+    alias_name: str
+
+
+@dataclass
+class SessionConfig:
+    """What the configuration says about one session; loading it is `Session`'s job."""
+
+    name: str
+    filename: str
+    line: int
+    setup_file: Path | None = None
+    config_objects: list[str] | None = None  # None: every object of the configuration
+    include_sessions: list[str] = field(default_factory=list)
+    exclude_objects: list[str] = field(default_factory=list)
+    aliases: list[Alias] = field(default_factory=list)
+    object_lines: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, node, config) -> SessionConfig:
+        node.check_keys(SESSION_KEYS)
+        setup = node.raw("setup-file")
+        setup_path = None
+        if setup:
+            setup_path = Path(setup)
+            if not setup_path.is_absolute():
+                setup_path = (Path(node.filename).parent / setup_path).resolve()
+        aliases = []
+        for item in node.raw("aliases") or []:
+            if not isinstance(item, dict) or set(item) != {"original_name", "alias_name"}:
+                raise node.error(
+                    "each alias needs exactly 'original_name' and 'alias_name'", "aliases"
+                )
+            aliases.append(Alias(str(item["original_name"]), str(item["alias_name"])))
+        return cls(
+            name=node.name,
+            filename=node.filename,
+            line=node.line,
+            setup_file=setup_path,
+            config_objects=_names(node, "config-objects", default=None),
+            include_sessions=_names(node, "include-sessions", default=[]),
+            exclude_objects=_names(node, "exclude-objects", default=[]),
+            aliases=aliases,
+            object_lines={
+                "config-objects": node.line_of("config-objects"),
+                "include-sessions": node.line_of("include-sessions"),
+            },
+        )
+
+    def error(self, message: str, key: str | None = None) -> ConfigError:
+        return ConfigError(message, self.filename, self.object_lines.get(key, self.line), self.name)
+
+
+def _names(node, key: str, default):
+    """A list of object names; `$name` references are accepted and read as names."""
+    value = node.raw(key)
+    if value is None:
+        return default
+    if not isinstance(value, list):
+        raise node.error(f"'{key}' must be a list of names", key)
+    return [str(item)[1:] if str(item).startswith("$") else str(item) for item in value]

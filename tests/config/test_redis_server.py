@@ -1,0 +1,114 @@
+"""The embedded Redis server: one per configuration, shared, stoppable, and clear when absent."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from beamshell.config.redis_server import EmbeddedRedis, connect, resolve_redis_url
+from beamshell.errors import RedisUnreachable
+
+BEAMSHELL = [sys.executable, "-m", "beamshell"]
+
+
+def run_cli(*args, env=None):
+    environment = dict(os.environ)
+    environment.pop("BEAMSHELL_REDIS_URL", None)
+    environment.update(env or {})
+    return subprocess.run(
+        BEAMSHELL + list(args), capture_output=True, text=True, timeout=30, env=environment
+    )
+
+
+@pytest.fixture
+def config_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("BEAMSHELL_REDIS_URL", raising=False)
+    yield tmp_path
+    EmbeddedRedis(tmp_path).stop()
+
+
+def test_two_concurrent_starts_give_one_server(config_dir):
+    starters = [
+        subprocess.Popen(
+            BEAMSHELL + ["server", "start", "--config", str(config_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={k: v for k, v in os.environ.items() if k != "BEAMSHELL_REDIS_URL"},
+        )
+        for _ in range(2)
+    ]
+    outputs = [starter.communicate(timeout=30) for starter in starters]
+    assert all(starter.returncode == 0 for starter in starters), outputs
+    server = EmbeddedRedis(config_dir)
+    pid = server.pid()
+    assert pid is not None
+    assert all(f"pid {pid}" in out for out, _ in outputs)
+    ps = subprocess.run(["pgrep", "-f", str(server.socket_path)], capture_output=True, text=True)
+    assert ps.stdout.split() == [str(pid)]
+
+
+def test_server_listens_only_on_its_unix_socket(config_dir):
+    server = EmbeddedRedis(config_dir)
+    url = server.start()
+    assert url == f"unix://{server.socket_path}"
+    client = connect(url)
+    assert client.config_get("port")["port"] == "0"
+    assert client.config_get("appendonly")["appendonly"] == "yes"
+    client.close()
+
+
+def test_status_after_stop(config_dir):
+    assert run_cli("server", "start", "--config", str(config_dir)).returncode == 0
+    status = run_cli("server", "status", "--config", str(config_dir))
+    assert status.returncode == 0 and "running at unix://" in status.stdout
+    stop = run_cli("server", "stop", "--config", str(config_dir))
+    assert stop.returncode == 0 and "stopped" in stop.stdout
+    status = run_cli("server", "status", "--config", str(config_dir))
+    assert status.returncode == 3 and "not running" in status.stdout
+    assert not EmbeddedRedis(config_dir).is_running()
+
+
+def test_server_outlives_the_process_that_started_it(config_dir):
+    run_cli("server", "start", "--config", str(config_dir))
+    assert EmbeddedRedis(config_dir).is_running()
+
+
+def test_configured_url_means_nothing_is_started(config_dir):
+    (config_dir / "__init__.yml").write_text("redis_url: unix:///nonexistent/redis.sock\n")
+    assert resolve_redis_url(config_dir) == "unix:///nonexistent/redis.sock"
+    assert EmbeddedRedis(config_dir).pid() is None
+    result = run_cli("server", "start", "--config", str(config_dir))
+    assert result.returncode == 1 and "configured at unix:///nonexistent" in result.stdout
+
+
+def test_unreachable_redis_is_one_line_naming_the_url():
+    with pytest.raises(RedisUnreachable) as info:
+        connect("unix:///nonexistent/redis.sock")
+    message = str(info.value)
+    assert "\n" not in message
+    assert "unix:///nonexistent/redis.sock" in message
+    assert "beamshell server start" in message
+
+
+def test_unreachable_redis_from_the_command_line(config_dir):
+    (config_dir / "__init__.yml").write_text("redis_url: redis://127.0.0.1:1\n")
+    result = run_cli("server", "status", "--config", str(config_dir))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "redis://127.0.0.1:1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_long_config_path_still_gets_a_short_socket(tmp_path, monkeypatch):
+    monkeypatch.delenv("BEAMSHELL_REDIS_URL", raising=False)
+    deep = tmp_path / ("x" * 60) / ("y" * 60)
+    deep.mkdir(parents=True)
+    server = EmbeddedRedis(deep)
+    try:
+        assert len(str(server.socket_path)) <= 100
+        assert server.run_dir == deep / ".beamshell"
+        assert Path(server.start()[len("unix://") :]).exists()
+    finally:
+        server.stop()
