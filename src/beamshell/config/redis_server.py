@@ -107,13 +107,7 @@ class EmbeddedRedis:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            pass
-        return pid
+        return pid if _alive(pid) else None
 
     def is_running(self) -> bool:
         return self.pid() is not None and _ping(self.url)
@@ -173,11 +167,9 @@ class EmbeddedRedis:
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
+            if not _alive(pid):
                 break
-            time.sleep(0.02)
+            time.sleep(0.01)
         else:
             os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
@@ -191,6 +183,21 @@ class EmbeddedRedis:
             "url": self.url,
             "data_dir": str(self.data_dir),
         }
+
+
+def _alive(pid: int) -> bool:
+    """True if `pid` runs; a zombie (exited, not yet reaped by a detached parent) does not."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc: trust kill(0)
 
 
 def _ping(url: str) -> bool:

@@ -239,7 +239,7 @@ def load_session(
     session is open, so code in the session sees the same objects.
     """
     config = Config(config_dir, redis_url=redis_url)
-    config.redis  # fail now, with the URL, if Redis cannot be reached
+    _ = config.redis  # fail now, with the URL, if Redis cannot be reached
     register_config(config)
     session = Session(name, config, out)
     try:
