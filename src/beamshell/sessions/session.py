@@ -172,7 +172,10 @@ class Session:
                 except Exception:  # closing must go on for the other devices
                     traceback.print_exc()
         if self.scan_env is not None:
-            self.scan_env.close()
+            from beamshell.scanning import context
+
+            if context._default_environment is self.scan_env:
+                context.set_default_environment(None)
         unregister_config(self.config)
         self.config.close()
 
