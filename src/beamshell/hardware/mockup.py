@@ -1,0 +1,199 @@
+"""The `mockup` motor controller: simulated axes that move along trapezoidal profiles in real time."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from beamshell.errors import BeamshellError
+from beamshell.hardware import config_values
+from beamshell.hardware.axis import Axis, AxisState
+from beamshell.hardware.trajectory import MotionProfile
+
+if TYPE_CHECKING:
+    from beamshell.config.static import Config, ConfigNode
+
+AXIS_KEYS = (
+    "velocity",
+    "acceleration",
+    "steps_per_unit",
+    "low_limit",
+    "high_limit",
+    "unit",
+    "sign",
+    "offset",
+)
+DEFAULT_VELOCITY = 10.0
+DEFAULT_ACCELERATION = 100.0
+DEFAULT_STEPS_PER_UNIT = 1000.0
+
+
+class _SimulatedMotor:
+    """What the simulated hardware knows about one motor: where it is, how it moves."""
+
+    __slots__ = ("position", "profile", "moving", "hw_state", "steps_per_unit")
+
+    def __init__(self, position: float, steps_per_unit: float):
+        self.position = position
+        self.profile: MotionProfile | None = None
+        self.moving = False
+        self.hw_state: AxisState | None = None  # LIMNEG/LIMPOS/FAULT injected by simulate_state
+        self.steps_per_unit = steps_per_unit
+
+    def rounded(self, value: float) -> float:
+        return round(value * self.steps_per_unit) / self.steps_per_unit
+
+
+class MockupController:
+    """Simulated motor controller; builds its configured axes on first request."""
+
+    def __init__(self, name: str, config: Config | None = None):
+        self.name = name
+        self._config = config
+        self._axis_nodes: dict[str, ConfigNode] = {}
+        self._axes: dict[str, Axis] = {}
+        self._motors: dict[int, _SimulatedMotor] = {}  # id(axis) -> motor
+
+    @classmethod
+    def from_config(cls, node: ConfigNode, config: Config) -> MockupController:
+        node.check_keys(["axes"])
+        controller = cls(str(node.raw("name") or "mockup"), config)
+        axis_nodes = node.children("axes")
+        if not axis_nodes:
+            raise node.error("a mockup controller needs at least one item in 'axes'", "axes")
+        for axis_node in axis_nodes:
+            controller._axis_nodes[config_values.required_name(axis_node, "axis")] = axis_node
+        return controller
+
+    # -- configuration ------------------------------------------------------------------
+    @property
+    def axes(self) -> dict[str, Axis]:
+        """Every configured axis, built if needed."""
+        return {name: self.get_object(name) for name in self._axis_nodes}
+
+    def get_object(self, name: str) -> Axis:
+        axis = self._axes.get(name)
+        if axis is None:
+            node = self._axis_nodes.get(name)
+            if node is None:
+                raise BeamshellError(f"controller {self.name} has no axis '{name}'")
+            axis = self._axes[name] = self._build_axis(name, node)
+        return axis
+
+    def _build_axis(self, name: str, node: ConfigNode) -> Axis:
+        node.check_keys(AXIS_KEYS)
+        low = config_values.number(node, "low_limit")
+        high = config_values.number(node, "high_limit")
+        if low is not None and high is not None and low > high:
+            raise node.error(f"low_limit {low:g} is above high_limit {high:g}", "low_limit")
+        sign = config_values.number(node, "sign", 1.0)
+        if sign not in (1.0, -1.0):
+            raise node.error(f"'sign' must be 1 or -1, got {node.raw('sign')!r}", "sign")
+        settings = self._config.settings.mapping(f"axis:{name}")
+        return Axis(
+            name,
+            self,
+            settings,
+            unit=config_values.text(node, "unit"),
+            steps_per_unit=config_values.number(
+                node, "steps_per_unit", DEFAULT_STEPS_PER_UNIT, positive=True
+            ),
+            velocity=config_values.number(node, "velocity", DEFAULT_VELOCITY, positive=True),
+            acceleration=config_values.number(
+                node, "acceleration", DEFAULT_ACCELERATION, positive=True
+            ),
+            low_limit=low,
+            high_limit=high,
+            sign=int(sign),
+            offset=config_values.number(node, "offset", 0.0),
+        )
+
+    # -- the simulated hardware, as seen by Axis ----------------------------------------
+    def attach(self, axis: Axis, dial_position: float) -> None:
+        motor = _SimulatedMotor(0.0, axis.steps_per_unit)
+        motor.position = motor.rounded(dial_position)
+        self._motors[id(axis)] = motor
+
+    def read_position(self, axis: Axis) -> float:
+        motor = self._motors[id(axis)]
+        if motor.profile is None:
+            return motor.position
+        return motor.rounded(motor.profile.position(time.monotonic()))
+
+    def state(self, axis: Axis) -> AxisState:
+        motor = self._motors[id(axis)]
+        if motor.hw_state is AxisState.FAULT:
+            return AxisState.FAULT
+        if motor.moving:
+            return AxisState.MOVING
+        return motor.hw_state or AxisState.READY
+
+    def set_position(self, axis: Axis, dial_position: float) -> None:
+        motor = self._motors[id(axis)]
+        motor.position = motor.rounded(dial_position)
+
+    def start_moves(self, moves: list[tuple[Axis, float]]) -> None:
+        """Start every (axis, dial target) at the same instant."""
+        now = time.monotonic()
+        for axis, target in moves:
+            motor = self._motors[id(axis)]
+            if motor.hw_state in (AxisState.LIMNEG, AxisState.LIMPOS):
+                motor.hw_state = None  # moving off the switch releases it
+            motor.profile = MotionProfile.trapezoid(
+                motor.position, target, axis.velocity, axis.acceleration, now
+            )
+            motor.moving = True
+
+    def remaining_time(self, axis: Axis) -> float:
+        motor = self._motors[id(axis)]
+        if motor.profile is None:
+            return 0.0
+        return motor.profile.end_time - time.monotonic()
+
+    def stop(self, axis: Axis) -> None:
+        """Decelerate from the current speed to rest."""
+        motor = self._motors[id(axis)]
+        if motor.profile is not None:
+            motor.profile = motor.profile.stopping(time.monotonic(), axis.acceleration)
+
+    def halt(self, axis: Axis) -> None:
+        """Stop dead where the motor is (emergency stop, hardware fault, limit switch)."""
+        motor = self._motors[id(axis)]
+        if motor.profile is not None:
+            motor.profile = MotionProfile.at_rest(
+                motor.profile.position(time.monotonic()), time.monotonic()
+            )
+
+    def end_motion(self, axis: Axis) -> None:
+        """The move is over (or abandoned): freeze the motor where it is now."""
+        motor = self._motors[id(axis)]
+        if motor.profile is not None:
+            motor.position = motor.rounded(motor.profile.position(time.monotonic()))
+            motor.profile = None
+        motor.moving = False
+
+    def simulate_state(self, axis: Axis, state: AxisState | str | None) -> None:
+        """Inject a hardware condition (FAULT, LIMNEG, LIMPOS), or None to clear it.
+
+        A fault, or a limit switch hit while moving, stops the motor dead as real hardware does.
+        """
+        if isinstance(state, str):
+            try:
+                state = AxisState[state.upper()]
+            except KeyError:
+                raise BeamshellError(
+                    f"{axis.name}: unknown state {state!r} (FAULT, LIMNEG, LIMPOS or None)"
+                ) from None
+        if state not in (None, AxisState.FAULT, AxisState.LIMNEG, AxisState.LIMPOS):
+            raise BeamshellError(f"{axis.name}: cannot simulate state {state}")
+        self._motors[id(axis)].hw_state = state
+        if state is not None and axis.is_moving:
+            axis.abort()
+
+    def close(self) -> None:
+        """Stop every axis at once and persist their positions."""
+        for axis in self._axes.values():
+            axis.close()
+
+    def __repr__(self) -> str:
+        return f"<MockupController {self.name}: axes {', '.join(self._axis_nodes)}>"
