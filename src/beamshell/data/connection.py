@@ -1,0 +1,49 @@
+"""How a reading process finds its Redis: an explicit client or URL, the environment, the config."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import redis
+
+REDIS_URL_ENV = "BEAMSHELL_REDIS_URL"
+CONFIG_ENV = "BEAMSHELL_CONFIG"
+
+
+def describe_url(client: redis.Redis) -> str:
+    """The URL a redis-py client talks to, for error messages."""
+    kwargs = client.connection_pool.connection_kwargs
+    if kwargs.get("path"):
+        return f"unix://{kwargs['path']}"
+    host, port, db = kwargs.get("host", "localhost"), kwargs.get("port", 6379), kwargs.get("db", 0)
+    return f"redis://{host}:{port}/{db}"
+
+
+def default_redis_url() -> str:
+    """BEAMSHELL_REDIS_URL, else the Redis serving $BEAMSHELL_CONFIG (or the demo config)."""
+    url = os.environ.get(REDIS_URL_ENV)
+    if url:
+        return url
+    # Imported only here: a reader given a URL never loads the configuration code.
+    from beamshell.config.redis_server import resolve_redis_url
+
+    config_dir = os.environ.get(CONFIG_ENV)
+    return resolve_redis_url(Path(config_dir) if config_dir else None)
+
+
+def reader_connection(
+    redis_url: str | None = None, connection: redis.Redis | None = None
+) -> redis.Redis:
+    """A binary-safe redis-py client (channel payloads are raw bytes, never decoded as text)."""
+    if connection is not None:
+        if not connection.get_encoder().decode_responses:
+            return connection
+        pool = connection.connection_pool
+        kwargs = dict(pool.connection_kwargs, decode_responses=False)
+        return redis.Redis(
+            connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs)
+        )
+    from beamshell.config.redis_server import connect
+
+    return connect(redis_url or default_redis_url())

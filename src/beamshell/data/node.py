@@ -1,0 +1,347 @@
+"""Reading scan data from any process: nodes, their info, channel data and walking events.
+
+Imports only redis, numpy and the data package (and, lazily, config.redis_server to find the
+server), never the shell, hardware or scanning packages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import redis
+
+from beamshell.data import encoding
+from beamshell.data.connection import describe_url, reader_connection
+from beamshell.data.errors import NodeNotFound
+from beamshell.data.events import END_SCAN, NEW_DATA, NEW_NODE, ChannelData, Event
+from beamshell.data.keys import (
+    CHANNEL_TYPES,
+    SCAN_TYPES,
+    children_key,
+    data_key,
+    info_key,
+    node_key,
+    short_name,
+)
+from beamshell.data.walk import Walker
+
+__all__ = [
+    "END_SCAN",
+    "NEW_DATA",
+    "NEW_NODE",
+    "ChannelData",
+    "ChannelNode",
+    "ContainerNode",
+    "DataNode",
+    "Event",
+    "NodeNotFound",
+    "NodeRefChannelNode",
+    "ScanNode",
+    "SessionNode",
+    "Walker",
+    "get_node",
+    "get_session_node",
+]
+
+_TEXT = "utf-8"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(_TEXT) if isinstance(value, bytes) else value
+
+
+class DataNode:
+    """A node of the scan-data tree: its name, type, info hash and place under its parent."""
+
+    def __init__(
+        self,
+        connection: redis.Redis,
+        db_name: str,
+        node_type: str,
+        fields: dict[str, str] | None = None,
+    ):
+        self._redis = connection
+        self.db_name = db_name
+        self.type = node_type
+        self._fields = fields
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.db_name} ({self.type})>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DataNode) and other.db_name == self.db_name
+
+    def __hash__(self) -> int:
+        return hash(self.db_name)
+
+    @property
+    def name(self) -> str:
+        """The last part of db_name (`diode` for `demo:tmp:scans:12_loopscan:timer:diode`)."""
+        return short_name(self.db_name)
+
+    @property
+    def connection(self) -> redis.Redis:
+        return self._redis
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """The node's own hash (type, parent, dtype, shape), read once."""
+        if self._fields is None:
+            self._fields = _read_fields(self._redis, self.db_name)
+        return self._fields
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The node's info hash, read afresh from Redis at each access."""
+        return encoding.decode_info(self._redis.hgetall(info_key(self.db_name)))
+
+    @property
+    def parent(self) -> DataNode | None:
+        """The parent node (a scan's parent is its session), None for a session."""
+        parent_name = self.fields.get("parent")
+        return get_node(parent_name, connection=self._redis) if parent_name else None
+
+    def exists(self) -> bool:
+        """False once the node's keys have expired (or before it was created)."""
+        return bool(self._redis.exists(node_key(self.db_name)))
+
+    def node_for(self, db_name: str, node_type: str | None = None) -> DataNode:
+        """A node of the same Redis (type read from Redis unless given)."""
+        return get_node(db_name, connection=self._redis, node_type=node_type)
+
+    # ---- walking -----------------------------------------------------------------------
+
+    def walk(
+        self,
+        include_filter: str | Iterable[str] | None = None,
+        exclude_children: str | Iterable[str] | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> Walker:
+        """Iterate over the nodes below this one (children in creation order, depth first).
+
+        With wait=True, the iteration then blocks for new nodes until stopped (see Walker).
+        """
+        return Walker(
+            self, include_filter, exclude_children, wait, timeout=timeout, nodes_only=True
+        )
+
+    def walk_from_last(
+        self,
+        include_filter: str | Iterable[str] | None = None,
+        exclude_children: str | Iterable[str] | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> Walker:
+        """Like walk(), starting at the newest child (the last scan of a session)."""
+        return Walker(
+            self,
+            include_filter,
+            exclude_children,
+            wait,
+            timeout=timeout,
+            nodes_only=True,
+            from_last=True,
+        )
+
+    def walk_events(
+        self,
+        include_filter: str | Iterable[str] | None = None,
+        exclude_children: str | Iterable[str] | None = None,
+        wait: bool = True,
+        from_last: bool = False,
+        stop_on_end: bool = False,
+        timeout: float | None = None,
+    ) -> Walker:
+        """Iterate over (event, node, data): what exists now, then (wait=True) live events.
+
+        NEW_NODE and NEW_DATA are given for nodes whose type passes include_filter (None: all);
+        END_SCAN for every scan or group reached. NEW_DATA's data is a ChannelData. Stop with
+        `walker.stop()` (from any greenlet or thread), `stop_on_end=True` (after this node's
+        END_SCAN), or `timeout` (seconds without any event).
+        """
+        return Walker(
+            self,
+            include_filter,
+            exclude_children,
+            wait,
+            timeout=timeout,
+            from_last=from_last,
+            stop_on_end=stop_on_end,
+        )
+
+
+class ContainerNode(DataNode):
+    """A node with children: session, scan, scan_group, acquisition master."""
+
+    def children(self) -> list[DataNode]:
+        """Existing children in creation order (expired ones left out)."""
+        entries = self._redis.xrange(children_key(self.db_name))
+        names = [
+            (_text(fields[b"db"]), _text(fields[b"t"]))
+            for _, fields in entries
+            if fields.get(b"e") == b"new"
+        ]
+        pipe = self._redis.pipeline(transaction=False)
+        for name, _ in names:
+            pipe.hgetall(node_key(name))
+        return [
+            make_node(self._redis, name, node_type, _decode_fields(raw))
+            for (name, node_type), raw in zip(names, pipe.execute(), strict=True)
+            if raw
+        ]
+
+
+class SessionNode(ContainerNode):
+    """The root of one session's scans; exists even before its first scan."""
+
+
+class ScanNode(ContainerNode):
+    """A scan or a group of scans; END_SCAN marks its end."""
+
+
+class ChannelNode(DataNode):
+    """A channel: points of one dtype and shape, indexed from 0."""
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.fields["dtype"])
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(encoding.json.loads(self.fields.get("shape", "[]")))
+
+    @property
+    def unit(self) -> str | None:
+        return self.info.get("unit")
+
+    def __len__(self) -> int:
+        last = self._redis.xrevrange(data_key(self.db_name), count=1)
+        if not last:
+            return 0
+        fields = last[0][1]
+        return int(fields[encoding.FIRST_INDEX]) + int(fields[encoding.COUNT])
+
+    def get(self, from_index: int, to_index: int | None = None) -> Any:
+        """Points from_index..to_index inclusive (to_index=-1: to the end); one point if None."""
+        if not isinstance(from_index, int | np.integer) or from_index < 0:
+            raise ValueError(f"channel '{self.db_name}': bad from_index {from_index!r}")
+        single = to_index is None
+        stop = from_index if single else to_index
+        if not isinstance(stop, int | np.integer) or stop < -1:
+            raise ValueError(f"channel '{self.db_name}': bad to_index {to_index!r}")
+        key = data_key(self.db_name)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.xrevrange(key, max=f"{from_index}-1", min="-", count=1)  # the batch holding it
+        pipe.xrange(key, min=f"{from_index}-1", max="+" if stop == -1 else f"{stop}-1")
+        holding, following = pipe.execute()
+        entries = holding + [e for e in following if not holding or e[0] != holding[0][0]]
+        values = self.decode(entries) if entries else self.empty()
+        first = int(entries[0][1][encoding.FIRST_INDEX]) if entries else 0
+        start = max(from_index - first, 0)
+        end = len(values) if stop == -1 else stop - first + 1
+        selected = values[start:end] if end > start else values[0:0]
+        if single:
+            if not len(selected):
+                raise IndexError(
+                    f"channel '{self.db_name}': no point {from_index} (it has {len(self)})"
+                )
+            return selected[0]
+        return selected
+
+    def empty(self) -> Any:
+        return np.empty((0, *self.shape), dtype=self.dtype)
+
+    def decode(self, entries: list) -> Any:
+        """Points of consecutive stream entries, as one (n, *shape) array."""
+        payloads = [fields[encoding.PAYLOAD] for _, fields in entries]
+        return encoding.decode_points(payloads, self.dtype, self.shape)
+
+
+class NodeRefChannelNode(ChannelNode):
+    """A channel whose points are other nodes (a group's scans); get() returns nodes."""
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(object)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return ()
+
+    def empty(self) -> list:
+        return []
+
+    def decode(self, entries: list) -> list[DataNode]:
+        names = encoding.decode_refs([fields[encoding.PAYLOAD] for _, fields in entries])
+        return get_nodes(names, connection=self._redis)
+
+
+_CLASSES: dict[str, type[DataNode]] = {
+    "session": SessionNode,
+    **{t: ScanNode for t in SCAN_TYPES},
+    "channel": ChannelNode,
+    "node_ref_channel": NodeRefChannelNode,
+}
+assert CHANNEL_TYPES <= _CLASSES.keys()
+
+
+def make_node(
+    connection: redis.Redis, db_name: str, node_type: str, fields: dict | None = None
+) -> DataNode:
+    """The node object for a type (unknown types are containers, like acquisition masters)."""
+    return _CLASSES.get(node_type, ContainerNode)(connection, db_name, node_type, fields)
+
+
+def _decode_fields(raw: dict) -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in raw.items()}
+
+
+def _read_fields(connection: redis.Redis, db_name: str) -> dict[str, str]:
+    raw = connection.hgetall(node_key(db_name))
+    if not raw:
+        raise NodeNotFound(db_name, describe_url(connection))
+    return _decode_fields(raw)
+
+
+def get_node(
+    db_name: str,
+    redis_url: str | None = None,
+    connection: redis.Redis | None = None,
+    node_type: str | None = None,
+) -> DataNode:
+    """The node named `db_name`; NodeNotFound if it does not exist (or expired)."""
+    client = reader_connection(redis_url, connection)
+    if node_type is not None:
+        return make_node(client, db_name, node_type)
+    fields = _read_fields(client, db_name)
+    return make_node(client, db_name, fields["type"], fields)
+
+
+def get_nodes(
+    db_names: list[str], redis_url: str | None = None, connection: redis.Redis | None = None
+) -> list[DataNode]:
+    """Nodes for several names in one round trip; expired ones raise NodeNotFound."""
+    client = reader_connection(redis_url, connection)
+    pipe = client.pipeline(transaction=False)
+    for name in db_names:
+        pipe.hgetall(node_key(name))
+    nodes = []
+    for name, raw in zip(db_names, pipe.execute(), strict=True):
+        if not raw:
+            raise NodeNotFound(name, describe_url(client))
+        fields = _decode_fields(raw)
+        nodes.append(make_node(client, name, fields["type"], fields))
+    return nodes
+
+
+def get_session_node(
+    session_name: str, redis_url: str | None = None, connection: redis.Redis | None = None
+) -> SessionNode:
+    """The root node of a session's scans (usable before the session's first scan)."""
+    if not isinstance(session_name, str) or not session_name or ":" in session_name:
+        raise ValueError(f"bad session name {session_name!r}: a name without ':' is needed")
+    client = reader_connection(redis_url, connection)
+    return SessionNode(client, session_name, "session", {"type": "session", "parent": ""})

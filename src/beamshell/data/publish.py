@@ -1,0 +1,396 @@
+"""Writer side of the scan-data model: nodes, info hashes and batched channel data in Redis.
+
+Channel data are buffered in memory and written by one background greenlet per publisher
+as a MULTI/EXEC transaction (so a batch is in Redis entirely or not at all), when a batch is
+full or `flush_delay` after the first pending point, whichever comes first: per-point cost
+stays low at high rates and latency stays low at slow rates. Every write goes through that
+greenlet, so a Ctrl-C landing in the scan's greenlet never cuts a transaction in two.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import gevent
+import gevent.event
+import numpy as np
+import redis
+
+from beamshell.data import encoding
+from beamshell.data.connection import describe_url
+from beamshell.data.errors import BadNodeName, ChannelDataError, DataPublishError
+from beamshell.data.keys import (
+    CHANNEL_TYPES,
+    check_node_name,
+    children_key,
+    data_key,
+    info_key,
+    node_key,
+    node_keys,
+)
+
+DEFAULT_EXPIRATION_S = 86400
+DEFAULT_FLUSH_DELAY_S = 0.005
+DEFAULT_BATCH_POINTS = 2048  # per channel
+DEFAULT_BATCH_BYTES = 1 << 20  # over all channels of the publisher
+
+_REDIS_ERRORS = (redis.RedisError, OSError)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class ChannelPublisher:
+    """Buffers the points of one numeric channel until its publisher writes them."""
+
+    node_type = "channel"
+
+    def __init__(self, publisher: DataPublisher, db_name: str, dtype: np.dtype, shape: tuple):
+        self.publisher = publisher
+        self.db_name = db_name
+        self.dtype = dtype
+        self.shape = shape
+        self.written = 0  # points confirmed in Redis
+        self._pending: list = []
+        self._pending_count = 0
+        self._next_index = 0  # index of the first pending point
+        self._ended = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.db_name} {self.dtype} {self.shape}>"
+
+    @property
+    def npoints(self) -> int:
+        """Points appended so far (written or pending)."""
+        return self._next_index + self._pending_count
+
+    def append(self, values: Any) -> None:
+        """Queue points: an array of shape (n, *shape), or one point of shape `shape`."""
+        self.publisher._check_usable()
+        if self._ended:
+            raise ChannelDataError(f"channel '{self.db_name}': its scan has ended")
+        points = encoding.as_points(values, self.dtype, self.shape, f"channel '{self.db_name}'")
+        if len(points):
+            self._queue(points, len(points), points.nbytes)
+
+    def _queue(self, item: Any, count: int, nbytes: int) -> None:
+        self._pending.append(item)
+        self._pending_count += count
+        self.publisher._note_pending(self._pending_count, nbytes)
+
+    def _encode(self, items: list) -> bytes:
+        return encoding.encode_points(items)
+
+    def _take(self) -> tuple[int, int, bytes] | None:
+        """The pending batch as (first index, count, payload); the buffer starts afresh."""
+        if not self._pending_count:
+            return None
+        batch = (self._next_index, self._pending_count, self._encode(self._pending))
+        self._next_index += self._pending_count
+        self._pending = []
+        self._pending_count = 0
+        return batch
+
+
+class NodeRefChannelPublisher(ChannelPublisher):
+    """A channel whose points are db_names of other nodes (a group's list of scans)."""
+
+    node_type = "node_ref_channel"
+
+    def __init__(self, publisher: DataPublisher, db_name: str):
+        super().__init__(publisher, db_name, np.dtype(object), ())
+
+    def append(self, refs: Any) -> None:
+        """Queue one reference or a list of them: db_names, or objects with a `db_name`."""
+        self.publisher._check_usable()
+        if self._ended:
+            raise ChannelDataError(f"channel '{self.db_name}': its scan has ended")
+        items = refs if isinstance(refs, list | tuple) else [refs]
+        names = []
+        for item in items:
+            name = item if isinstance(item, str) else getattr(item, "db_name", None)
+            if not isinstance(name, str) or not name:
+                raise ChannelDataError(
+                    f"channel '{self.db_name}': {item!r} is neither a db_name nor a node"
+                )
+            names.append(name)
+        for name in names:
+            self._queue(name, 1, len(name))
+
+    def _encode(self, items: list) -> bytes:
+        return encoding.encode_refs(items)
+
+
+class DataPublisher:
+    """Creates scan-data nodes in Redis and publishes their channel data in batches."""
+
+    def __init__(
+        self,
+        redis_client: redis.Redis,
+        expiration: float | None = DEFAULT_EXPIRATION_S,
+        flush_delay: float = DEFAULT_FLUSH_DELAY_S,
+        batch_points: int = DEFAULT_BATCH_POINTS,
+        batch_bytes: int = DEFAULT_BATCH_BYTES,
+    ):
+        if expiration is not None and expiration <= 0:
+            raise ValueError(f"scan data expiration must be > 0 seconds or None, not {expiration}")
+        self._redis = redis_client
+        self.url = describe_url(redis_client)
+        self.expiration = int(expiration) if expiration is not None else None
+        self.flush_delay = flush_delay
+        self.batch_points = batch_points
+        self.batch_bytes = batch_bytes
+        self._nodes: dict[str, str] = {}  # db_name -> type, for nodes created here
+        self._channels: list[ChannelPublisher] = []
+        self._pending_bytes = 0
+        self._has_pending = gevent.event.Event()
+        self._flush_now = gevent.event.Event()
+        self._flush_waiters: list[gevent.event.Event] = []
+        self._flusher: gevent.Greenlet | None = None
+        self._error: DataPublishError | None = None
+        self._error_reported = False
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<DataPublisher {self.url} expiration={self.expiration}>"
+
+    # ---- nodes -------------------------------------------------------------------------
+
+    def create_node(
+        self, db_name: str, node_type: str, info: dict | None = None, parent: str | None = None
+    ) -> str:
+        """Create a container node (session, scan, scan_group, master...); return its db_name."""
+        if node_type in CHANNEL_TYPES:
+            raise BadNodeName(f"node '{db_name}': create channels with create_channel()")
+        self._create(db_name, node_type, info, parent, {})
+        return db_name
+
+    def create_channel(
+        self,
+        db_name: str,
+        parent: str,
+        dtype: Any = "float64",
+        shape: tuple = (),
+        info: dict | None = None,
+    ) -> ChannelPublisher:
+        """Create a numeric channel node; its points have `dtype` and `shape` (() for scalars)."""
+        where = f"channel '{db_name}'"
+        np_dtype = encoding.checked_dtype(dtype, where)
+        try:
+            np_shape = tuple(int(n) for n in shape)
+        except (TypeError, ValueError):
+            raise ChannelDataError(f"{where}: bad shape {shape!r}") from None
+        if any(n < 0 for n in np_shape):
+            raise ChannelDataError(f"{where}: bad shape {shape!r}")
+        fields = {"dtype": np_dtype.str, "shape": encoding.json.dumps(list(np_shape))}
+        self._create(db_name, "channel", info, parent, fields)
+        channel = ChannelPublisher(self, db_name, np_dtype, np_shape)
+        self._channels.append(channel)
+        return channel
+
+    def create_node_ref_channel(
+        self, db_name: str, parent: str, info: dict | None = None
+    ) -> NodeRefChannelPublisher:
+        """Create a channel whose points are db_names of other nodes (e.g. a group's scans)."""
+        fields = {"dtype": encoding.REF_DTYPE, "shape": "[]"}
+        self._create(db_name, "node_ref_channel", info, parent, fields)
+        channel = NodeRefChannelPublisher(self, db_name)
+        self._channels.append(channel)
+        return channel
+
+    def update_info(self, db_name: str, info: dict) -> None:
+        """Set (merge) fields of a node's info hash."""
+        self._check_usable()
+        encoded = encoding.encode_info(info, f"node '{db_name}'")
+        if not encoded:
+            return
+        with self._transaction(f"info of '{db_name}'") as pipe:
+            pipe.hset(info_key(db_name), mapping=encoded)
+            self._expire(pipe, info_key(db_name), node_key(db_name))
+
+    def end_scan(self, db_name: str) -> None:
+        """Write every pending point, then the END_SCAN event of `db_name` (scan or group)."""
+        self.flush()
+        subtree = [n for n in self._nodes if n == db_name or n.startswith(db_name + ":")]
+        for channel in self._channels:
+            if channel.db_name.startswith(db_name + ":"):
+                channel._ended = True
+        with self._transaction(f"end of '{db_name}'") as pipe:
+            pipe.xadd(children_key(db_name), {b"e": b"end", b"t": str(time.time())})
+            # A scan may last longer than the expiration: every key of it restarts its clock.
+            for name in subtree:
+                self._expire(pipe, *node_keys(name, self._nodes[name]))
+            self._expire(pipe, children_key(db_name))
+
+    def flush(self) -> None:
+        """Write every pending point now and wait until Redis has them."""
+        self._check_usable()
+        if self._flusher is None or self._flusher.dead:
+            self._write_pending()  # no background writer to wait for
+        else:
+            done = gevent.event.Event()
+            self._flush_waiters.append(done)
+            self._has_pending.set()
+            self._flush_now.set()
+            done.wait()
+        self._check_usable()
+
+    def close(self) -> None:
+        """Write what is pending and stop the background writer.
+
+        Raises an error of Redis only if it was never raised before, so that close() in a
+        `finally` does not hide the error that ended the scan.
+        """
+        if self._closed:
+            return
+        try:
+            if self._error is None:
+                self.flush()
+        finally:
+            self._closed = True
+            if self._flusher is not None:
+                self._flusher.kill()
+            if self._error is not None and not self._error_reported:
+                self._error_reported = True
+                raise self._error
+
+    # ---- internals ---------------------------------------------------------------------
+
+    def _create(
+        self, db_name: str, node_type: str, info: dict | None, parent: str | None, fields: dict
+    ) -> None:
+        self._check_usable()
+        check_node_name(db_name, parent)
+        if not isinstance(node_type, str) or not node_type:
+            raise BadNodeName(f"node '{db_name}': bad node type {node_type!r}")
+        if db_name in self._nodes:
+            raise BadNodeName(f"node '{db_name}' was already created")
+        encoded = encoding.encode_info(info or {}, f"node '{db_name}'")
+        parent_is_session = parent is not None and ":" not in parent
+        self._check_new_node(db_name, parent, parent_is_session)
+        with self._transaction(f"node '{db_name}'") as pipe:
+            if parent_is_session:
+                pipe.hset(node_key(parent), mapping={"type": "session", "parent": ""})
+                if self.expiration is not None:
+                    # Entries are time-stamped: drop those of scans expired long ago.
+                    oldest_ms = int((time.time() - self.expiration) * 1000)
+                    pipe.xtrim(children_key(parent), minid=f"{max(oldest_ms, 0)}-0")
+                self._expire(pipe, node_key(parent))
+            pipe.hset(
+                node_key(db_name), mapping={"type": node_type, "parent": parent or "", **fields}
+            )
+            if encoded:
+                pipe.hset(info_key(db_name), mapping=encoded)
+            self._expire(pipe, node_key(db_name), info_key(db_name))
+            if parent is not None:
+                entry = {b"e": b"new", b"db": db_name, b"t": node_type}
+                pipe.xadd(children_key(parent), entry)
+                self._expire(pipe, children_key(parent))
+        self._nodes[db_name] = node_type
+
+    def _check_new_node(self, db_name: str, parent: str | None, parent_is_session: bool) -> None:
+        """One round trip: the node must be new and its parent (unless a session) must exist."""
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.exists(node_key(db_name))
+            pipe.exists(node_key(parent) if parent else node_key(db_name))
+            exists, parent_exists = pipe.execute()
+        except _REDIS_ERRORS as exc:
+            raise self._fail(exc, f"node '{db_name}'") from None
+        if exists:
+            raise BadNodeName(f"node '{db_name}' exists already in Redis at {self.url}")
+        if parent and not parent_is_session and parent not in self._nodes and not parent_exists:
+            raise BadNodeName(f"parent node '{parent}' of '{db_name}' does not exist")
+
+    def _expire(self, pipe, *keys: str) -> None:
+        if self.expiration is not None:
+            for key in keys:
+                pipe.expire(key, self.expiration)
+
+    def _transaction(self, what: str):
+        return _Transaction(self, what)
+
+    def _fail(self, exc: BaseException, what: str) -> DataPublishError:
+        if self._error is None:
+            self._error = DataPublishError(self.url, _reason(exc), what)
+        return self._error
+
+    def _check_usable(self) -> None:
+        if self._error is not None:
+            self._error_reported = True
+            raise self._error
+        if self._closed:
+            raise ChannelDataError(f"data publisher for {self.url} is closed")
+
+    def _note_pending(self, channel_pending: int, nbytes: int) -> None:
+        self._pending_bytes += nbytes
+        if not self._has_pending.is_set():
+            self._has_pending.set()
+            if self._flusher is None or self._flusher.dead:
+                self._flusher = gevent.spawn(self._run_flusher)
+        if channel_pending >= self.batch_points or self._pending_bytes >= self.batch_bytes:
+            self._flush_now.set()
+
+    def _run_flusher(self) -> None:
+        while True:
+            self._has_pending.wait()
+            # The first pending point waits at most flush_delay; a full batch goes at once.
+            self._flush_now.wait(timeout=self.flush_delay)
+            try:
+                self._write_pending()
+            except DataPublishError:
+                return  # kept in self._error, raised to the scan on its next call
+
+    def _write_pending(self) -> None:
+        """Write every channel's pending batch in one MULTI/EXEC transaction."""
+        self._has_pending.clear()
+        self._flush_now.clear()
+        self._pending_bytes = 0
+        waiters, self._flush_waiters = self._flush_waiters, []
+        batches = [(channel, channel._take()) for channel in self._channels]
+        batches = [(channel, batch) for channel, batch in batches if batch is not None]
+        try:
+            if batches and self._error is None:
+                with self._transaction(f"{sum(b[1] for _, b in batches)} points") as pipe:
+                    for channel, (first, count, payload) in batches:
+                        key = data_key(channel.db_name)
+                        fields = {
+                            encoding.FIRST_INDEX: first,
+                            encoding.COUNT: count,
+                            encoding.PAYLOAD: payload,
+                        }
+                        # The entry ID is the batch's first index: readers seek by index.
+                        pipe.xadd(key, fields, id=f"{first}-1")
+                        self._expire(pipe, key)
+                for channel, (_, count, _) in batches:
+                    channel.written += count
+        finally:
+            for waiter in waiters:
+                waiter.set()
+
+
+class _Transaction:
+    """A MULTI/EXEC pipeline whose Redis errors become one DataPublishError."""
+
+    def __init__(self, publisher: DataPublisher, what: str):
+        self.publisher = publisher
+        self.what = what
+
+    def __enter__(self):
+        self.pipe = self.publisher._redis.pipeline(transaction=True)
+        return self.pipe
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            self.pipe.reset()
+            return False
+        try:
+            self.pipe.execute()
+        except _REDIS_ERRORS as error:
+            raise self.publisher._fail(error, self.what) from None
+        finally:
+            self.pipe.reset()
+        return False

@@ -1,0 +1,286 @@
+"""Walking a node's subtree: what exists now, then live events read with a blocking XREAD.
+
+Every node with children owns a stream of "new" entries (its children, in creation order)
+and, for scans and groups, a final "end" entry; every channel owns a stream of data batches
+whose entry ID is the batch's first point index. A walker remembers the last entry ID it
+has seen on each stream it watches: it first reads each stream from the start (depth
+first, so a scan's nodes and data come before the next scan), then blocks in one XREAD on
+all watched streams, each read from its last ID. So a reader that starts in the middle of
+a scan gets every point exactly once and in order, and never polls.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from beamshell.data.connection import describe_url
+from beamshell.data.errors import NodeNotFound
+from beamshell.data.events import ChannelData, Event
+from beamshell.data.keys import (
+    CHANNEL_TYPES,
+    SCAN_TYPES,
+    WAKE_PREFIX,
+    children_key,
+    data_key,
+    node_key,
+)
+
+if TYPE_CHECKING:
+    from beamshell.data.node import DataNode
+
+_CHUNK = 512  # stream entries per XRANGE while catching up
+_WAKE_TTL_S = 60
+_MAX_SEQ = 2**64 - 1
+_TOP_TYPES = frozenset({"session", *SCAN_TYPES})
+
+WalkEvent = tuple[Event, "DataNode", Any]
+
+
+def _types(spec: str | Iterable[str] | None) -> frozenset[str] | None:
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        return frozenset({spec})
+    types = frozenset(spec)
+    if not all(isinstance(t, str) for t in types):
+        raise TypeError(f"node type filter must be a type name or a list of them, not {spec!r}")
+    return types
+
+
+def _entry_id(raw: bytes | str) -> tuple[int, int]:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def _before(raw: bytes | str) -> str:
+    """The stream ID just before `raw`, so that reading after it includes `raw`."""
+    ms, seq = _entry_id(raw)
+    return f"{ms}-{seq - 1}" if seq else f"{ms - 1}-{_MAX_SEQ}"
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class Walker:
+    """An iterable over a subtree's nodes or events; iterate it once.
+
+    Stop it with `stop()` from anywhere (inside the loop, another greenlet, another thread):
+    a blocked XREAD is woken at once through a private stream. `stop_on_end` stops after the
+    first END_SCAN given; `timeout` ends the iteration after that many seconds without any
+    Redis activity. With wait=False the iteration ends after what exists now.
+    """
+
+    def __init__(
+        self,
+        root: DataNode,
+        include_filter: str | Iterable[str] | None = None,
+        exclude_children: str | Iterable[str] | None = None,
+        wait: bool = True,
+        *,
+        timeout: float | None = None,
+        nodes_only: bool = False,
+        from_last: bool = False,
+        stop_on_end: bool = False,
+    ):
+        self.root = root
+        self._include = _types(include_filter)
+        exclude = _types(exclude_children) or frozenset()
+        if self._include is not None and self._include <= _TOP_TYPES:
+            # Only scans or groups wanted: no need to read inside them.
+            exclude |= SCAN_TYPES
+        self._exclude = exclude
+        self._wait = wait
+        self._timeout = timeout
+        self._nodes_only = nodes_only
+        self._from_last = from_last
+        self._stop_on_end = stop_on_end
+        self._redis: redis.Redis = root.connection
+        self._streams: dict[str, bytes | str] = {}  # watched key -> last entry ID seen
+        self._owners: dict[str, tuple[DataNode, bool]] = {}  # key -> (node, descend?)
+        self._wake_key = WAKE_PREFIX + uuid.uuid4().hex
+        self._started = False
+        self._finished = False
+        self._stopped = False
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._started:
+            raise RuntimeError("a walker can be iterated only once; call walk() again")
+        self._started = True
+        events = self._run()
+        if self._nodes_only:
+            return (node for _, node, _ in events)
+        return events
+
+    def stop(self) -> None:
+        """End the iteration; safe from the loop body, another greenlet or another thread."""
+        self._stopped = True
+        if self._started and not self._finished:
+            try:
+                pipe = self._redis.pipeline(transaction=False)
+                pipe.xadd(self._wake_key, {b"stop": b"1"})
+                pipe.expire(self._wake_key, _WAKE_TTL_S)
+                pipe.execute()
+            except redis.RedisError:
+                pass  # the walker's own read fails too and ends the iteration
+
+    # ---- the iteration -----------------------------------------------------------------
+
+    def _run(self) -> Iterator[WalkEvent]:
+        try:
+            yield from self._until_stopped(self._discover_root())
+            while self._wait and not self._stopped:
+                reply = self._read_live()
+                if reply is None:
+                    return
+                yield from self._until_stopped(self._handle_reply(reply))
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            from beamshell.errors import RedisUnreachable
+
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise RedisUnreachable(
+                describe_url(self._redis), reason, "scan data reading interrupted"
+            ) from None
+        finally:
+            self._finished = True
+            try:
+                self._redis.delete(self._wake_key)
+            except redis.RedisError:
+                pass
+
+    def _until_stopped(self, events: Iterator[WalkEvent]) -> Iterator[WalkEvent]:
+        for event in events:
+            yield event
+            if self._stopped:
+                return
+
+    def _included(self, node_type: str) -> bool:
+        return self._include is None or node_type in self._include
+
+    def _discover_root(self) -> Iterator[WalkEvent]:
+        root = self.root
+        if root.type in CHANNEL_TYPES:
+            if not self._nodes_only:
+                yield from self._watch(data_key(root.db_name), root, descend=False)
+            return
+        key = children_key(root.db_name)
+        start: bytes | str = "0-0"
+        if self._from_last:
+            for entry_id, fields in self._redis.xrevrange(key, count=_CHUNK):
+                if fields.get(b"e") == b"new":
+                    start = _before(entry_id)
+                    break
+        yield from self._watch(key, root, descend=True, start=start)
+
+    def _discover(self, db_name: str, node_type: str) -> Iterator[WalkEvent]:
+        """A child found in its parent's stream: announce it, then read what it holds."""
+        try:
+            node = self.root.node_for(db_name, node_type)
+            node._fields = self._read_fields(db_name)
+        except NodeNotFound:
+            return  # expired since its parent listed it
+        if self._included(node_type):
+            yield (Event.NEW_NODE, node, None)
+        if node_type in CHANNEL_TYPES:
+            if not self._nodes_only and self._included(node_type):
+                yield from self._watch(data_key(db_name), node, descend=False)
+            return
+        descend = node_type not in self._exclude
+        # Not descending into a scan: still watch its own stream, for its END_SCAN.
+        if descend or (not self._nodes_only and node_type in SCAN_TYPES):
+            yield from self._watch(children_key(db_name), node, descend=descend)
+
+    def _read_fields(self, db_name: str) -> dict[str, str]:
+        raw = self._redis.hgetall(node_key(db_name))
+        if not raw:
+            raise NodeNotFound(db_name, describe_url(self._redis))
+        return {_text(k): _text(v) for k, v in raw.items()}
+
+    def _watch(
+        self, key: str, node: DataNode, descend: bool, start: bytes | str = "0-0"
+    ) -> Iterator[WalkEvent]:
+        self._streams[key] = start
+        self._owners[key] = (node, descend)
+        yield from self._catch_up(key)
+
+    def _catch_up(self, key: str) -> Iterator[WalkEvent]:
+        """Everything in a watched stream after its last seen entry, chunk by chunk."""
+        while key in self._streams:
+            entries = self._redis.xrange(key, min=self._streams[key], count=_CHUNK)
+            last = _entry_id(self._streams[key])
+            if not any(_entry_id(entry_id) > last for entry_id, _ in entries):
+                return
+            yield from self._handle(key, entries)
+
+    def _read_live(self) -> list | None:
+        """Block until some watched stream grows; None on timeout or when nothing can grow."""
+        if not self._streams:
+            return None
+        streams = dict(self._streams)
+        streams[self._wake_key] = "0-0"
+        block_ms = 0 if self._timeout is None else max(1, int(self._timeout * 1000))
+        if self._stopped:
+            return []
+        reply = self._redis.xread(streams, block=block_ms)
+        if isinstance(reply, dict):  # RESP3 clients answer with a mapping
+            reply = list(reply.items())
+        return reply or None
+
+    def _handle_reply(self, reply: list) -> Iterator[WalkEvent]:
+        by_key = [(_text(key), entries) for key, entries in reply]
+        if any(key == self._wake_key for key, _ in by_key):
+            self._stopped = True
+            return
+        # Data before structure: an END read in the same reply must come after its data.
+        by_key.sort(key=lambda item: self._owners.get(item[0], (None, True))[1])
+        for key, entries in by_key:
+            yield from self._handle(key, entries)
+
+    def _handle(self, key: str, entries: list) -> Iterator[WalkEvent]:
+        if key not in self._streams:
+            return  # unwatched meanwhile (its scan ended)
+        last = _entry_id(self._streams[key])
+        entries = [entry for entry in entries if _entry_id(entry[0]) > last]
+        if not entries:
+            return
+        node, descend = self._owners[key]
+        if node.type in CHANNEL_TYPES:
+            self._streams[key] = entries[-1][0]
+            first_index = int(entries[0][1][b"i"])
+            yield (Event.NEW_DATA, node, ChannelData(first_index, node.decode(entries)))
+            return
+        for entry_id, fields in entries:
+            if key not in self._streams:
+                return
+            self._streams[key] = entry_id
+            kind = fields.get(b"e")
+            if kind == b"new" and descend:
+                yield from self._discover(_text(fields[b"db"]), _text(fields[b"t"]))
+            elif kind == b"end":
+                yield from self._end(node)
+
+    def _end(self, node: DataNode) -> Iterator[WalkEvent]:
+        """A scan ended: give what is left of its subtree, then END_SCAN, then forget it."""
+        prefix = node.db_name + ":"
+
+        def below(key: str) -> bool:
+            return self._owners[key][0].db_name.startswith(prefix)
+
+        drained: set[str] = set()
+        # The end marker is written after the last data: everything is in Redis now.
+        while todo := [k for k in self._streams if below(k) and k not in drained]:
+            for key in todo:
+                drained.add(key)
+                yield from self._catch_up(key)
+        for key in [k for k in self._streams if below(k) or self._owners[k][0] is node]:
+            del self._streams[key]
+            del self._owners[key]
+        if not self._nodes_only:
+            yield (Event.END_SCAN, node, None)
+            if self._stop_on_end:
+                self._stopped = True
