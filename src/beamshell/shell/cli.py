@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -47,25 +48,124 @@ def _server_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _patch_gevent() -> None:
+    """gevent everywhere, before the session's modules are imported (threads stay real)."""
+    from gevent import monkey
+
+    monkey.patch_all(thread=False)
+
+
+def _config_dir(args: argparse.Namespace):
+    """The configuration directory, exported so code inside the session resolves the same."""
+    from beamshell.config.static import CONFIG_ENV, resolve_config_dir
+
+    config_dir = resolve_config_dir(args.config)
+    os.environ[CONFIG_ENV] = str(config_dir)
+    return config_dir
+
+
+def _listen_command(args: argparse.Namespace) -> int:
+    _patch_gevent()
+    from beamshell.config.redis_server import connect, resolve_redis_url
+
+    config_dir = _config_dir(args)
+    session_name = args.session or _only_session(config_dir)
+    redis_url = resolve_redis_url(config_dir)
+    connect(redis_url).close()  # one clear line if Redis is not there
+    from beamshell.data.listen import run_listen
+
+    return run_listen(session_name, redis_url, out=sys.stdout)
+
+
+def _only_session(config_dir) -> str:
+    from beamshell.sessions import list_sessions
+
+    names = list_sessions(config_dir)
+    if len(names) == 1:
+        return names[0]
+    raise BeamshellError(
+        f"choose a session with --session NAME (sessions in {config_dir}: {', '.join(names) or 'none'})"
+    )
+
+
+def _list_sessions_command(args: argparse.Namespace) -> int:
+    from beamshell.sessions import list_sessions
+
+    for name in list_sessions(_config_dir(args)):
+        print(name)
+    return 0
+
+
+def _session_command(args: argparse.Namespace) -> int:
+    _patch_gevent()
+    from beamshell.shell.session_runner import open_session, run_batch, run_interactive
+
+    config_dir = _config_dir(args)
+    batch = args.script is not None or args.commands is not None
+    session = open_session(args.session, config_dir, show_banner=not (args.no_banner or batch))
+    try:
+        if batch:
+            return run_batch(session, script=args.script, commands=args.commands)
+        return run_interactive(session)
+    finally:
+        session.close()  # the embedded Redis keeps running for other clients
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="beamshell", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="beamshell",
+        description=__doc__,
+        epilog="Examples: beamshell -s demo | beamshell -s demo -c 'wa' | beamshell server status",
+    )
+    parser.add_argument("-s", "--session", metavar="NAME", help="open this session's shell")
     parser.add_argument(
         "--config",
         metavar="DIR",
         help="configuration directory (default: $BEAMSHELL_CONFIG, else the demo)",
+    )
+    parser.add_argument(
+        "--no-banner", action="store_true", help="start without the banner and loading messages"
+    )
+    parser.add_argument(
+        "--list-sessions", action="store_true", help="print the configuration's sessions and exit"
+    )
+    run = parser.add_mutually_exclusive_group()
+    run.add_argument("--script", metavar="FILE", help="run a macro file in the session, then exit")
+    run.add_argument(
+        "-c",
+        dest="commands",
+        metavar="COMMANDS",
+        help="run these commands in the session, then exit",
     )
     sub = parser.add_subparsers(dest="command")
     server = sub.add_parser("server", help="start, stop or query the embedded Redis server")
     server.add_argument("action", choices=["start", "stop", "status"])
     server.add_argument("--config", metavar="DIR", default=argparse.SUPPRESS)
     server.set_defaults(handler=_server_command)
+    listen = sub.add_parser("listen", help="print the scans of a session as they are published")
+    listen.add_argument("-s", "--session", metavar="NAME", default=argparse.SUPPRESS)
+    listen.add_argument("--config", metavar="DIR", default=argparse.SUPPRESS)
+    listen.set_defaults(handler=_listen_command)
     return parser
+
+
+def _choose_handler(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    handler = getattr(args, "handler", None)
+    if handler is not None:
+        return handler
+    if args.list_sessions:
+        return _list_sessions_command
+    if args.session:
+        return _session_command
+    if args.script is not None or args.commands is not None:
+        parser.error("--script and -c need a session: -s NAME")
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = getattr(args, "handler", None)
+    handler = _choose_handler(parser, args)
     if handler is None:
         parser.print_help()
         return 2

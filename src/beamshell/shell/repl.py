@@ -1,0 +1,235 @@
+"""The interactive prompt: ptpython's interface over IPython, with gevent-aware commands.
+
+IPython executes the input (magics, `?`/`??`, `%timeit`), ptpython draws the prompt, and
+each command runs in its own greenlet (see `interrupt.CommandRunner`) so Ctrl-C reaches it.
+ptpython's worker threads (threaded completion, auto-suggestion, signatures, history
+loading) are replaced by synchronous, I/O-free equivalents: gevent objects must not be
+touched from another thread.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from IPython.terminal.embed import InteractiveShellEmbed
+from IPython.terminal.prompts import Prompts
+from prompt_toolkit.auto_suggest import AutoSuggestFromHistory, ConditionalAutoSuggest
+from prompt_toolkit.completion import PathCompleter, WordCompleter
+from prompt_toolkit.contrib.regular_languages.completion import GrammarCompleter
+from prompt_toolkit.document import Document
+from prompt_toolkit.filters import Condition
+from prompt_toolkit.history import FileHistory
+from prompt_toolkit.layout.containers import ConditionalContainer, Window
+from prompt_toolkit.layout.controls import FormattedTextControl
+from prompt_toolkit.validation import ValidationError, Validator
+from ptpython.ipython import IPythonInput, MagicsCompleter, create_ipython_grammar
+from ptpython.prompt_style import PromptStyle
+from pygments.token import Token
+from traitlets.config import Config as TraitletsConfig
+
+from beamshell.shell.completion import NamespaceCompleter
+from beamshell.shell.interrupt import CommandRunner
+from beamshell.shell.prompt import continuation_prompt, input_prompt, next_count
+from beamshell.shell.toolbar import toolbar_text
+from beamshell.shell.typing_helper import apply_typing_helper
+
+TOOLBAR_REFRESH_S = 0.5  # the clock and a background scan's progress
+
+
+def _ipython_config() -> TraitletsConfig:
+    config = TraitletsConfig()
+    # Commands are recorded by ptpython's per-session file; IPython's sqlite history would
+    # add a writer thread and a file in the home directory for nothing.
+    config.HistoryManager.enabled = False
+    config.TerminalInteractiveShell.term_title = False
+    config.TerminalInteractiveShell.confirm_exit = False  # ptpython asks on Ctrl-D
+    config.TerminalInteractiveShell.autocall = 0  # the typing helper does it, predictably
+    config.TerminalInteractiveShell.separate_in = ""
+    # No IPython PromptSession: ptpython draws the prompt (saves start-up time too).
+    config.TerminalInteractiveShell.simple_prompt = True
+    return config
+
+
+class _BeamshellPrompts(Prompts):
+    """IPython's output prompt `Out [3]:`, numbered like the input prompt."""
+
+    def __init__(self, shell: BeamshellShell):
+        super().__init__(shell)
+
+    def in_prompt_tokens(self):
+        return [(Token.Prompt, input_prompt(self.shell.session_name, self.shell.prompt_count))]
+
+    def continuation_prompt_tokens(self, width=None, *, lineno=None, wrap_count=None):
+        width = width or len(input_prompt(self.shell.session_name, self.shell.prompt_count))
+        return [(Token.Prompt, continuation_prompt(width))]
+
+    def rewrite_prompt_tokens(self):
+        return []
+
+    def out_prompt_tokens(self):
+        text = input_prompt(self.shell.session_name, self.shell.prompt_count)
+        return [(Token.OutPrompt, f"{'Out [' + str(self.shell.prompt_count) + ']: ':>{len(text)}}")]
+
+
+class _PromptStyle(PromptStyle):
+    """ptpython's prompt: `DEMO [1]: ` then `...: ` on continuation lines."""
+
+    def __init__(self, shell: BeamshellShell):
+        self._shell = shell
+
+    def in_prompt(self):
+        name = self._shell.session_name.upper()
+        return [
+            ("class:in", f"{name} ["),
+            ("class:in.number", str(self._shell.prompt_count)),
+            ("class:in", "]: "),
+        ]
+
+    def in2_prompt(self, width: int):
+        return [("class:in", continuation_prompt(width))]
+
+    def out_prompt(self):
+        return []
+
+
+class _TypingHelperValidator(Validator):
+    """Accept what the typing helper can turn into Python; report other syntax errors."""
+
+    def __init__(self, inner: Validator, get_namespace):
+        self._inner = inner
+        self._get_namespace = get_namespace
+
+    def validate(self, document: Document) -> None:
+        code = apply_typing_helper(document.text, self._get_namespace())
+        try:
+            self._inner.validate(Document(code))
+        except ValidationError:
+            if code != document.text:
+                return  # the helper's rewrite is what will run
+            raise
+
+
+class _BeamshellInput(IPythonInput):
+    """ptpython's input with beamshell's toolbar, prompt, completer and no worker threads."""
+
+    def __init__(self, shell: BeamshellShell, history_path: str | None, **kwargs: Any):
+        toolbar = ConditionalContainer(
+            Window(
+                FormattedTextControl(self._toolbar_fragments),
+                height=1,
+                style="class:status-toolbar",
+            ),
+            filter=Condition(lambda: self.show_beamshell_toolbar),
+        )
+        self.show_beamshell_toolbar = True
+        self._beamshell = shell
+        super().__init__(shell, _extra_toolbars=[toolbar], **kwargs)
+        namespace = shell.get_namespace
+        buffer = self.default_buffer
+        buffer.completer = GrammarCompleter(
+            create_ipython_grammar(),
+            {
+                "python": NamespaceCompleter(namespace),
+                "magic": MagicsCompleter(shell.magics_manager),
+                "pdb_arg": WordCompleter(["on", "off"], ignore_case=True),
+                "py_filename": PathCompleter(file_filter=lambda name: name.endswith(".py")),
+                "filename": PathCompleter(),
+                "directory": PathCompleter(only_directories=True),
+            },
+        )
+        buffer.auto_suggest = ConditionalAutoSuggest(
+            AutoSuggestFromHistory(), Condition(lambda: self.enable_auto_suggest)
+        )
+        buffer.on_text_changed.remove_handler(self._on_input_timeout)  # jedi in a thread
+        buffer.validator = _TypingHelperValidator(buffer.validator, namespace)
+        if history_path:
+            self.history = FileHistory(history_path)  # read in this thread, not ThreadedHistory
+            buffer.history = self.history
+        self.complete_while_typing = False  # Tab opens the menu
+        self.show_signature = False
+        self.show_docstring = False
+        self.show_status_bar = False
+        self.enable_history_search = True  # up-arrow after a prefix finds older commands
+        self.all_prompt_styles["beamshell"] = _PromptStyle(shell)
+        self.prompt_style = "beamshell"
+        self.app.refresh_interval = TOOLBAR_REFRESH_S
+
+    def _toolbar_fragments(self):
+        shell = self._beamshell
+        return [("class:status-toolbar", toolbar_text(shell.session_name, shell.current_scan()))]
+
+
+class BeamshellShell(InteractiveShellEmbed):
+    """The IPython shell of a session: runs each input as a Ctrl-C-able greenlet command."""
+
+    def __init__(
+        self,
+        session: Any,
+        runner: CommandRunner,
+        history_path: str | None = None,
+        **kwargs: Any,
+    ):
+        self.session = session
+        self.session_name = session.name
+        self.runner = runner
+        self.prompt_count = 1
+        self._running_command = False
+        super().__init__(config=_ipython_config(), user_ns=session.env_dict, **kwargs)
+        # simple_prompt installs an input()-based prompt_for_code on the instance: use ours.
+        self.__dict__.pop("prompt_for_code", None)
+        self.confirm_exit = False
+        self.prompts = _BeamshellPrompts(self)
+        self.python_input = _BeamshellInput(
+            self, history_path, get_globals=self.get_namespace, vi_mode=False
+        )
+
+    def get_namespace(self) -> dict:
+        return self.user_ns
+
+    def current_scan(self) -> Any:
+        scan_env = getattr(self.session, "scan_env", None)
+        return getattr(scan_env, "current_scan", None) if scan_env is not None else None
+
+    # -- input -----------------------------------------------------------------------------
+    def prompt_for_code(self) -> str:
+        """Read one input; Ctrl-C clears the line. SIGINT stays with the CommandRunner."""
+        try:
+            return self.python_input.app.run(handle_sigint=False)
+        except KeyboardInterrupt:
+            self.python_input.default_buffer.document = Document()
+            return ""
+
+    # -- execution -------------------------------------------------------------------------
+    def run_cell(self, raw_cell: str, store_history: bool = False, **kwargs: Any):
+        if self._running_command:  # a magic running code inside the command: same greenlet
+            return super().run_cell(raw_cell, store_history=store_history, **kwargs)
+        code = apply_typing_helper(raw_cell, self.user_ns)
+        self._running_command = True
+        try:
+            return self.runner.run(super().run_cell, code, store_history=store_history, **kwargs)
+        except KeyboardInterrupt as exc:  # interrupted outside the cell's own code
+            self.showtraceback((type(exc), exc, exc.__traceback__))
+        finally:
+            self._running_command = False
+            self.prompt_count = next_count(self.prompt_count, raw_cell)
+
+    # -- errors ----------------------------------------------------------------------------
+    def showtraceback(self, exc_tuple=None, filename=None, tb_offset=None, **kwargs: Any):
+        """One short line; the full traceback is kept for `last_error()`."""
+        try:
+            exc_type, exc, tb = self._get_exc_info(exc_tuple)
+        except ValueError:
+            return
+        history = self.session.error_history
+        history.record(exc_type, exc, tb)
+        print(history.format_short(exc), file=sys.stderr, flush=True)
+
+
+def run_repl(session: Any, history_path: str | None, runner: CommandRunner) -> None:
+    """Prompt until the operator leaves (Ctrl-D, confirmed, or `exit`)."""
+    shell = BeamshellShell(session, runner, history_path)
+    try:
+        shell.mainloop()
+    finally:
+        shell.python_input.history = None  # release the file before the session closes

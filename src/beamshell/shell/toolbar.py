@@ -1,0 +1,32 @@
+"""The bottom toolbar's text: session, the running scan's progress (or idle), and the clock."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def _elapsed(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+def scan_progress(scan: Any, now: float) -> str:
+    """`loopscan 12/100 0:00:03` for a running scan (attributes read from memory only)."""
+    name = getattr(scan, "name", None) or "scan"
+    done = getattr(scan, "npoints_done", 0) or 0
+    total = getattr(scan, "npoints", None)
+    start = getattr(scan, "start_time", None)
+    points = f"{done}/{total}" if total else f"{done}"
+    elapsed = f" {_elapsed(now - start)}" if start else ""
+    return f"{name} {points}{elapsed}"
+
+
+def toolbar_text(session_name: str, scan: Any | None, now: float | None = None) -> str:
+    """The whole toolbar line: ` DEMO | loopscan 12/100 0:00:03 | 14:02:11 `."""
+    now = time.time() if now is None else now
+    activity = f"scanning: {scan_progress(scan, now)}" if scan is not None else "idle"
+    clock = time.strftime("%H:%M:%S", time.localtime(now))
+    return f" {session_name.upper()} | {activity} | {clock} "
