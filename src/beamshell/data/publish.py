@@ -354,7 +354,9 @@ class DataPublisher:
         batches = [(channel, batch) for channel, batch in batches if batch is not None]
         try:
             if batches and self._error is None:
-                with self._transaction(f"{sum(b[1] for _, b in batches)} points") as pipe:
+                npoints = sum(batch[1] for _, batch in batches)
+                what = f"{npoints} point{'s' if npoints != 1 else ''} of scan data"
+                with self._transaction(what) as pipe:
                     for channel, (first, count, payload) in batches:
                         key = data_key(channel.db_name)
                         fields = {
