@@ -1,0 +1,132 @@
+"""ScanEnvironment: what a scan needs from its session (numbering, saving, history, display)."""
+
+from __future__ import annotations
+
+import getpass
+import itertools
+import sys
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TextIO
+
+from beamshell.errors import BeamshellError
+from beamshell.scanning.saving import ScanSaving
+
+if TYPE_CHECKING:
+    from beamshell.scanning.scan import Scan
+
+DEFAULT_HISTORY_SIZE = 20
+DEFAULT_DATA_EXPIRATION_S = 24 * 3600
+
+
+class ScansHistory:
+    """The session's most recent scans, oldest first (`SCANS[-1]` is the last one started)."""
+
+    def __init__(self, maxlen: int = DEFAULT_HISTORY_SIZE):
+        self._scans: deque = deque(maxlen=maxlen)
+
+    def append(self, scan: Scan) -> None:
+        self._scans.append(scan)
+
+    def __getitem__(self, index: int) -> Scan:
+        if not self._scans:
+            raise IndexError("no scan has run in this session yet")
+        return self._scans[index]
+
+    def __len__(self) -> int:
+        return len(self._scans)
+
+    def __iter__(self) -> Iterator[Scan]:
+        return iter(list(self._scans))
+
+    def __repr__(self) -> str:
+        if not self._scans:
+            return "SCANS: (none)"
+        return "\n".join(
+            f"{scan.scan_number or '-':>5} {scan.name:<16} {scan.state.name:<8} {scan.title}"
+            for scan in self._scans
+        )
+
+
+class ScanEnvironment:
+    """A session's context for scans, built by whoever embeds the engine (the session, a test).
+
+    `redis` None means nothing is published; scan numbers then count in memory, unless a
+    `settings` store (a SettingsStore) is given, which keeps `scan_counter:<session>` in Redis
+    so that numbers survive a restart. `active_mg` is a callable returning the active
+    MeasurementGroup (or None). `output` None means sys.stdout at the time of each write.
+    """
+
+    def __init__(
+        self,
+        session_name: str = "beamshell",
+        *,
+        user: str | None = None,
+        redis=None,
+        settings=None,
+        scan_saving: ScanSaving | None = None,
+        active_mg: Callable[[], Any] | None = None,
+        display: bool = True,
+        output: TextIO | None = None,
+        data_expiration: float = DEFAULT_DATA_EXPIRATION_S,
+        history_size: int = DEFAULT_HISTORY_SIZE,
+    ):
+        if not session_name or ":" in session_name:
+            raise ValueError(
+                f"session_name must be a non-empty name without ':', got {session_name!r}"
+            )
+        if settings is None and redis is not None:
+            from beamshell.config.settings import SettingsStore
+
+            settings = SettingsStore(redis)
+        self.session_name = session_name
+        self.user = user or getpass.getuser()
+        self.redis = redis
+        self.settings = settings
+        self.scan_saving = scan_saving or ScanSaving(session_name, settings)
+        self._active_mg = active_mg
+        self.display = display
+        self.output = output
+        self.data_expiration = data_expiration
+        self.scans = ScansHistory(history_size)
+        self.current_scan: Scan | None = None  # the running scan, for the shell's toolbar
+        self._local_counter = itertools.count(1)
+
+    @property
+    def publishing(self) -> bool:
+        return self.redis is not None
+
+    def next_scan_number(self) -> int:
+        if self.settings is None:
+            return next(self._local_counter)
+        return self.settings.value(f"scan_counter:{self.session_name}", 0).incr()
+
+    def active_mg(self):
+        """The active measurement group, or None when the session has none."""
+        return self._active_mg() if self._active_mg is not None else None
+
+    @property
+    def stream(self) -> TextIO:
+        return self.output if self.output is not None else sys.stdout
+
+    def __repr__(self) -> str:
+        where = "publishing to Redis" if self.publishing else "not publishing"
+        return f"<ScanEnvironment session={self.session_name!r} user={self.user!r} {where}>"
+
+
+_default_environment: ScanEnvironment | None = None
+
+
+def set_default_environment(env: ScanEnvironment | None) -> None:
+    """Make `env` the environment of scans created without one (the session calls this)."""
+    global _default_environment
+    _default_environment = env
+
+
+def default_environment() -> ScanEnvironment:
+    if _default_environment is None:
+        raise BeamshellError(
+            "no scan environment: load a session, or call "
+            "beamshell.scanning.context.set_default_environment(ScanEnvironment(...))"
+        )
+    return _default_environment

@@ -1,0 +1,416 @@
+"""Scan: runs an acquisition chain with presets, the live table and publishing; keeps its data."""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import gevent
+import gevent.event
+import numpy as np
+
+from beamshell.scanning.chain import AcquisitionChain
+from beamshell.scanning.channel import AcquisitionChannel
+from beamshell.scanning.context import ScanEnvironment, default_environment
+from beamshell.scanning.stopping import StopErrors, run_shielded
+
+__all__ = ["Scan", "ScanData", "ScanPreset", "ScanState"]
+
+# In a scan that never waits (count time 0), give other greenlets (the table, the Redis
+# forwarder, the shell) a turn this often.
+YIELD_INTERVAL_S = 0.05
+
+
+class ScanState(enum.IntEnum):
+    IDLE = 0
+    PREPARING = 1
+    STARTING = 2
+    RUNNING = 3
+    STOPPING = 4
+    DONE = 5
+    ABORTED = 6
+    KILLED = 7
+
+
+FINAL_STATES = frozenset({ScanState.DONE, ScanState.ABORTED, ScanState.KILLED})
+
+
+class ScanPreset:
+    """Hook around a whole scan: prepare before any device prepares, start before any device
+    starts, stop after every device has stopped (also after an error or an interrupt)."""
+
+    def prepare(self, scan: Scan) -> None:
+        pass
+
+    def start(self, scan: Scan) -> None:
+        pass
+
+    def stop(self, scan: Scan) -> None:
+        pass
+
+
+class ScanData(Mapping):
+    """A scan's data: numpy arrays keyed by channel name; a counter or axis object works too."""
+
+    def __init__(self, channels: list[AcquisitionChannel]):
+        self._by_name: dict[str, AcquisitionChannel] = {}
+        for channel in channels:
+            key = channel.name if channel.name not in self._by_name else channel.fullname
+            self._by_name[key] = channel
+        self._by_object = {
+            id(channel.counter): channel
+            for channel in channels
+            if getattr(channel, "counter", None)
+        }
+
+    def _channel(self, key: Any) -> AcquisitionChannel:
+        if isinstance(key, str):
+            if key in self._by_name:
+                return self._by_name[key]
+            for channel in self._by_name.values():
+                if channel.fullname == key:
+                    return channel
+        elif id(key) in self._by_object:
+            return self._by_object[id(key)]
+        elif isinstance(getattr(key, "name", None), str) and key.name in self._by_name:
+            return self._by_name[key.name]
+        known = ", ".join(self._by_name)
+        raise KeyError(
+            f"no data for {getattr(key, 'name', key)!r} in this scan (channels: {known})"
+        )
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return self._channel(key).data.copy()
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self._channel(key)
+        except KeyError:
+            return False
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._by_name)
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+
+class Scan:
+    """One run of an acquisition chain.
+
+    `run()` executes in the calling greenlet (a Ctrl-C there aborts the scan; a Sequence can
+    run scans one after the other in its own greenlet). Before running, `prepare_node()`
+    gives the scan its number and data node name, so that a group can reference it.
+    """
+
+    def __init__(
+        self,
+        chain: AcquisitionChain,
+        name: str = "scan",
+        scan_info: dict | None = None,
+        save: bool = True,
+        env: ScanEnvironment | None = None,
+        display: bool | None = None,
+    ):
+        if not isinstance(chain, AcquisitionChain):
+            raise TypeError(f"Scan: chain must be an AcquisitionChain, got {chain!r}")
+        if not chain.top_masters:
+            raise ValueError("Scan: the acquisition chain has no master")
+        if not isinstance(name, str) or not name or ":" in name or " " in name:
+            raise ValueError(f"Scan: name must be a word without ':' or spaces, got {name!r}")
+        self.env = env if env is not None else default_environment()
+        self.acq_chain = chain
+        self.name = name
+        self.scan_info: dict[str, Any] = dict(scan_info or {})
+        self.scan_info.setdefault("title", name)
+        self.scan_info.setdefault("type", name)
+        self.save = bool(save)
+        self.display = self.env.display if display is None else bool(display)
+        self.channels: list[AcquisitionChannel] = chain.channels
+        self.npoints_done = 0
+        self.start_time: float | None = None
+        self.end_time: float | None = None
+        self._presets: list[ScanPreset] = []
+        self._prepared_presets: list[ScanPreset] = []
+        self._cleanups: list[tuple[str, Callable[[], None]]] = []
+        self._state_callbacks: list[Callable[[Scan, ScanState], None]] = []
+        self._state = ScanState.IDLE
+        self._started = False
+        self._scan_number: int | None = None
+        self._node_name: str | None = None
+        self._reader_node = None
+        self._display = None
+        self._publisher = None
+        self._deferred_interrupts: list[BaseException] = []
+        self._chain_stopped_at: float | None = None
+        self._done = gevent.event.Event()
+
+    # -- description ----------------------------------------------------------------------
+    @property
+    def state(self) -> ScanState:
+        return self._state
+
+    @property
+    def title(self) -> str:
+        return str(self.scan_info.get("title", self.name))
+
+    @property
+    def scan_number(self) -> int | None:
+        return self._scan_number
+
+    @property
+    def npoints(self) -> int:
+        """Points expected (0: until stopped)."""
+        if "npoints" in self.scan_info:
+            return int(self.scan_info["npoints"] or 0)
+        counts = [m.npoints for m in self.acq_chain.top_masters]
+        return 0 if None in counts else max(counts)
+
+    @property
+    def elapsed(self) -> float:
+        if self.start_time is None:
+            return 0.0
+        return (self.end_time or time.time()) - self.start_time
+
+    @property
+    def node_name(self) -> str | None:
+        """The scan's data node name (db_name), once `prepare_node()` or `run()` gave it one."""
+        return self._node_name
+
+    @property
+    def node(self):
+        """The scan's node in Redis (a reader node) when publishing; else its db_name."""
+        if self._node_name is None:
+            return None
+        if not self.env.publishing or self._publisher is None:
+            return self._node_name
+        if self._reader_node is None:
+            from beamshell.data.node import get_node
+
+            self._reader_node = get_node(self._node_name, connection=self.env.redis)
+        return self._reader_node
+
+    @property
+    def elapsed_time_channel(self) -> AcquisitionChannel | None:
+        return next((c for c in self.channels if c.role == "elapsed_time"), None)
+
+    def get_data(self) -> ScanData:
+        return ScanData(self.channels)
+
+    def __repr__(self) -> str:
+        number = self._scan_number if self._scan_number is not None else "-"
+        return f"Scan(number={number}, name={self.name}, state={self._state.name}, title={self.title!r})"
+
+    # -- configuration ----------------------------------------------------------------------
+    def add_preset(self, preset: ScanPreset) -> None:
+        if not isinstance(preset, ScanPreset):
+            raise TypeError(f"add_preset: {preset!r} is not a ScanPreset")
+        if self._started:
+            raise RuntimeError(f"add_preset: scan '{self.name}' has already started")
+        self._presets.append(preset)
+
+    def add_cleanup(self, label: str, function: Callable[[], None]) -> None:
+        """Run `function` at the very end of the stop phase (after presets' stop), always."""
+        self._cleanups.append((label, function))
+
+    def add_state_callback(self, callback: Callable[[Scan, ScanState], None]) -> None:
+        """`callback(scan, state)` at every state change (a Sequence follows its scans so)."""
+        self._state_callbacks.append(callback)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the scan has ended (DONE, ABORTED or KILLED); False on timeout."""
+        return self._done.wait(timeout)
+
+    def prepare_node(self) -> str:
+        """Give the scan its number and data node name (idempotent); returns the name."""
+        if self._node_name is None:
+            self._scan_number = self.env.next_scan_number()
+            self.scan_info["scan_nb"] = self._scan_number
+            self._node_name = self.env.scan_saving.scan_node_name(self._scan_number, self.name)
+        return self._node_name
+
+    # -- running ------------------------------------------------------------------------------
+    def run(self) -> None:
+        """Run the scan in this greenlet; on any error or interrupt stop everything, re-raise."""
+        if self._started:
+            raise RuntimeError(
+                f"scan '{self.name}' has already run (state {self._state.name}): create a new one"
+            )
+        self._started = True
+        error: BaseException | None = None
+        try:
+            self._begin()
+            self._acquire()
+        except BaseException as exc:  # noqa: BLE001  (interrupts too: everything is stopped)
+            error = exc
+        stop_errors = run_shielded(self._stop_sequence, self._deferred_interrupts, error)
+        if stop_errors is None:  # the operator insisted: the stop sequence itself was killed
+            self._state = ScanState.ABORTED
+            self.scan_info["state"] = self._state.name
+            self._done.set()
+        self._raise_outcome(error, stop_errors)
+
+    def _raise_outcome(self, error: BaseException | None, stop_errors: StopErrors | None) -> None:
+        failures = list(stop_errors.errors) if stop_errors else []
+        raised = error
+        if raised is None and failures:
+            raised = failures.pop(0)[1]
+        if raised is None and self._deferred_interrupts:
+            raised = self._deferred_interrupts[0]
+        if raised is None:
+            return
+        for what, exc in failures:
+            if exc is not raised:
+                raised.add_note(f"while stopping the scan, {what} also failed: {exc!r}")
+        raise raised
+
+    def _set_state(self, state: ScanState) -> None:
+        self._state = state
+        self.scan_info["state"] = state.name
+        if self._publisher is not None and state not in FINAL_STATES:
+            self._publisher.update_info({"state": state.name})
+        for callback in self._state_callbacks:
+            callback(self, state)
+
+    def _begin(self) -> None:
+        env = self.env
+        self.prepare_node()
+        self.start_time = time.time()
+        self.scan_info.update(
+            session=env.session_name,
+            user=env.user,
+            start_time=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self.start_time)),
+            start_timestamp=self.start_time,
+            filename=env.scan_saving.filename,
+            save=self.save,
+            node_name=self._node_name,
+            state=self._state.name,
+        )
+        env.scans.append(self)
+        env.current_scan = self
+        npoints = self.npoints
+        if npoints:
+            for channel in self.channels:
+                channel.reserve(npoints)
+        if self.display:
+            from beamshell.scanning.display import ScanDisplay
+
+            self._display = ScanDisplay(self)
+            self._display.start()
+        if env.publishing:
+            from beamshell.scanning.publishing import ScanPublisher
+
+            self._publisher = ScanPublisher(self)
+            self._publisher.create_nodes(self._public_info())
+
+    def _public_info(self) -> dict[str, Any]:
+        return {key: value for key, value in self.scan_info.items() if _is_plain(value)}
+
+    def _acquire(self) -> None:
+        self._set_state(ScanState.PREPARING)
+        for preset in self._presets:
+            # Stop is owed from the moment prepare is entered (see docs/scanning.md).
+            self._prepared_presets.append(preset)
+            preset.prepare(self)
+        self.acq_chain.prepare()
+        self._set_state(ScanState.STARTING)
+        for preset in self._prepared_presets:
+            preset.start(self)
+        self.acq_chain.start()
+        self._set_state(ScanState.RUNNING)
+        point_done = self._point_done_function()
+        masters = self.acq_chain.top_masters
+        if len(masters) == 1:
+            self.acq_chain.iterate(masters[0], point_done)
+        else:
+            self._iterate_concurrently(masters, point_done)
+
+    def _iterate_concurrently(self, masters, point_done) -> None:
+        runners = [gevent.spawn(_capture, self.acq_chain.iterate, m, point_done) for m in masters]
+        try:
+            gevent.joinall(runners)
+        finally:
+            gevent.killall([runner for runner in runners if not runner.dead], block=True)
+        for runner in runners:
+            if runner.value is not None:
+                raise runner.value
+
+    def _point_done_function(self) -> Callable[[], None]:
+        """The per-point bookkeeping, specialised once so the per-point path stays short."""
+        wakes = [part.wake.set for part in (self._display, self._publisher) if part is not None]
+        publisher = self._publisher
+        monotonic = time.monotonic
+        next_yield = monotonic() + YIELD_INTERVAL_S
+
+        def point_done() -> None:
+            nonlocal next_yield
+            self.npoints_done += 1
+            for wake in wakes:
+                wake()
+            if publisher is not None and publisher.error is not None:
+                raise publisher.error
+            now = monotonic()
+            if now >= next_yield:
+                gevent.sleep(0)
+                next_yield = now + YIELD_INTERVAL_S
+
+        return point_done
+
+    def _stop_sequence(self, error: BaseException | None) -> StopErrors:
+        """Everything after the acquisition, in its own greenlet (see Scan.run)."""
+        errors = StopErrors()
+        errors.call("setting state STOPPING", self._set_state, ScanState.STOPPING)
+        gevent.sleep(0)  # the table catches up with the last points before the stop output
+        self.acq_chain.stop(errors)
+        self._chain_stopped_at = time.time()
+        if self._display is not None:
+            self._display.finish(self._chain_stopped_at - (self.start_time or 0.0))
+        while self._prepared_presets:
+            preset = self._prepared_presets.pop()
+            errors.call(f"scan preset {type(preset).__name__}.stop", preset.stop, self)
+        for label, cleanup in reversed(self._cleanups):
+            errors.call(label, cleanup)
+        interrupts = ([error] if error is not None else []) + self._deferred_interrupts
+        if any(isinstance(exc, gevent.GreenletExit) for exc in interrupts):
+            final = ScanState.KILLED
+        elif interrupts or errors:
+            final = ScanState.ABORTED
+        else:
+            final = ScanState.DONE
+        self.end_time = time.time()
+        self.scan_info["end_time"] = time.strftime(
+            "%Y-%m-%dT%H:%M:%S", time.localtime(self.end_time)
+        )
+        self.scan_info["end_timestamp"] = self.end_time
+        self.scan_info["npoints_done"] = self.npoints_done
+        errors.call("setting the final state", self._set_state, final)
+        if self._publisher is not None:
+            errors.call(
+                "publishing the end of the scan", self._publisher.finish, self._public_info()
+            )
+        if self.env.current_scan is self:
+            self.env.current_scan = None
+        self._done.set()
+        return errors
+
+
+def _capture(function: Callable, *args: Any) -> BaseException | None:
+    try:
+        function(*args)
+    except Exception as exc:  # noqa: BLE001  (raised again in the scan's greenlet)
+        return exc
+    return None
+
+
+def _is_plain(value: Any) -> bool:
+    """JSON-friendly values only go to Redis (never objects, never pickles)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_is_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return False

@@ -1,0 +1,393 @@
+"""The standard scans: ct, loopscan, timescan, ascan, dscan, a2scan, d2scan, amesh, dmesh,
+lookupscan, pointscan. Every argument is checked before anything moves."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from beamshell.scanning import arguments as check
+from beamshell.scanning.chain import AcquisitionChain
+from beamshell.scanning.context import ScanEnvironment, default_environment
+from beamshell.scanning.counter_reading import CounterReader
+from beamshell.scanning.display import format_value
+from beamshell.scanning.masters import MotorStepMaster, SoftwareTimerMaster
+from beamshell.scanning.scan import Scan
+
+__all__ = [
+    "a2scan",
+    "amesh",
+    "ascan",
+    "ct",
+    "d2scan",
+    "dmesh",
+    "dscan",
+    "loopscan",
+    "lookupscan",
+    "pointscan",
+    "timescan",
+]
+
+
+def _fmt(value: Any) -> str:
+    return format_value(value) if not isinstance(value, str) else value
+
+
+def add_counter_readers(chain: AcquisitionChain, master, counters: Sequence, npoints) -> None:
+    """One reader per counter controller, in the order the counters were given."""
+    by_controller: dict[int, tuple[Any, list]] = {}
+    for counter in counters:
+        by_controller.setdefault(id(counter.controller), (counter.controller, []))[1].append(
+            counter
+        )
+    for controller, members in by_controller.values():
+        chain.add(master, CounterReader(controller, members, npoints))
+
+
+def _make_scan(
+    kind: str,
+    chain: AcquisitionChain,
+    title: str,
+    counters: Sequence,
+    info: dict[str, Any],
+    env: ScanEnvironment,
+    *,
+    name: str | None,
+    title_override: str | None,
+    save: bool,
+    run: bool,
+    scan_info: dict | None,
+    display: bool | None,
+) -> Scan:
+    full_info = {
+        "type": kind,
+        "title": title_override or title,
+        "counters": [c.name for c in counters],
+        **info,
+    }
+    if scan_info:
+        if not isinstance(scan_info, dict):
+            raise TypeError(f"{kind}: scan_info must be a dict, got {scan_info!r}")
+        full_info.update(scan_info)
+    scan = Scan(chain, name=name or kind, scan_info=full_info, save=save, env=env, display=display)
+    if run:
+        scan.run()
+    return scan
+
+
+def _timer_scan(kind, title, count_time, counters, npoints, sleep_time, env, options) -> Scan:
+    chain = AcquisitionChain()
+    timer = SoftwareTimerMaster(count_time, npoints=npoints, sleep_time=sleep_time)
+    chain.add(timer)
+    add_counter_readers(chain, timer, counters, npoints)
+    info = {"npoints": npoints or 0, "count_time": count_time, "axes": []}
+    if sleep_time:
+        info["sleep_time"] = sleep_time
+    return _make_scan(kind, chain, title, counters, info, env, **options)
+
+
+def _options(name, title, save, run, scan_info, display) -> dict[str, Any]:
+    return {
+        "name": name,
+        "title_override": title,
+        "save": save,
+        "run": run,
+        "scan_info": scan_info,
+        "display": display,
+    }
+
+
+def ct(
+    count_time: float = 1.0,
+    *counters: Any,
+    name: str = "ct",
+    title: str | None = None,
+    save: bool = False,
+    run: bool = True,
+    scan_info: dict | None = None,
+    env: ScanEnvironment | None = None,
+) -> Scan:
+    """Count once for `count_time` and print each counter's value; returns the scan."""
+    env = env or default_environment()
+    count_time = check.count_time("ct", count_time)
+    counters = check.counters("ct", counters, env)
+    options = _options(name, title, save, False, scan_info, False)
+    scan = _timer_scan("ct", f"ct {_fmt(count_time)}", count_time, counters, 1, None, env, options)
+    if run:
+        scan.run()
+        if env.display:
+            _print_counts(scan, counters, count_time, env)
+    return scan
+
+
+def _print_counts(scan: Scan, counters: Sequence, count_time: float, env: ScanEnvironment) -> None:
+    data = scan.get_data()
+    labels = [f"{c.name}[{c.unit}]" if c.unit else c.name for c in counters]
+    width = max(len(label) for label in labels)
+    lines = [time.ctime(scan.start_time), ""]
+    for counter, label in zip(counters, labels, strict=True):
+        values = data[counter]
+        if values.ndim != 1 or not len(values):
+            continue  # 1-D counters (spectra) are in the data, not in this summary
+        value = float(values[0])
+        rate = f" ({value / count_time:>12g}/s)" if count_time > 0 else ""
+        lines.append(f"  {label:>{width}} = {value:>12g}{rate}")
+    env.stream.write("\n".join(lines) + "\n\n")
+    env.stream.flush()
+
+
+def loopscan(
+    npoints: int,
+    count_time: float,
+    *counters: Any,
+    sleep_time: float | None = None,
+    name: str | None = None,
+    title: str | None = None,
+    save: bool = True,
+    run: bool = True,
+    scan_info: dict | None = None,
+    display: bool | None = None,
+    env: ScanEnvironment | None = None,
+) -> Scan:
+    """`npoints` points of `count_time` each (sleep_time between points)."""
+    env = env or default_environment()
+    npoints = check.positive_int("loopscan", "npoints", npoints)
+    count_time = check.count_time("loopscan", count_time)
+    sleep_time = check.optional_time("loopscan", "sleep_time", sleep_time)
+    counters = check.counters("loopscan", counters, env)
+    title_text = f"loopscan {npoints} {_fmt(count_time)}"
+    options = _options(name, title, save, run, scan_info, display)
+    return _timer_scan(
+        "loopscan", title_text, count_time, counters, npoints, sleep_time, env, options
+    )
+
+
+def timescan(
+    count_time: float,
+    *counters: Any,
+    npoints: int = 0,
+    sleep_time: float | None = None,
+    name: str | None = None,
+    title: str | None = None,
+    save: bool = True,
+    run: bool = True,
+    scan_info: dict | None = None,
+    display: bool | None = None,
+    env: ScanEnvironment | None = None,
+) -> Scan:
+    """Count `count_time` again and again: `npoints` times, or until interrupted (0)."""
+    env = env or default_environment()
+    count_time = check.count_time("timescan", count_time)
+    npoints = check.positive_int("timescan", "npoints", npoints, allow_zero=True)
+    sleep_time = check.optional_time("timescan", "sleep_time", sleep_time)
+    counters = check.counters("timescan", counters, env)
+    options = _options(name, title, save, run, scan_info, display)
+    return _timer_scan(
+        "timescan", f"timescan {_fmt(count_time)}", count_time, counters, npoints or None,
+        sleep_time, env, options,
+    )  # fmt: skip
+
+
+def _step_scan(kind, title, axes, positions, count_time, counters, env, options) -> Scan:
+    """A motor step master moving `axes` through `positions`, a timer, then the counters."""
+    for axis, values in zip(axes, positions, strict=True):
+        check.within_limits(kind, axis, values)
+    check.distinct_axes(kind, axes)
+    chain = AcquisitionChain()
+    motors = MotorStepMaster(axes, positions)
+    npoints = motors.npoints
+    timer = SoftwareTimerMaster(count_time, npoints=None)
+    chain.add(motors, timer)
+    add_counter_readers(chain, timer, counters, npoints)
+    info = {"npoints": npoints, "count_time": count_time, "axes": [a.name for a in axes]}
+    return _make_scan(kind, chain, title, counters, info, env, **options)
+
+
+def _linear(kind, args, start_name, stop_name, intervals, offset=0.0):
+    start = check.position(kind, start_name, args[0]) + offset
+    stop = check.position(kind, stop_name, args[1]) + offset
+    return np.linspace(start, stop, intervals + 1)
+
+
+def _nscan(kind: str, relative: bool, motor_args: tuple, intervals, count_time, counters, env,
+           options) -> Scan:  # fmt: skip
+    """ascan/dscan/a2scan/d2scan: (axis, start, stop) triplets, then the common arguments."""
+    intervals = check.positive_int(kind, "intervals", intervals)
+    count_time = check.count_time(kind, count_time)
+    axes, positions, words = [], [], []
+    for number, (axis, start, stop) in enumerate(motor_args, start=1):
+        suffix = str(number) if len(motor_args) > 1 else ""
+        axis = check.axis(kind, f"motor{suffix}", axis)
+        origin = axis.position if relative else 0.0
+        positions.append(
+            _linear(kind, (start, stop), f"start{suffix}", f"stop{suffix}", intervals, origin)
+        )
+        axes.append(axis)
+        words += [axis.name, _fmt(start), _fmt(stop)]
+    counters = check.counters(kind, counters, env)
+    title = " ".join([kind, *words, str(intervals), _fmt(count_time)])
+    scan = _step_scan(kind, title, axes, positions, count_time, counters, env,
+                      dict(options, run=False))  # fmt: skip
+    if relative:
+        _return_to_start(scan, axes)
+    if options["run"]:
+        scan.run()
+    return scan
+
+
+def _return_to_start(scan: Scan, axes: list) -> None:
+    """A relative scan brings its axes back where they were, after success or abort."""
+    origins = {axis: axis.position for axis in axes}
+
+    def move_back() -> None:
+        from beamshell.hardware.motion import move_axes
+
+        move_axes(origins)
+
+    scan.add_cleanup("moving " + ", ".join(a.name for a in axes) + " back to start", move_back)
+
+
+def ascan(axis, start: float, stop: float, intervals: int, count_time: float, *counters: Any,
+          name: str | None = None, title: str | None = None, save: bool = True,
+          run: bool = True, scan_info: dict | None = None, display: bool | None = None,
+          env: ScanEnvironment | None = None) -> Scan:  # fmt: skip
+    """`intervals`+1 points of `axis` from `start` to `stop` (absolute positions)."""
+    env = env or default_environment()
+    options = _options(name, title, save, run, scan_info, display)
+    return _nscan("ascan", False, ((axis, start, stop),), intervals, count_time, counters, env,
+                  options)  # fmt: skip
+
+
+def dscan(axis, start: float, stop: float, intervals: int, count_time: float, *counters: Any,
+          name: str | None = None, title: str | None = None, save: bool = True,
+          run: bool = True, scan_info: dict | None = None, display: bool | None = None,
+          env: ScanEnvironment | None = None) -> Scan:  # fmt: skip
+    """Like ascan, relative to the current position; the axis returns there at the end."""
+    env = env or default_environment()
+    options = _options(name, title, save, run, scan_info, display)
+    return _nscan("dscan", True, ((axis, start, stop),), intervals, count_time, counters, env,
+                  options)  # fmt: skip
+
+
+def a2scan(axis1, start1: float, stop1: float, axis2, start2: float, stop2: float,
+           intervals: int, count_time: float, *counters: Any, name: str | None = None,
+           title: str | None = None, save: bool = True, run: bool = True,
+           scan_info: dict | None = None, display: bool | None = None,
+           env: ScanEnvironment | None = None) -> Scan:  # fmt: skip
+    """Two axes moved together, each from its start to its stop, in `intervals` steps."""
+    env = env or default_environment()
+    options = _options(name, title, save, run, scan_info, display)
+    motor_args = ((axis1, start1, stop1), (axis2, start2, stop2))
+    return _nscan("a2scan", False, motor_args, intervals, count_time, counters, env, options)
+
+
+def d2scan(axis1, start1: float, stop1: float, axis2, start2: float, stop2: float,
+           intervals: int, count_time: float, *counters: Any, name: str | None = None,
+           title: str | None = None, save: bool = True, run: bool = True,
+           scan_info: dict | None = None, display: bool | None = None,
+           env: ScanEnvironment | None = None) -> Scan:  # fmt: skip
+    """Like a2scan, relative to the current positions; both axes return at the end."""
+    env = env or default_environment()
+    options = _options(name, title, save, run, scan_info, display)
+    motor_args = ((axis1, start1, stop1), (axis2, start2, stop2))
+    return _nscan("d2scan", True, motor_args, intervals, count_time, counters, env, options)
+
+
+def _mesh(kind: str, relative: bool, fast: tuple, slow: tuple, count_time, counters,
+          backnforth: bool, env, options) -> Scan:  # fmt: skip
+    count_time = check.count_time(kind, count_time)
+    axis1 = check.axis(kind, "motor1", fast[0])
+    axis2 = check.axis(kind, "motor2", slow[0])
+    intervals1 = check.positive_int(kind, "intervals1", fast[3])
+    intervals2 = check.positive_int(kind, "intervals2", slow[3])
+    origin1 = axis1.position if relative else 0.0
+    origin2 = axis2.position if relative else 0.0
+    line = _linear(kind, fast[1:3], "start1", "stop1", intervals1, origin1)
+    rows = _linear(kind, slow[1:3], "start2", "stop2", intervals2, origin2)
+    fast_positions = np.concatenate(
+        [line[::-1] if backnforth and row % 2 else line for row in range(len(rows))]
+    )
+    slow_positions = np.repeat(rows, len(line))
+    counters = check.counters(kind, counters, env)
+    words = [axis1.name, _fmt(fast[1]), _fmt(fast[2]), str(intervals1),
+             axis2.name, _fmt(slow[1]), _fmt(slow[2]), str(intervals2)]  # fmt: skip
+    title = " ".join([kind, *words, _fmt(count_time)])
+    scan = _step_scan(kind, title, [axis1, axis2], [fast_positions, slow_positions], count_time,
+                      counters, env, dict(options, run=False))  # fmt: skip
+    scan.scan_info.update(shape=[len(rows), len(line)], backnforth=backnforth)
+    if relative:
+        _return_to_start(scan, [axis1, axis2])
+    if options["run"]:
+        scan.run()
+    return scan
+
+
+def amesh(axis1, start1: float, stop1: float, intervals1: int, axis2, start2: float,
+          stop2: float, intervals2: int, count_time: float, *counters: Any,
+          backnforth: bool = False, name: str | None = None, title: str | None = None,
+          save: bool = True, run: bool = True, scan_info: dict | None = None,
+          display: bool | None = None, env: ScanEnvironment | None = None) -> Scan:  # fmt: skip
+    """A grid: `axis1` (fast) sweeps each line, `axis2` (slow) steps between lines;
+    backnforth sweeps every other line backwards."""
+    env = env or default_environment()
+    options = _options(name, title, save, run, scan_info, display)
+    return _mesh("amesh", False, (axis1, start1, stop1, intervals1),
+                 (axis2, start2, stop2, intervals2), count_time, counters, backnforth, env,
+                 options)  # fmt: skip
+
+
+def dmesh(axis1, start1: float, stop1: float, intervals1: int, axis2, start2: float,
+          stop2: float, intervals2: int, count_time: float, *counters: Any,
+          backnforth: bool = False, name: str | None = None, title: str | None = None,
+          save: bool = True, run: bool = True, scan_info: dict | None = None,
+          display: bool | None = None, env: ScanEnvironment | None = None) -> Scan:  # fmt: skip
+    """Like amesh, relative to the current positions; both axes return at the end."""
+    env = env or default_environment()
+    options = _options(name, title, save, run, scan_info, display)
+    return _mesh("dmesh", True, (axis1, start1, stop1, intervals1),
+                 (axis2, start2, stop2, intervals2), count_time, counters, backnforth, env,
+                 options)  # fmt: skip
+
+
+def lookupscan(motor_positions: Sequence, count_time: float, *counters: Any,
+               name: str | None = None, title: str | None = None, save: bool = True,
+               run: bool = True, scan_info: dict | None = None, display: bool | None = None,
+               env: ScanEnvironment | None = None) -> Scan:  # fmt: skip
+    """Axes moved together through given positions: [(axis, positions), (axis, positions)]."""
+    env = env or default_environment()
+    kind = "lookupscan"
+    if not isinstance(motor_positions, list | tuple) or not motor_positions:
+        raise ValueError(f"{kind}: motor_positions must be a list of (axis, positions) pairs")
+    axes, positions = [], []
+    for number, pair in enumerate(motor_positions, start=1):
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            raise ValueError(f"{kind}: motor_positions item {number} must be (axis, positions)")
+        axes.append(check.axis(kind, f"motor_positions item {number}", pair[0]))
+        positions.append(check.positions(kind, f"positions of {pair[0].name}", pair[1]))
+    lengths = {len(p) for p in positions}
+    if len(lengths) != 1:
+        raise ValueError(f"{kind}: every axis needs as many positions, got {sorted(lengths)}")
+    count_time = check.count_time(kind, count_time)
+    counters = check.counters(kind, counters, env)
+    title_text = f"{kind} {' '.join(a.name for a in axes)} {lengths.pop()} {_fmt(count_time)}"
+    options = _options(name, title, save, run, scan_info, display)
+    return _step_scan(kind, title_text, axes, positions, count_time, counters, env, options)
+
+
+def pointscan(axis, positions: Sequence[float], count_time: float, *counters: Any,
+              name: str | None = None, title: str | None = None, save: bool = True,
+              run: bool = True, scan_info: dict | None = None, display: bool | None = None,
+              env: ScanEnvironment | None = None) -> Scan:  # fmt: skip
+    """One axis through a list of positions."""
+    env = env or default_environment()
+    kind = "pointscan"
+    axis = check.axis(kind, "motor", axis)
+    values = check.positions(kind, "positions", positions)
+    count_time = check.count_time(kind, count_time)
+    counters = check.counters(kind, counters, env)
+    title_text = f"{kind} {axis.name} {len(values)} {_fmt(count_time)}"
+    options = _options(name, title, save, run, scan_info, display)
+    return _step_scan(kind, title_text, [axis], [values], count_time, counters, env, options)

@@ -1,0 +1,57 @@
+"""Helpers for the stop phase: call every stop, keep every error, survive repeated interrupts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+
+# Interrupts that arrive while stopping are deferred; after this many the operator insists,
+# and the stop sequence itself is killed (a preset's stop may loop forever).
+MAX_DEFERRED_INTERRUPTS = 3
+
+
+class StopErrors:
+    """Errors raised by stop calls, each labelled with what was being stopped."""
+
+    def __init__(self):
+        self.errors: list[tuple[str, BaseException]] = []
+
+    def call(self, what: str, function: Callable, *args: Any) -> None:
+        """Call `function(*args)`; an exception is recorded and the stop sequence goes on."""
+        try:
+            function(*args)
+        except BaseException as exc:  # noqa: BLE001  (every stop must be called whatever happens)
+            self.errors.append((what, exc))
+
+    def first(self) -> BaseException | None:
+        return self.errors[0][1] if self.errors else None
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+
+def run_shielded(function: Callable, deferred: list[BaseException], *args: Any) -> Any:
+    """Run `function(*args)` in its own greenlet and wait for it, deferring interrupts.
+
+    Interrupts (KeyboardInterrupt, GreenletExit...) thrown at the waiting greenlet are
+    appended to `deferred` (which `function` may look at) and waiting goes on; after
+    MAX_DEFERRED_INTERRUPTS of them the worker is killed. Returns the worker's result, or
+    None if it was killed. The function itself should not raise.
+    """
+    worker = gevent.spawn(function, *args)
+    killed = False
+    while not worker.ready():
+        try:
+            worker.join()
+        except BaseException as exc:  # noqa: BLE001  (KeyboardInterrupt, GreenletExit...)
+            deferred.append(exc)
+            if len(deferred) >= MAX_DEFERRED_INTERRUPTS and not killed:
+                killed = True
+                worker.kill(block=False)
+    if not worker.successful():
+        raise worker.exception
+    if isinstance(worker.value, gevent.GreenletExit):
+        return None
+    return worker.value
