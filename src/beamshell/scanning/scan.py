@@ -339,8 +339,15 @@ class Scan:
                 raise runner.value
 
     def _point_done_function(self) -> Callable[[], None]:
-        """The per-point bookkeeping, specialised once so the per-point path stays short."""
-        wakes = [part.wake.set for part in (self._display, self._publisher) if part is not None]
+        """The per-point bookkeeping, specialised once so the per-point path stays short.
+
+        Followers (the table, the Redis forwarder) are woken by an Event each; they run when
+        the scan yields, which a counting scan does while it integrates. A scan that never
+        waits (count time 0) yields every YIELD_INTERVAL_S so they keep up; it does not yield
+        after points where a follower already ran, so that hooks and the table interleave
+        the same way every run.
+        """
+        wakes = [part.wake for part in (self._display, self._publisher) if part is not None]
         publisher = self._publisher
         monotonic = time.monotonic
         next_yield = monotonic() + YIELD_INTERVAL_S
@@ -348,14 +355,20 @@ class Scan:
         def point_done() -> None:
             nonlocal next_yield
             self.npoints_done += 1
-            for wake in wakes:
-                wake()
-            if publisher is not None and publisher.error is not None:
-                raise publisher.error
             now = monotonic()
-            if now >= next_yield:
+            followers_waiting = True
+            for wake in wakes:
+                if wake.is_set():
+                    followers_waiting = False  # it has not run since the last point
+                else:
+                    wake.set()
+            if followers_waiting and wakes:
+                next_yield = now + YIELD_INTERVAL_S
+            elif now >= next_yield:
                 gevent.sleep(0)
                 next_yield = now + YIELD_INTERVAL_S
+            if publisher is not None and publisher.error is not None:
+                raise publisher.error
 
         return point_done
 

@@ -1,0 +1,55 @@
+"""Helpers shared by the scan tests: output lines, matching them in order, recording streams."""
+
+import re
+import time
+
+HEADER_RE = (
+    r"Scan (?P<nb>\d+) \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} "
+    r"/tmp/scans/demo/data\.h5 demo user = seb"
+)
+NUMBER = r"-?[\d.]+(?:e[+-]\d+)?"
+TOOK_RE = r"Took \d+:\d\d:\d\d(?:\.\d+)?"
+
+
+def lines_of(text: str) -> list[str]:
+    """Non-empty lines; a line overwritten with '\\r' counts as what was written last."""
+    result = []
+    for line in text.splitlines():
+        line = line.rsplit("\r", 1)[-1] if line.strip("\r") else ""
+        if line.strip():
+            result.append(line.rstrip())
+    return result
+
+
+def row_re(index: int, ncolumns: int) -> str:
+    """A table row: the point number then `ncolumns` numbers, right-aligned."""
+    return rf"\s+{index}" + rf"\s+{NUMBER}" * ncolumns
+
+
+def assert_lines_match(lines: list[str], patterns: list[str]) -> list[re.Match]:
+    """Every line matches its pattern (full match), in order, and nothing else is printed."""
+    assert len(lines) == len(patterns), "\n".join(["got:", *lines, "expected:", *patterns])
+    matches = []
+    for line, pattern in zip(lines, patterns, strict=True):
+        match = re.fullmatch(pattern, line)
+        assert match, f"line {line!r} does not match {pattern!r}\nall lines:\n" + "\n".join(lines)
+        matches.append(match)
+    return matches
+
+
+class RecordingStream:
+    """An output stream that remembers when each piece of text was written."""
+
+    def __init__(self):
+        self.writes: list[tuple[float, str]] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append((time.monotonic(), text))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    @property
+    def text(self) -> str:
+        return "".join(text for _, text in self.writes)
