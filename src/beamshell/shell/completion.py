@@ -50,12 +50,13 @@ def kind_of(value: Any) -> str:
     return type(value).__name__
 
 
-def _inside_call(text: str) -> bool:
+def _inside_call(text: str, namespace: Mapping[str, Any]) -> bool:
     """Whether the cursor sits among a call's arguments: `ascan(m1, 0, 1, d` or `umv m`."""
     code = _STRING.sub("''", text)
     if code.count("(") > code.count(")"):
         return True
-    return bool(_HELPER_ARGS.match(code)) and " " in code.strip()
+    helper = _HELPER_ARGS.match(code)
+    return bool(helper) and callable(namespace.get(helper.group(1)))
 
 
 def _resolve(path: list[str], namespace: Mapping[str, Any]) -> Any:
@@ -104,8 +105,8 @@ def complete(text: str, namespace: Mapping[str, Any]) -> list[Candidate]:
         return [Candidate(n, -len(prefix), _attribute_kind(obj, n)) for n in names]
     match = _NAME.search(text)
     prefix = match.group(0) if match else ""
-    if prefix[:1].isdigit():
-        return []
+    if not prefix and text[-1:].isalnum():
+        return []  # the end of a number
     candidates: dict[str, str] = {}
     for name, value in namespace.items():
         if name.startswith(prefix) and (prefix.startswith("_") or not name.startswith("_")):
@@ -117,9 +118,9 @@ def complete(text: str, namespace: Mapping[str, Any]) -> list[Candidate]:
         for name in keyword.kwlist:
             if name.startswith(prefix):
                 candidates.setdefault(name, "keyword")
-    if not prefix and not _inside_call(text):
+    devices_first = _inside_call(text, namespace)
+    if not prefix and not devices_first:
         return []  # Tab on an empty line: nothing sensible to list first
-    devices_first = _inside_call(text)
 
     def rank(item: tuple[str, str]) -> tuple[int, str]:
         name, kind = item

@@ -22,6 +22,7 @@ import gevent
 # If the command is still running this long after its interrupt, it ignored it (a macro that
 # swallows KeyboardInterrupt): a further Ctrl-C then interrupts it again.
 REINTERRUPT_AFTER_S = 5.0
+SHOW_AFTER_S = 0.05
 
 
 def _capture(func: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[bool, Any]:
@@ -50,12 +51,25 @@ class CommandRunner:
     def busy(self) -> bool:
         return self._greenlet is not None and not self._greenlet.dead
 
-    def run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run `func` in a new greenlet, wait for it, return its result or raise its exception."""
+    def run(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        show: Callable[[gevent.Greenlet], Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Run `func` in a new greenlet, wait for it, return its result or raise its exception.
+
+        If it is still running after a moment, `show(greenlet)` is called to display
+        something (the toolbar) until it ends; a quick command shows nothing.
+        """
         greenlet = gevent.spawn(_capture, func, args, kwargs)
         self._greenlet = greenlet
         self._interrupted_at = None
         try:
+            greenlet.join(timeout=SHOW_AFTER_S)
+            if show is not None and not greenlet.dead:
+                show(greenlet)
             while True:
                 try:
                     greenlet.join()

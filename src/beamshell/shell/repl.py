@@ -28,6 +28,7 @@ from ptpython.prompt_style import PromptStyle
 from pygments.token import Token
 from traitlets.config import Config as TraitletsConfig
 
+from beamshell.shell.busy_display import CommandDisplay
 from beamshell.shell.completion import NamespaceCompleter
 from beamshell.shell.interrupt import CommandRunner
 from beamshell.shell.prompt import continuation_prompt, input_prompt, next_count
@@ -183,6 +184,12 @@ class BeamshellShell(InteractiveShellEmbed):
         self.python_input = _BeamshellInput(
             self, history_path, get_globals=self.get_namespace, vi_mode=False
         )
+        self._command_display = CommandDisplay(
+            self.python_input._toolbar_fragments, runner.interrupt, self.python_input.app.style
+        )
+        self._typeahead = ""
+        # Long help texts are printed, not paged: a pager would fight the toolbar for the terminal.
+        self.set_hook("show_in_pager", lambda _shell, text, *args, **kw: print(_page_text(text)))
 
     def get_namespace(self) -> dict:
         return self.user_ns
@@ -194,8 +201,12 @@ class BeamshellShell(InteractiveShellEmbed):
     # -- input -----------------------------------------------------------------------------
     def prompt_for_code(self) -> str:
         """Read one input; Ctrl-C clears the line. SIGINT stays with the CommandRunner."""
+        app = self.python_input.app
+        if self._typeahead:
+            text, self._typeahead = self._typeahead, ""
+            app.pre_run_callables.append(lambda: self.python_input.default_buffer.insert_text(text))
         try:
-            return self.python_input.app.run(handle_sigint=False)
+            return app.run(handle_sigint=False)
         except KeyboardInterrupt:
             self.python_input.default_buffer.document = Document()
             return ""
@@ -207,12 +218,20 @@ class BeamshellShell(InteractiveShellEmbed):
         code = apply_typing_helper(raw_cell, self.user_ns)
         self._running_command = True
         try:
-            return self.runner.run(super().run_cell, code, store_history=store_history, **kwargs)
+            return self.runner.run(
+                super().run_cell, code, store_history=store_history, show=self._show, **kwargs
+            )
         except KeyboardInterrupt as exc:  # interrupted outside the cell's own code
             self.showtraceback((type(exc), exc, exc.__traceback__))
         finally:
             self._running_command = False
             self.prompt_count = next_count(self.prompt_count, raw_cell)
+
+    def _show(self, greenlet) -> None:
+        try:
+            self._typeahead += self._command_display.run_until_done(greenlet)
+        except Exception as exc:  # noqa: BLE001 - the command goes on without its toolbar
+            print(f"(toolbar unavailable: {exc})", file=sys.stderr)
 
     # -- errors ----------------------------------------------------------------------------
     def showtraceback(self, exc_tuple=None, filename=None, tb_offset=None, **kwargs: Any):
@@ -224,6 +243,12 @@ class BeamshellShell(InteractiveShellEmbed):
         history = self.session.error_history
         history.record(exc_type, exc, tb)
         print(history.format_short(exc), file=sys.stderr, flush=True)
+
+
+def _page_text(data: Any) -> str:
+    if isinstance(data, dict):  # IPython passes a mime bundle
+        return str(data.get("text/plain", ""))
+    return str(data)
 
 
 def run_repl(session: Any, history_path: str | None, runner: CommandRunner) -> None:

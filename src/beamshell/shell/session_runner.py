@@ -32,11 +32,12 @@ def open_session(name: str, config_dir: Path, show_banner: bool = True, out: Tex
     Failures while loading (an object, the setup file) never stop the session; they are
     printed even without the banner, on stderr.
     """
-    from beamshell.config.redis_server import resolve_redis_url
+    from beamshell.config.redis_server import connect, resolve_redis_url
     from beamshell.sessions import load_session
 
     out = out or sys.stdout
     redis_url = resolve_redis_url(config_dir)
+    connect(redis_url).close()  # unreachable: one line naming the URL, before any banner
     if show_banner:
         out.write("\n".join(banner_header(config_dir, redis_url)) + "\n")
         out.flush()

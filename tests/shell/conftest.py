@@ -1,0 +1,165 @@
+"""Fixtures for the shell tests: a small configuration and a `beamshell` driven through a pty."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pexpect
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BEAMSHELL = REPO / ".venv" / "bin" / "beamshell"
+if not BEAMSHELL.exists():  # a venv elsewhere: the script sits next to the interpreter
+    BEAMSHELL = Path(sys.executable).parent / "beamshell"
+
+# Escapes may sit between the prompt's parts (it is coloured).
+_ESC = r"(?:\x1b\[[0-9;?]*[A-Za-z])*"
+
+MOTORS = """\
+controller:
+  name: test_motors
+  class: mockup
+  axes:
+    - {name: m1, velocity: 10, acceleration: 100, steps_per_unit: 1000,
+       low_limit: -100, high_limit: 100, unit: mm}
+    - {name: slow, velocity: 1, acceleration: 10, steps_per_unit: 1000,
+       low_limit: -100, high_limit: 100, unit: mm}
+"""
+
+COUNTERS = """\
+- {name: diode, class: simulation_diode}
+- {name: diode2, class: simulation_diode, constant: 7}
+- {name: MG1, class: MeasurementGroup, counters: [$diode, $diode2]}
+"""
+
+SESSIONS = """\
+- name: test_session
+  class: Session
+  setup-file: ./test_setup.py
+  config-objects: [m1, slow, diode, diode2, MG1]
+- name: broken_setup
+  class: Session
+  setup-file: ./broken_setup.py
+  config-objects: [m1, diode]
+"""
+
+TEST_SETUP = """\
+SETUP_DONE = True
+"""
+
+BROKEN_SETUP = """\
+value = 1
+raise RuntimeError("setup deliberately broken")
+"""
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """A configuration with two motors (one slow), two diodes, a measurement group, sessions."""
+    root = tmp_path / "config"
+    (root / "sessions").mkdir(parents=True)
+    (root / "motors.yml").write_text(MOTORS)
+    (root / "counters.yml").write_text(COUNTERS)
+    (root / "sessions" / "sessions.yml").write_text(SESSIONS)
+    (root / "sessions" / "test_setup.py").write_text(TEST_SETUP)
+    (root / "sessions" / "broken_setup.py").write_text(BROKEN_SETUP)
+    return root
+
+
+@pytest.fixture
+def shell_env(tmp_path: Path, redis_url: str) -> dict[str, str]:
+    """Environment of a spawned shell: test Redis, private HOME and history, no CPR wait."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    env.update(
+        HOME=str(home),
+        BEAMSHELL_HISTORY_DIR=str(home / "history"),
+        BEAMSHELL_REDIS_URL=redis_url,
+        PROMPT_TOOLKIT_NO_CPR="1",
+        TERM="xterm-256color",
+        COLUMNS="160",
+        LINES="50",
+    )
+    env.pop("BEAMSHELL_CONFIG", None)
+    return env
+
+
+class Shell:
+    """A `beamshell` process in a pseudo-terminal."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path):
+        self.log = open(log_path, "w")  # noqa: SIM115 - closed in close()
+        self.child = pexpect.spawn(
+            str(BEAMSHELL),
+            args,
+            env=env,
+            encoding="utf-8",
+            timeout=20,
+            dimensions=(50, 160),
+        )
+        self.child.logfile_read = self.log
+        self.session = args[args.index("-s") + 1].upper() if "-s" in args else ""
+        self.count = 1
+
+    def expect_prompt(self, count: int | None = None, timeout: float = 20) -> float:
+        """Wait for `NAME [count]:`; return when it was seen (time.monotonic())."""
+        count = self.count if count is None else count
+        pattern = rf"{self.session} \[{_ESC}{count}{_ESC}\]: "
+        self.child.expect(pattern, timeout=timeout)
+        return time.monotonic()
+
+    def run(self, command: str, timeout: float = 20) -> str:
+        """Type a command, wait for the next prompt, return the output in between."""
+        self.child.sendline(command)
+        self.count += 1
+        self.expect_prompt(timeout=timeout)
+        return strip_escapes(self.child.before)
+
+    def send(self, command: str) -> None:
+        self.child.sendline(command)
+        self.count += 1
+
+    def expect(self, pattern, timeout: float = 20) -> float:
+        self.child.expect(pattern, timeout=timeout)
+        return time.monotonic()
+
+    def close(self) -> None:
+        if self.child.isalive():
+            self.child.terminate(force=True)
+        self.log.close()
+
+
+def strip_escapes(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "", text)
+
+
+@pytest.fixture
+def spawn_shell(shell_env, config_dir, tmp_path):
+    """Start `beamshell -s NAME --config DIR [args]`; every shell is killed at the end."""
+    shells: list[Shell] = []
+
+    def spawn(session: str = "test_session", *extra: str) -> Shell:
+        args = ["-s", session, "--config", str(config_dir), *extra]
+        shell = Shell(args, shell_env, tmp_path / f"pty-{len(shells)}.log")
+        shells.append(shell)
+        return shell
+
+    yield spawn
+    for shell in shells:
+        shell.close()
+
+
+@pytest.fixture
+def write_macro(tmp_path):
+    def write(name: str, source: str) -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(source))
+        return path
+
+    return write

@@ -1,0 +1,42 @@
+"""Prompt text, its counter, and the toolbar line: pure functions."""
+
+import time
+from types import SimpleNamespace
+
+from beamshell.shell.prompt import continuation_prompt, input_prompt, next_count
+from beamshell.shell.toolbar import scan_progress, toolbar_text
+
+
+def test_prompt_shows_session_in_capitals_and_counter():
+    assert input_prompt("demo", 1) == "DEMO [1]: "
+    assert input_prompt("test_session", 12) == "TEST_SESSION [12]: "
+
+
+def test_counter_advances_with_each_input_but_not_blank_lines():
+    count = 1
+    for line in ["wa", "", "   ", "ct 0.1", "x = 1\ny = 2"]:
+        count = next_count(count, line)
+    assert count == 4
+
+
+def test_continuation_prompt_is_right_aligned_to_the_prompt_width():
+    width = len(input_prompt("demo", 2))
+    assert continuation_prompt(width) == " " * (width - 5) + "...: "
+    assert continuation_prompt(2) == "...: "
+
+
+def test_toolbar_idle_shows_session_and_clock():
+    now = time.mktime((2026, 1, 2, 14, 3, 4, 0, 0, -1))
+    assert toolbar_text("demo", None, now) == " DEMO | idle | 14:03:04 "
+
+
+def test_toolbar_shows_running_scan_progress_and_elapsed_time():
+    scan = SimpleNamespace(name="loopscan", npoints=100, npoints_done=12, start_time=1000.0)
+    assert scan_progress(scan, 1065.5) == "loopscan 12/100 0:01:05"
+    text = toolbar_text("demo", scan, 1065.5)
+    assert text.startswith(" DEMO | scanning: loopscan 12/100 0:01:05 | ")
+
+
+def test_toolbar_scan_without_known_total():
+    scan = SimpleNamespace(name="timescan", npoints=0, npoints_done=7, start_time=None)
+    assert scan_progress(scan, 0) == "timescan 7"

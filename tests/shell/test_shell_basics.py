@@ -1,0 +1,219 @@
+"""The shell through a real terminal: start-up, errors, typing helper, history, Ctrl-C at idle."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pexpect
+
+from .conftest import BEAMSHELL, strip_escapes
+
+
+def test_start_up_shows_banner_and_prompt(spawn_shell, config_dir, redis_url):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    banner = strip_escapes(shell.child.before)
+    assert "beamshell " in banner
+    assert f"configuration: {config_dir}" in banner
+    assert f"Redis: {redis_url}" in banner
+    for name in ("m1", "slow", "diode", "diode2", "MG1"):
+        assert f"Initialized {name}" in banner
+    assert "SETUP_DONE" not in banner
+    assert "True" in shell.run("SETUP_DONE")  # the setup file ran in the namespace
+    assert "Out [2]: True" in shell.run("SETUP_DONE")  # output prompt numbered as the input
+
+
+def test_no_banner(spawn_shell):
+    shell = spawn_shell("test_session", "--no-banner")
+    shell.expect_prompt(1)
+    assert "Initialized" not in shell.child.before
+    assert "configuration:" not in shell.child.before
+
+
+def test_error_is_one_short_line_and_last_error_gives_the_traceback(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.run(
+        "def check(npoints):\n    if npoints <= 0:\n        raise ValueError('npoints must be > 0')\n"
+    )
+    output = shell.run("check(0)")
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert lines[-1] == (
+        "!!! === ValueError: npoints must be > 0 === !!! ( for more details type cmd 'last_error()' )"
+    )
+    assert "Traceback" not in output
+    shell.run("1 / 0")
+    full = shell.run("last_error(2)")
+    assert "Traceback (most recent call last)" in full
+    assert "raise ValueError('npoints must be > 0')" in full
+    assert "ZeroDivisionError" in shell.run("last_error()")
+
+
+def test_typing_helper_calls_commands(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.run("def show(*args):\n    print('called with', args)\n")
+    assert "called with (2, 'x', 0.5)" in shell.run("show 2 'x' 0.5")
+    assert "called with ()" in shell.run("show")
+    output = shell.run("wa")
+    assert "m1" in output and "slow" in output
+    shell.run("umv m1 1.5")
+    assert "Out [5]: 1.5" in shell.run("m1.position")
+    # Python that merely starts with a command name stays Python
+    assert "called with (3,)" in shell.run("show(3)")
+
+
+def test_ipython_help_and_magics(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    assert "Docstring" in shell.run("len?")
+    assert re.search(r"loops? each", shell.run("%timeit -n 3 -r 1 sum(range(10))"))
+
+
+def test_history_is_kept_per_session_across_restarts(spawn_shell, shell_env):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.run("remembered_value = 4242")
+    shell.child.sendcontrol("d")
+    shell.expect("exit")
+    shell.child.send("y")
+    shell.expect(pexpect.EOF)
+    shell.close()
+
+    again = spawn_shell()
+    again.expect_prompt(1)
+    again.child.send("\x1b[A")  # arrow up: the previous session's last command
+    again.expect("remembered_value = 4242")
+    again.child.send("\r")
+    again.count += 1
+    again.expect_prompt()
+    assert "4242" in again.run("remembered_value")
+
+
+def test_ctrl_d_asks_before_leaving(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.child.sendcontrol("d")
+    shell.expect("Do you really want to exit")
+    shell.child.send("n")  # any other key cancels
+    assert "2" in shell.run("1 + 1")
+    shell.child.sendcontrol("d")
+    shell.expect("Do you really want to exit")
+    shell.child.send("y")
+    shell.expect(pexpect.EOF)
+    shell.child.close()
+    assert shell.child.exitstatus == 0
+
+
+def test_ctrl_c_at_idle_prompt_clears_line_and_never_kills(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.child.send("this_is_not_run = 1")
+    for _ in range(30):
+        shell.child.sendcontrol("c")
+    shell.child.kill(2)  # a SIGINT from outside, as when the terminal is not in raw mode
+    shell.child.kill(2)
+    assert "2" in shell.run("1 + 1")
+    assert "NameError" in shell.run("this_is_not_run")
+    assert shell.child.isalive()
+
+
+def test_session_whose_setup_raises_still_gives_a_prompt(spawn_shell):
+    shell = spawn_shell("broken_setup")
+    shell.expect_prompt(1)
+    banner = strip_escapes(shell.child.before)
+    assert "Initialized m1" in banner
+    assert re.search(
+        r"ERROR in setup file .*broken_setup\.py:2: RuntimeError: setup deliberately broken", banner
+    )
+    assert "1" in shell.run("value")  # what ran before the error is there
+    assert "setup deliberately broken" in shell.run("last_error()")
+
+
+def _run(args, env, timeout=60):
+    return subprocess.run(
+        [str(BEAMSHELL), *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_commands_option_exit_codes(shell_env, config_dir):
+    ok = _run(["-s", "test_session", "--config", str(config_dir), "-c", "x = 20\nx + 1"], shell_env)
+    assert ok.returncode == 0, ok.stderr
+    assert "21" in ok.stdout
+    helper = _run(["-s", "test_session", "--config", str(config_dir), "-c", "wm m1"], shell_env)
+    assert helper.returncode == 0 and "m1" in helper.stdout
+    failed = _run(
+        [
+            "-s",
+            "test_session",
+            "--config",
+            str(config_dir),
+            "-c",
+            "raise ValueError('bad value 3')",
+        ],
+        shell_env,
+    )
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines()[-1] == (
+        "!!! === ValueError: bad value 3 === !!! ( for more details type cmd 'last_error()' )"
+    )
+    assert "Traceback" not in failed.stderr
+
+
+def test_script_option_exit_codes(shell_env, config_dir, write_macro):
+    good = write_macro("good.py", "print('position', m1.position)\n")
+    ok = _run(["-s", "test_session", "--config", str(config_dir), "--script", str(good)], shell_env)
+    assert ok.returncode == 0, ok.stderr
+    assert "position" in ok.stdout
+    bad = write_macro("bad.py", "umv(m1, 1000)\n")
+    failed = _run(
+        ["-s", "test_session", "--config", str(config_dir), "--script", str(bad)], shell_env
+    )
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines()[-1].startswith("!!! === ValueError: ")
+    missing = _run(
+        ["-s", "test_session", "--config", str(config_dir), "--script", "/nonexistent.py"],
+        shell_env,
+    )
+    assert missing.returncode == 1
+    assert "no script file /nonexistent.py" in missing.stderr
+
+
+def test_unknown_session_is_one_line(shell_env, config_dir):
+    result = _run(["-s", "nope", "--config", str(config_dir), "-c", "1"], shell_env)
+    assert result.returncode == 2
+    assert "nope" in result.stderr and "test_session" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_list_sessions(shell_env, config_dir):
+    result = _run(["--list-sessions", "--config", str(config_dir)], shell_env)
+    assert result.returncode == 0
+    assert result.stdout.split() == ["test_session", "broken_setup"]
+
+
+def test_redis_unreachable_is_one_line(shell_env, config_dir, tmp_path):
+    url = f"unix://{tmp_path}/no-redis-here.sock"
+    env = dict(shell_env, BEAMSHELL_REDIS_URL=url)
+    result = _run(["-s", "test_session", "--config", str(config_dir)], env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert url in lines[0] and "beamshell server start" in lines[0]
+    assert result.stdout.count("Traceback") == 0
+
+
+def test_help_and_server_status_do_not_import_the_shell(shell_env):
+    code = (
+        "import sys\n"
+        "from beamshell.shell.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('IPython', 'ptpython', 'numpy', 'prompt_toolkit') if m in sys.modules]\n"
+        "print('heavy:', heavy)\n"
+    )
+    python = BEAMSHELL.parent / "python"
+    result = subprocess.run(
+        [str(python), "-c", code], env=shell_env, capture_output=True, text=True
+    )
+    assert "heavy: []" in result.stdout, result.stdout + result.stderr

@@ -1,0 +1,146 @@
+"""Scans, moves and Ctrl-C in the shell through a real terminal."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from .conftest import strip_escapes
+
+PRESET_MACRO = """\
+class Preset(ScanPreset):
+    def prepare(self, scan):
+        print(f"Preparing scan {scan.name}\\n")
+
+    def start(self, scan):
+        print(f"Starting scan {scan.name}")
+        print("Opening the shutter")
+
+    def stop(self, scan):
+        print(f"{scan.name} scan is stopped")
+        print("Closing the shutter")
+"""
+
+SLOW_STOP_MACRO = """\
+import gevent
+
+class SlowStop(ScanPreset):
+    def stop(self, scan):
+        print("stop begins")
+        gevent.sleep(0.5)
+        print("stop finished")
+"""
+
+
+def _row(index: int) -> str:
+    """A table row of point `index`: the point number, then numbers."""
+    return rf"\n\s*{index}\s+[-+0-9.e]+\s+[-+0-9.e]+"
+
+
+def _value(output: str) -> str:
+    match = re.search(r"Out \[\d+\]: (.*)", output)
+    assert match, output
+    return match.group(1).strip()
+
+
+def test_loopscan_rows_appear_while_it_runs(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.send("loopscan(12, 0.2, diode)")
+    first_rows_seen = shell.expect(_row(2))
+    end = shell.expect_prompt()
+    # 9 more points of 0.2 s were still to come when row 2 arrived
+    assert end - first_rows_seen > 1.0
+    output = strip_escapes(shell.child.before)
+    assert re.search(_row(11), output)
+    assert _value(shell.run("SCANS[-1].state")).endswith("DONE")
+
+
+def test_scan_preset_from_a_macro_file_prints_in_the_seed_order(spawn_shell, write_macro):
+    macro = write_macro("presets.py", PRESET_MACRO)
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.run(f"user_script_run('{macro}')")
+    shell.run("p = Preset()")
+    shell.run("s = loopscan(2, 0.1, diode, run=False)")
+    shell.run("s.add_preset(p)")
+    output = shell.run("s.run()")
+    expected_order = [
+        "loopscan 2 0.1",
+        "Preparing scan loopscan",
+        "Starting scan loopscan",
+        "Opening the shutter",
+        _row(0),
+        _row(1),
+        "loopscan scan is stopped",
+        "Closing the shutter",
+    ]
+    positions = []
+    for pattern in expected_order:
+        match = re.search(pattern if pattern.startswith("\\n") else re.escape(pattern), output)
+        assert match, f"{pattern!r} not in output:\n{output}"
+        positions.append(match.start())
+    assert positions == sorted(positions), output
+    assert re.search(r"#\s+dt\[s\]\s+diode", output)
+
+
+def test_ctrl_c_mid_scan_aborts_it_and_the_prompt_returns(spawn_shell, write_macro):
+    macro = write_macro("presets.py", PRESET_MACRO)
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.run(f"user_script_run('{macro}')")
+    shell.run("s = loopscan(100, 0.1, diode, run=False)")
+    shell.run("s.add_preset(Preset())")
+    shell.send("s.run()")
+    shell.expect(_row(3))
+    shell.child.sendintr()
+    shell.expect_prompt(timeout=5)
+    output = strip_escapes(shell.child.before)
+    assert "loopscan scan is stopped" in output
+    assert "Closing the shutter" in output
+    assert "!!! === KeyboardInterrupt === !!!" in output
+    assert not re.search(_row(99), output)
+    assert _value(shell.run("SCANS[-1].state")).endswith("ABORTED")
+    assert _value(shell.run("s.state")).endswith("ABORTED")
+    assert "Out [" in shell.run("21 * 2") and "42" in shell.run("6 * 7")
+
+
+def test_second_ctrl_c_while_stopping_lets_the_stop_finish(spawn_shell, write_macro):
+    macro = write_macro("slow_stop.py", SLOW_STOP_MACRO)
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.run(f"user_script_run('{macro}')")
+    shell.run("s = ascan(slow, 0, 20, 40, 0.1, diode, run=False)")
+    shell.run("s.add_preset(SlowStop())")
+    shell.send("s.run()")
+    shell.expect(_row(1))
+    shell.child.sendintr()
+    shell.expect("stop begins")
+    shell.child.sendintr()  # during the preset's stop
+    shell.child.sendintr()
+    shell.expect_prompt(timeout=10)
+    output = strip_escapes(shell.child.before)
+    assert "stop finished" in output
+    assert _value(shell.run("s.state")).endswith("ABORTED")
+    assert _value(shell.run("slow.is_moving")) == "False"
+    first = float(_value(shell.run("slow.position")))
+    time.sleep(0.3)
+    assert float(_value(shell.run("slow.position"))) == first
+
+
+def test_ctrl_c_mid_move_stops_the_motor(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.run("mv(slow, 0)")
+    shell.send("umv(slow, 5)")  # 1 mm/s: 5 s of motion
+    time.sleep(1.5)
+    interrupted = time.monotonic()
+    shell.child.sendintr()
+    back = shell.expect_prompt(timeout=5)
+    assert back - interrupted < 3
+    assert "KeyboardInterrupt" in strip_escapes(shell.child.before)
+    assert _value(shell.run("slow.is_moving")) == "False"
+    position = float(_value(shell.run("slow.position")))
+    assert 0 < position < 5
+    time.sleep(0.3)
+    assert float(_value(shell.run("slow.position"))) == position
