@@ -1,5 +1,7 @@
 """The writer and reader APIs in one process: encodings, tree, filters, expiration, refs."""
 
+import time
+
 import gevent
 import numpy as np
 import pytest
@@ -86,7 +88,7 @@ def test_get_by_index_crosses_batches(redis_client):
 
 
 def test_batching_gathers_points_and_the_background_writer_delivers_them(redis_client):
-    pub = DataPublisher(redis_client)
+    pub = DataPublisher(redis_client, flush_delay=0.5)
     scan = pub.create_node("demo:tmp:scans:1_loopscan", "scan", {}, parent="demo")
     chan = pub.create_channel(scan + ":x", parent=scan)
     for i in range(500):
@@ -352,3 +354,17 @@ def test_reader_accepts_a_text_mode_connection(publisher, redis_url):
     text_client = redis.Redis.from_url(redis_url, decode_responses=True)
     node = get_node(scan + ":timer:diode", connection=text_client)
     assert node.get(0, -1).tolist() == [0.0, 1.0, 2.0]
+
+
+def test_a_scan_appending_past_the_delay_waits_for_its_batch_to_be_written(redis_client):
+    pub = DataPublisher(redis_client, flush_delay=0.001)
+    scan = pub.create_node("demo:tmp:scans:1_loopscan", "scan", {}, parent="demo")
+    chan = pub.create_channel(scan + ":x", parent=scan)
+    chan.append(1.0)
+    busy_until = time.monotonic() + 0.01
+    while time.monotonic() < busy_until:
+        pass  # a scan computing without yielding: the background writer cannot run
+    assert chan.written == 0
+    chan.append(2.0)  # the batch is due: this append waits until it is written
+    assert chan.written == 2
+    pub.close()

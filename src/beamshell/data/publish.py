@@ -150,6 +150,7 @@ class DataPublisher:
         self._flush_now = gevent.event.Event()
         self._flush_waiters: list[gevent.event.Event] = []
         self._flusher: gevent.Greenlet | None = None
+        self._first_pending_time = 0.0
         self._error: DataPublishError | None = None
         self._error_reported = False
         self._closed = False
@@ -228,13 +229,18 @@ class DataPublisher:
     def flush(self) -> None:
         """Write every pending point now and wait until Redis has them."""
         self._check_usable()
+        self._has_pending.set()
+        self._wait_for_write()
+
+    def _wait_for_write(self) -> None:
+        """Have the background greenlet write what is pending now, and wait for it."""
         if self._flusher is None or self._flusher.dead:
-            self._write_pending()  # no background writer to wait for
-        else:
-            done = gevent.event.Event()
-            self._flush_waiters.append(done)
-            self._has_pending.set()
-            self._flush_now.set()
+            if self._error is None:
+                self._flusher = gevent.spawn(self._run_flusher)
+        done = gevent.event.Event()
+        self._flush_waiters.append(done)
+        self._flush_now.set()
+        if self._error is None:
             done.wait()
         self._check_usable()
 
@@ -328,17 +334,28 @@ class DataPublisher:
     def _note_pending(self, channel_pending: int, nbytes: int) -> None:
         self._pending_bytes += nbytes
         if not self._has_pending.is_set():
+            self._first_pending_time = time.monotonic()
             self._has_pending.set()
             if self._flusher is None or self._flusher.dead:
                 self._flusher = gevent.spawn(self._run_flusher)
-        if channel_pending >= self.batch_points or self._pending_bytes >= self.batch_bytes:
-            self._flush_now.set()
+        if (
+            channel_pending >= self.batch_points
+            or self._pending_bytes >= self.batch_bytes
+            or time.monotonic() - self._first_pending_time >= self.flush_delay
+        ):
+            # The batch is due and the scan is still appending: a scan loop that only
+            # yields with gevent.sleep(0) keeps the hub from polling sockets and timers
+            # for up to its switch interval (5 ms), so waiting here is what keeps the
+            # latency low at full speed; it also bounds the memory of pending points.
+            self._wait_for_write()
 
     def _run_flusher(self) -> None:
         while True:
             self._has_pending.wait()
-            # The first pending point waits at most flush_delay; a full batch goes at once.
-            self._flush_now.wait(timeout=self.flush_delay)
+            # The first pending point waits at most flush_delay; a due batch goes at once.
+            remaining = self._first_pending_time + self.flush_delay - time.monotonic()
+            if remaining > 0:
+                self._flush_now.wait(timeout=remaining)
             try:
                 self._write_pending()
             except DataPublishError:
