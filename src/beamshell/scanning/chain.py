@@ -270,7 +270,8 @@ class AcquisitionChain:
     def _iterate_with_presets(self, master, indices, iterators, point_done) -> None:
         for index in indices:
             # The previous iteration's stop comes first: the last one's is in the stop phase.
-            self._stop_open_iterations(raise_first=True)
+            if self._open_iterations:
+                self._finish_open_iterations()
             current = []
             for iterator in iterators:
                 preset = next(iterator, None)
@@ -285,20 +286,35 @@ class AcquisitionChain:
             master.trigger(index)
             point_done()
 
-    def _stop_open_iterations(self, raise_first: bool, errors: StopErrors | None = None) -> None:
-        errors = errors if errors is not None else StopErrors()
+    def _finish_open_iterations(self) -> None:
+        """Stop the previous iteration's presets (reverse order), each even if one raises.
+
+        An interrupt arriving in one of these stops leaves that preset open: the stop phase
+        calls its stop again, so that it completes. (Not run in a separate greenlet: that
+        would reorder the hooks' output against the table's on every point.)
+        """
+        errors = StopErrors()
+        while self._open_iterations:
+            preset = self._open_iterations[-1]
+            try:
+                preset.stop()
+            except Exception as exc:  # noqa: BLE001  (the others are stopped first)
+                errors.errors.append((f"iteration preset {type(preset).__name__}.stop", exc))
+            self._open_iterations.pop()
+        if errors:
+            raise errors.first()
+
+    def _stop_open_iterations(self, errors: StopErrors) -> None:
         while self._open_iterations:
             preset = self._open_iterations.pop()
             errors.call(f"iteration preset {type(preset).__name__}.stop", preset.stop)
-        if raise_first and errors:
-            raise errors.first()
 
     def stop(self, errors: StopErrors) -> None:
         """Stop phase: open iteration presets, every device (masters first), chain presets.
 
         Every call is made even if an earlier one raised; errors are collected in `errors`.
         """
-        self._stop_open_iterations(raise_first=False, errors=errors)
+        self._stop_open_iterations(errors)
         for device in self.devices:
             errors.call(f"{device.name}.stop", device.stop)
         while self._prepared_presets:
