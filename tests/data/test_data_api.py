@@ -354,6 +354,7 @@ def test_reader_accepts_a_text_mode_connection(publisher, redis_url):
     text_client = redis.Redis.from_url(redis_url, decode_responses=True)
     node = get_node(scan + ":timer:diode", connection=text_client)
     assert node.get(0, -1).tolist() == [0.0, 1.0, 2.0]
+    assert get_node(scan, connection=text_client).connection is node.connection
 
 
 def test_a_scan_appending_past_the_delay_waits_for_its_batch_to_be_written(redis_client):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 
 import redis
 
 REDIS_URL_ENV = "BEAMSHELL_REDIS_URL"
 CONFIG_ENV = "BEAMSHELL_CONFIG"
+
+_binary_twins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def describe_url(client: redis.Redis) -> str:
@@ -39,11 +42,19 @@ def reader_connection(
     if connection is not None:
         if not connection.get_encoder().decode_responses:
             return connection
-        pool = connection.connection_pool
-        kwargs = dict(pool.connection_kwargs, decode_responses=False)
-        return redis.Redis(
-            connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs)
-        )
+        # A text-mode client (decode_responses=True) would mangle raw payloads: use a
+        # binary twin of it, one per client, not one per call.
+        twin = _binary_twins.get(connection)
+        if twin is None:
+            pool = connection.connection_pool
+            kwargs = dict(pool.connection_kwargs, decode_responses=False)
+            twin = redis.Redis(
+                connection_pool=redis.ConnectionPool(
+                    connection_class=pool.connection_class, **kwargs
+                )
+            )
+            _binary_twins[connection] = twin
+        return twin
     from beamshell.config.redis_server import connect
 
     return connect(redis_url or default_redis_url())
