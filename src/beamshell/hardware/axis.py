@@ -306,7 +306,7 @@ class Axis:
         except BaseException:
             self.stop(wait=True)
             raise
-        if fault:
+        if isinstance(fault, str):  # a killed follower returns GreenletExit: not a fault
             raise AxisError(fault)
 
     def stop(self, wait: bool = True) -> None:
