@@ -224,13 +224,18 @@ def test_node_ref_channel_gives_scan_nodes_and_custom_channels(publisher):
     s2 = make_scan(publisher, 56)
     refs.append([get_node(s2)])  # a node object is accepted too
     custom.append(np.array([1.1, 2.2, 3.3]))
+    refs.append("demo:tmp:scans:57_loopscan")  # added before it runs (run=False)
     publisher.end_scan(group)
 
     node = get_node(master + ":scans")
     assert isinstance(node, NodeRefChannelNode) and node.type == "node_ref_channel"
     scans = node.get(0, -1)
-    assert [s.db_name for s in scans] == [s1, s2]
+    assert [s.db_name for s in scans] == [s1, s2, "demo:tmp:scans:57_loopscan"]
     assert all(isinstance(s, ScanNode) for s in scans) and scans[1].info["scan_nb"] == 56
+    assert scans[2].info == {}  # not run yet
+    s3 = make_scan(publisher, 57)
+    assert scans[2].info["scan_nb"] == 57 and scans[2].parent.db_name == "demo"
+    assert s3 == scans[2].db_name
     assert get_node(group + ":mychannel").get(0, -1).tolist() == [1.1, 2.2, 3.3]
 
     events = list(get_node(group).walk_events(include_filter="node_ref_channel", wait=False))
@@ -238,13 +243,14 @@ def test_node_ref_channel_gives_scan_nodes_and_custom_channels(publisher):
         ("event.NEW_NODE", master + ":scans"),
         ("event.NEW_DATA", master + ":scans"),
     ]
-    assert [s.db_name for s in events[1][2].data] == [s1, s2]
+    assert [s.db_name for s in events[1][2].data] == [s1, s2, s3]
     assert events[-1][0] == "END_SCAN"
     session = get_session_node("demo")
     assert [n.info["scan_nb"] for n in session.walk(["scan_group", "scan"], wait=False)] == [
         53,
         55,
         56,
+        57,
     ]
     assert [n.db_name for n in session.walk("scan_group", wait=False)] == [group]
 
@@ -333,6 +339,9 @@ def test_bad_input_gives_one_line_errors_naming_the_thing(publisher, redis_clien
     with pytest.raises(BadNodeName, match="exists already in Redis"):
         other.create_node(scan, "scan", {}, parent="demo")
     other.close()
+    with pytest.raises(BadNodeName, match="only a session node has no parent"):
+        publisher.create_node("lonely", "scan", {})
+    assert publisher.create_node("demo", "session", {}) == "demo"  # shared, so no error
     with pytest.raises(ValueError, match="expiration must be > 0"):
         DataPublisher(redis_client, expiration=0)
     with pytest.raises(NodeNotFound, match="'demo:nothing'"):

@@ -276,7 +276,8 @@ class NodeRefChannelNode(ChannelNode):
 
     def decode(self, entries: list) -> list[DataNode]:
         names = encoding.decode_refs([fields[encoding.PAYLOAD] for _, fields in entries])
-        return get_nodes(names, connection=self._redis)
+        # A group may list a scan before the scan has created its node (run=False).
+        return get_nodes(names, connection=self._redis, missing_type="scan")
 
 
 _CLASSES: dict[str, type[DataNode]] = {
@@ -321,9 +322,16 @@ def get_node(
 
 
 def get_nodes(
-    db_names: list[str], redis_url: str | None = None, connection: redis.Redis | None = None
+    db_names: list[str],
+    redis_url: str | None = None,
+    connection: redis.Redis | None = None,
+    missing_type: str | None = None,
 ) -> list[DataNode]:
-    """Nodes for several names in one round trip; expired ones raise NodeNotFound."""
+    """Nodes for several names in one round trip.
+
+    A name not (or no longer) in Redis raises NodeNotFound, unless `missing_type` is given:
+    then it gives a node of that type whose own hash is read when first needed.
+    """
     client = reader_connection(redis_url, connection)
     pipe = client.pipeline(transaction=False)
     for name in db_names:
@@ -331,7 +339,10 @@ def get_nodes(
     nodes = []
     for name, raw in zip(db_names, pipe.execute(), strict=True):
         if not raw:
-            raise NodeNotFound(name, describe_url(client))
+            if missing_type is None:
+                raise NodeNotFound(name, describe_url(client))
+            nodes.append(make_node(client, name, missing_type))
+            continue
         fields = _decode_fields(raw)
         nodes.append(make_node(client, name, fields["type"], fields))
     return nodes

@@ -272,7 +272,9 @@ class DataPublisher:
         check_node_name(db_name, parent)
         if not isinstance(node_type, str) or not node_type:
             raise BadNodeName(f"node '{db_name}': bad node type {node_type!r}")
-        if db_name in self._nodes:
+        if parent is None and node_type != "session":
+            raise BadNodeName(f"node '{db_name}': only a session node has no parent")
+        if db_name in self._nodes and parent is not None:
             raise BadNodeName(f"node '{db_name}' was already created")
         encoded = encoding.encode_info(info or {}, f"node '{db_name}'")
         parent_is_session = parent is not None and ":" not in parent
@@ -306,7 +308,7 @@ class DataPublisher:
             exists, parent_exists = pipe.execute()
         except _REDIS_ERRORS as exc:
             raise self._fail(exc, f"node '{db_name}'") from None
-        if exists:
+        if exists and parent is not None:  # a session node is shared by all its scans
             raise BadNodeName(f"node '{db_name}' exists already in Redis at {self.url}")
         if parent and not parent_is_session and parent not in self._nodes and not parent_exists:
             raise BadNodeName(f"parent node '{parent}' of '{db_name}' does not exist")
