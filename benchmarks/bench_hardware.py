@@ -49,10 +49,21 @@ def temporary_redis():
     with tempfile.TemporaryDirectory() as directory:
         socket = Path(directory) / "redis.sock"
         process = subprocess.Popen(
-            [find_redis_server_binary(), "--port", "0", "--unixsocket", str(socket),
-             "--save", "", "--appendonly", "no", "--dir", directory],
+            [
+                find_redis_server_binary(),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(socket),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                directory,
+            ],
             stdout=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
         url = f"unix://{socket}"
         try:
             deadline = time.monotonic() + 10
@@ -102,7 +113,7 @@ def main(quick: bool = False) -> None:
                 "mca (1024) read_all, count time 0",
                 per_call_us(lambda: mca.controller.read_all([mca], 0), repeat),
                 "",
-            ),  # fmt: skip
+            ),
             ("axis.position, at rest", per_call_us(lambda: m1.position, repeat), ""),
         ]
         m1.move(50, wait=False)

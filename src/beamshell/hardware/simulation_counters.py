@@ -40,8 +40,15 @@ class SimulatedCounter(SamplingCounter):
     kind = "simulation"
     default_mode = SamplingMode.MEAN
 
-    def __init__(self, name: str, *, unit: str | None = None, shape: tuple[int, ...] = (),
-                 mode: SamplingMode | str | None = None, fault: str | None = None):  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        *,
+        unit: str | None = None,
+        shape: tuple[int, ...] = (),
+        mode: SamplingMode | str | None = None,
+        fault: str | None = None,
+    ):
         super().__init__(
             name,
             SimulationController(name),
@@ -94,8 +101,15 @@ class SimulationDiode(SimulatedCounter):
 
     kind = "simulation_diode"
 
-    def __init__(self, name: str, *, level: float = 100.0, noise: float = 0.1,
-                 constant: float | None = None, **kwargs: Any):  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        *,
+        level: float = 100.0,
+        noise: float = 0.1,
+        constant: float | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(name, **kwargs)
         self.constant = constant
         self.level = level
@@ -130,9 +144,18 @@ class SimulationGaussian(SimulatedCounter):
 
     kind = "simulation_gaussian"
 
-    def __init__(self, name: str, axis: Axis, *, center: float = 0.0, fwhm: float = 1.0,
-                 height: float = 1000.0, background: float = 0.0, noise: float = 0.0,
-                 **kwargs: Any):  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        axis: Axis,
+        *,
+        center: float = 0.0,
+        fwhm: float = 1.0,
+        height: float = 1000.0,
+        background: float = 0.0,
+        noise: float = 0.0,
+        **kwargs: Any,
+    ):
         super().__init__(name, **kwargs)
         self.axis = axis
         self.center = center
