@@ -1,0 +1,109 @@
+"""ScanEnvironment and ScanSaving: numbering that survives, history, current scan, saving."""
+
+import gevent
+import pytest
+import redis
+
+from beamshell.config.settings import SettingsStore
+from beamshell.errors import BeamshellError
+from beamshell.scanning import context, scans
+from beamshell.scanning.context import ScanEnvironment
+from beamshell.scanning.saving import ScanSaving
+
+
+def test_scan_numbers_persist_across_environments(redis_url, devices):
+    first = redis.Redis.from_url(redis_url)
+    env = ScanEnvironment("demo", user="seb", settings=SettingsStore(first), display=False)
+    numbers = [scans.loopscan(1, 0, devices.diode, env=env).scan_number for _ in range(2)]
+    assert numbers == [1, 2]
+    first.close()
+    # A new environment, a new connection (as after a restart): numbering goes on.
+    second = redis.Redis.from_url(redis_url)
+    env = ScanEnvironment("demo", user="seb", settings=SettingsStore(second), display=False)
+    assert scans.loopscan(1, 0, devices.diode, env=env).scan_number == 3
+    other = ScanEnvironment("other", settings=SettingsStore(second), display=False)
+    assert scans.loopscan(1, 0, devices.diode, env=other).scan_number == 1  # per session
+    second.close()
+
+
+def test_history_keeps_the_last_scans(quiet_env, devices):
+    small = ScanEnvironment("demo", settings=quiet_env.settings, display=False, history_size=3)
+    with pytest.raises(IndexError, match="no scan has run"):
+        small.scans[-1]
+    made = [scans.loopscan(1, 0, devices.diode, env=small) for _ in range(5)]
+    assert len(small.scans) == 3
+    assert small.scans[-1] is made[-1] and list(small.scans) == made[2:]
+    assert "loopscan" in repr(small.scans)
+
+
+def test_current_scan_for_the_toolbar(quiet_env, devices):
+    scan = scans.loopscan(5, 0.05, devices.diode, run=False)
+    seen = []
+
+    def watch():
+        while not seen or seen[-1][0] < 2:
+            current = quiet_env.current_scan
+            if current is not None:
+                seen.append((current.npoints_done, current.npoints, current.elapsed))
+            gevent.sleep(0.02)
+
+    watcher = gevent.spawn(watch)
+    scan.run()
+    watcher.kill()
+    assert quiet_env.current_scan is None
+    assert seen and all(npoints == 5 for _, npoints, _ in seen)
+    done = [n for n, _, _ in seen]
+    assert done == sorted(done) and done[-1] >= 2
+    assert all(elapsed >= 0 for _, _, elapsed in seen)
+
+
+def test_default_environment_is_explicit():
+    context.set_default_environment(None)
+    with pytest.raises(BeamshellError, match="no scan environment"):
+        context.default_environment()
+    env = ScanEnvironment("s1")
+    context.set_default_environment(env)
+    try:
+        assert context.default_environment() is env
+    finally:
+        context.set_default_environment(None)
+
+
+def test_environment_without_redis_counts_in_memory():
+    env = ScanEnvironment("local")
+    assert [env.next_scan_number() for _ in range(3)] == [1, 2, 3]
+    assert not env.publishing
+    with pytest.raises(ValueError, match="session_name"):
+        ScanEnvironment("bad:name")
+
+
+def test_scan_saving_defaults_and_persistence(redis_client):
+    saving = ScanSaving("demo", SettingsStore(redis_client))
+    assert saving.base_path == "/tmp/scans"
+    assert saving.filename == "/tmp/scans/demo/data.h5"
+    assert saving.node_path_parts == ["tmp", "scans"]
+    assert saving.scan_node_name(12, "loopscan") == "demo:tmp:scans:12_loopscan"
+    saving.base_path = "/data/visitor/mx123"
+    saving.data_filename = "sample1"
+    again = ScanSaving("demo", SettingsStore(redis_client))
+    assert again.filename == "/data/visitor/mx123/demo/sample1.h5"
+    assert again.scan_node_name(3, "ascan") == "demo:data:visitor:mx123:3_ascan"
+    text = repr(again)
+    assert ".base_path" in text and "/data/visitor/mx123" in text and ".filename" in text
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("base_path", "relative/path", "absolute path"),
+        ("base_path", "", "non-empty string"),
+        ("template", "{nope}", "template"),
+        ("data_filename", 3, "non-empty string"),
+        ("colour", "red", "no setting 'colour'"),
+    ],
+)
+def test_scan_saving_bad_values(field, value, message):
+    saving = ScanSaving("demo")
+    with pytest.raises((ValueError, AttributeError), match=message):
+        setattr(saving, field, value)
+    assert saving.filename == "/tmp/scans/demo/data.h5"  # nothing changed

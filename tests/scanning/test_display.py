@@ -1,0 +1,100 @@
+"""The live table: printed by its own greenlet, as points arrive, never holding up the scan."""
+
+import fcntl
+import os
+import re
+import time
+
+import gevent
+
+from beamshell.scanning import scans
+from beamshell.scanning.display import FOOTER_WAIT_S, HEADER_WAIT_S
+from beamshell.scanning.scan import ScanState
+
+from .helpers import HEADER_RE, NUMBER, TOOK_RE, RecordingStream, assert_lines_match, lines_of
+
+
+def test_rows_appear_while_the_scan_runs(env, devices):
+    stream = RecordingStream()
+    env.output = stream
+    scan = scans.loopscan(6, 0.1, devices.diode)
+    scan_end = time.monotonic()
+    row_times = [t for t, text in stream.writes if re.match(r"\s+\d+\s", text)]
+    assert len(row_times) >= 5  # rows come one by one, not all at the end
+    # The first row is printed while five more points of 0.1 s are still to be counted.
+    assert row_times[0] < scan_end - 0.3
+    assert all(a <= b for a, b in zip(row_times, row_times[1:], strict=False))
+    lines = lines_of(stream.text)
+    assert re.fullmatch(HEADER_RE, lines[0]) and lines[1] == "loopscan 6 0.1"
+    assert re.fullmatch(TOOK_RE, lines[-1])
+    assert len(lines) == 3 + 6 + 1
+
+
+def test_table_layout_units_aliases_and_one_dimensional_channels(env, devices):
+    stream = RecordingStream()
+    env.output = stream
+    devices.diode2.name = "a_long_alias_for_diode2"  # what a session alias does
+    scans.ascan(devices.m1, 0, 1, 2, 0, devices.diode2, devices.mca, devices.diode3)
+    lines = lines_of(stream.text)
+    header = lines[2]
+    assert header.split() == ["#", "dt[s]", "m1[mm]", "a_long_alias_for_diode2", "diode3[mV]"]
+    rows = lines[3:6]
+    for index, row in enumerate(rows):
+        assert re.fullmatch(rf"\s+{index}(\s+{NUMBER}){{4}}", row)
+        assert len(row) == len(header)  # aligned: every column right-aligned to its width
+    for label in ("a_long_alias_for_diode2", "diode3[mV]"):
+        end = header.index(label) + len(label)
+        assert all(row[end - 1] != " " and (end == len(row) or row[end] == " ") for row in rows)
+    assert [row.split()[2] for row in rows] == ["0", "0.5", "1"]
+
+
+def test_display_can_be_turned_off(env, devices, capsys):
+    scans.loopscan(2, 0, devices.diode, display=False)
+    assert capsys.readouterr().out == ""
+    env.display = False
+    scans.loopscan(2, 0, devices.diode)
+    scans.ct(0.01, devices.diode)
+    assert capsys.readouterr().out == ""
+    scans.loopscan(2, 0, devices.diode, display=True)  # per scan wins over the setting
+    assert "Took" in capsys.readouterr().out
+
+
+def test_fast_scan_table_is_complete(env, devices):
+    stream = RecordingStream()
+    env.output = stream
+    scans.loopscan(500, 0, devices.diode)
+    lines = lines_of(stream.text)
+    assert_lines_match(lines[3:-1], [rf"\s+{index}\s+{NUMBER}\s+{NUMBER}" for index in range(500)])
+
+
+def test_a_terminal_that_stops_reading_does_not_stop_the_scan(env, devices):
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETFL, os.O_NONBLOCK)
+    try:  # fill the pipe, as a terminal that no longer reads (Ctrl-S)
+        while True:
+            os.write(write_end, b"x" * 4096)
+    except BlockingIOError:
+        pass
+    fcntl.fcntl(write_end, fcntl.F_SETFL, 0)
+    stream = os.fdopen(write_end, "w")
+    env.output = stream
+    started = time.monotonic()
+    scan = scans.loopscan(20, 0.01, devices.diode)
+    took = time.monotonic() - started
+    assert scan.state is ScanState.DONE and scan.npoints_done == 20
+    # The scan waited for the table only at its two bounded points (header, footer).
+    assert took < HEADER_WAIT_S + FOOTER_WAIT_S + 2
+    # Once the terminal reads again, the table comes out, complete.
+    received = b""
+    deadline = time.monotonic() + 10
+    os.set_blocking(read_end, False)
+    while b"Took" not in received and time.monotonic() < deadline:
+        try:
+            received += os.read(read_end, 1 << 16)
+        except BlockingIOError:
+            gevent.sleep(0.01)
+    text = received.replace(b"x", b"").decode()
+    assert "loopscan 20 0.01" in text and "Took" in text
+    assert len([line for line in lines_of(text) if re.fullmatch(r"\s+\d+\s+.*", line)]) == 20
+    stream.close()
+    os.close(read_end)
