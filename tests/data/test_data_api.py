@@ -378,3 +378,45 @@ def test_a_scan_appending_past_the_delay_waits_for_its_batch_to_be_written(redis
     chan.append(2.0)  # the batch is due: this append waits until it is written
     assert chan.written == 2
     pub.close()
+
+
+def test_walking_a_running_scan_ends_by_itself_after_its_end(redis_client):
+    pub = DataPublisher(redis_client)
+    scan = pub.create_node("demo:tmp:scans:1_loopscan", "scan", {}, parent="demo")
+    chan = pub.create_channel(scan + ":x", parent=scan)
+    got = []
+
+    def follow():
+        for event, node, data in get_node(scan).walk_events(include_filter="channel"):
+            got.append((event.value, None if data is None else data.data.tolist()))
+
+    follower = gevent.spawn(follow)
+    for value in (1.0, 2.0, 3.0):
+        chan.append(value)
+        gevent.sleep(0.02)
+    pub.end_scan(scan)
+    follower.join(timeout=10)
+    assert follower.successful()
+    values = [v for kind, data in got if kind == "NEW_DATA" for v in data]
+    assert values == [1.0, 2.0, 3.0] and got[0] == ("NEW_NODE", None)
+    assert got[-1] == ("END_SCAN", None)
+    pub.close()
+
+
+def test_from_last_with_stop_on_end_follows_the_current_scan(redis_client):
+    pub = DataPublisher(redis_client)
+    make_scan(pub, 1)
+    running = pub.create_node("demo:tmp:scans:2_loopscan", "scan", {}, parent="demo")
+    chan = pub.create_channel(running + ":x", parent=running)
+    chan.append(np.arange(3.0))
+    walker = get_session_node("demo").walk_events(from_last=True, stop_on_end=True)
+    gevent.spawn_later(0.1, pub.end_scan, running)
+    with gevent.Timeout(10):
+        events = [(e.value, n.db_name) for e, n, _ in walker]
+    assert events == [
+        ("NEW_NODE", running),
+        ("NEW_NODE", running + ":x"),
+        ("NEW_DATA", running + ":x"),
+        ("END_SCAN", running),
+    ]
+    pub.close()
