@@ -387,7 +387,7 @@ def test_walking_a_running_scan_ends_by_itself_after_its_end(redis_client):
     got = []
 
     def follow():
-        for event, node, data in get_node(scan).walk_events(include_filter="channel"):
+        for event, _node, data in get_node(scan).walk_events(include_filter="channel"):
             got.append((event.value, None if data is None else data.data.tolist()))
 
     follower = gevent.spawn(follow)
