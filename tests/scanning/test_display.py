@@ -19,6 +19,7 @@ def test_rows_appear_while_the_scan_runs(env, devices):
     env.output = stream
     scan = scans.loopscan(6, 0.1, devices.diode)
     scan_end = time.monotonic()
+    assert scan.state is ScanState.DONE
     row_times = [t for t, text in stream.writes if re.match(r"\s+\d+\s", text)]
     assert len(row_times) >= 5  # rows come one by one, not all at the end
     # The first row is printed while five more points of 0.1 s are still to be counted.

@@ -123,11 +123,14 @@ def test_scan_node_exists_before_running_for_groups(publishing_env, devices):
     scan = scans.loopscan(2, 0, devices.diode, run=False)
     name = scan.prepare_node()
     assert name == f"demo:tmp:scans:{scan.scan_number}_loopscan"
-    assert scan.node == name  # not published yet: the name
+    assert scan.prepare_node() == name  # once only
+    assert scan.node.db_name == name  # in Redis already, waiting to run
+    assert scan.node.info["state"] == "IDLE" and "start_time" not in scan.node.info
     states = []
     scan.add_state_callback(lambda s, state: states.append(state))
     scan.run()
     assert scan.node.db_name == name and scan.wait(0)
+    assert scan.node.info["state"] == "DONE" and "start_time" in scan.node.info
     assert states == [
         ScanState.PREPARING,
         ScanState.STARTING,

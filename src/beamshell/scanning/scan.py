@@ -225,11 +225,28 @@ class Scan:
         return self._done.wait(timeout)
 
     def prepare_node(self) -> str:
-        """Give the scan its number and data node name (idempotent); returns the name."""
+        """Give the scan its number and data node name, and when publishing create its nodes
+        in Redis (state IDLE), so that a group can reference it before it runs. Idempotent;
+        returns the node name."""
+        env = self.env
         if self._node_name is None:
-            self._scan_number = self.env.next_scan_number()
-            self.scan_info["scan_nb"] = self._scan_number
-            self._node_name = self.env.scan_saving.scan_node_name(self._scan_number, self.name)
+            self._scan_number = env.next_scan_number()
+            self._node_name = env.scan_saving.scan_node_name(self._scan_number, self.name)
+            self.scan_info.update(
+                scan_nb=self._scan_number,
+                session=env.session_name,
+                user=env.user,
+                filename=env.scan_saving.filename,
+                save=self.save,
+                node_name=self._node_name,
+                state=self._state.name,
+            )
+        if env.publishing and self._publisher is None:
+            from beamshell.scanning.publishing import ScanPublisher
+
+            publisher = ScanPublisher(self)
+            publisher.create_nodes(self._public_info())
+            self._publisher = publisher
         return self._node_name
 
     # -- running ------------------------------------------------------------------------------
@@ -277,34 +294,26 @@ class Scan:
 
     def _begin(self) -> None:
         env = self.env
-        self.prepare_node()
         self.start_time = time.time()
-        self.scan_info.update(
-            session=env.session_name,
-            user=env.user,
-            start_time=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self.start_time)),
-            start_timestamp=self.start_time,
-            filename=env.scan_saving.filename,
-            save=self.save,
-            node_name=self._node_name,
-            state=self._state.name,
-        )
+        started = {
+            "start_time": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(self.start_time)),
+            "start_timestamp": self.start_time,
+        }
+        self.scan_info.update(started)
         env.scans.append(self)
         env.current_scan = self
         npoints = self.npoints
         if npoints:
             for channel in self.channels:
                 channel.reserve(npoints)
+        self.prepare_node()
         if self.display:
             from beamshell.scanning.display import ScanDisplay
 
             self._display = ScanDisplay(self)
             self._display.start()
-        if env.publishing:
-            from beamshell.scanning.publishing import ScanPublisher
-
-            self._publisher = ScanPublisher(self)
-            self._publisher.create_nodes(self._public_info())
+        if self._publisher is not None:
+            self._publisher.update_info(started)
 
     def _public_info(self) -> dict[str, Any]:
         return {key: value for key, value in self.scan_info.items() if _is_plain(value)}
