@@ -79,7 +79,7 @@ def test_mean_and_stats_integrate_over_the_count_time():
     start = time.monotonic()
     values = controller.read_all([mean, stats, single], 0.1)
     elapsed = time.monotonic() - start
-    assert 0.1 <= elapsed < 0.16
+    assert 0.1 <= elapsed < 0.2
     n = len(controller.calls)
     assert n >= 5  # sampled all along the count time, one read per sample for all three
     assert controller.calls[-1] - controller.calls[0] >= 0.1 - 1e-3

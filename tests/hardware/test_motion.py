@@ -20,7 +20,7 @@ def test_axes_move_together(motors):
         MotionProfile.trapezoid(0, 3, 10, 50, 0).duration,
         MotionProfile.trapezoid(0, 3, 5, 50, 0).duration,
     )
-    assert slowest - 0.005 <= elapsed <= slowest + 0.06  # in parallel, not one after the other
+    assert slowest - 0.005 <= elapsed <= slowest + 0.1  # in parallel, not one after the other
     assert (m1.position, m2.position) == (3, -3)
 
 
