@@ -133,3 +133,24 @@ def test_one_dimensional_data_followed_by_another_process(redis_url, mca_size):
     assert all(e["dtype"] == "uint32" for e in mca)
     assert rows == [[k * (i + 1) for k in range(mca_size)] for i in range(8)]
     assert writer.wait(30) == 0
+
+
+STOP_FROM_THREAD = """
+import sys, threading, time
+from beamshell.data.node import get_session_node
+walker = get_session_node("demo").walk_events()
+threading.Timer(0.3, walker.stop).start()
+assert list(walker) == []
+print("stopped", "gevent" in sys.modules)
+"""
+
+
+def test_stop_from_another_thread_in_a_plain_process(redis_url):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", STOP_FROM_THREAD], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["stopped", "False"]  # a reader needs no gevent

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from beamshell.data.connection import describe_url
-from beamshell.data.errors import NodeNotFound
 from beamshell.data.events import ChannelData, Event
 from beamshell.data.keys import (
     CHANNEL_TYPES,
@@ -177,45 +176,70 @@ class Walker:
                     break
         yield from self._watch(key, root, descend=True, start=start)
 
-    def _discover(self, db_name: str, node_type: str) -> Iterator[WalkEvent]:
-        """A child found in its parent's stream: announce it, then read what it holds."""
-        try:
-            node = self.root.node_for(db_name, node_type)
-            node._fields = self._read_fields(db_name)
-        except NodeNotFound:
-            return  # expired since its parent listed it
-        if self._included(node_type):
-            yield (Event.NEW_NODE, node, None)
+    def _stream_for(self, db_name: str, node_type: str) -> tuple[str, bool] | None:
+        """The stream to watch for a node, and whether to descend into its children."""
         if node_type in CHANNEL_TYPES:
             if not self._nodes_only and self._included(node_type):
-                yield from self._watch(data_key(db_name), node, descend=False)
-            return
+                return data_key(db_name), False
+            return None
         descend = node_type not in self._exclude
         # Not descending into a scan: still watch its own stream, for its END_SCAN.
         if descend or (not self._nodes_only and node_type in SCAN_TYPES):
-            yield from self._watch(children_key(db_name), node, descend=descend)
+            return children_key(db_name), descend
+        return None
 
-    def _read_fields(self, db_name: str) -> dict[str, str]:
-        raw = self._redis.hgetall(node_key(db_name))
-        if not raw:
-            raise NodeNotFound(db_name, describe_url(self._redis))
-        return {_text(k): _text(v) for k, v in raw.items()}
+    def _prefetch(self, children: list[tuple[str, str]]) -> dict[str, tuple[dict, list | None]]:
+        """Own hash and first chunk of stream of several new nodes, in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        plan = []
+        for db_name, node_type in children:
+            watch = self._stream_for(db_name, node_type)
+            pipe.hgetall(node_key(db_name))
+            if watch is not None:
+                pipe.xrange(watch[0], min="0-0", count=_CHUNK)
+            plan.append((db_name, watch is not None))
+        replies = iter(pipe.execute())
+        return {name: (next(replies), next(replies) if watched else None) for name, watched in plan}
+
+    def _discover(
+        self, db_name: str, node_type: str, prefetched: tuple[dict, list | None] | None = None
+    ) -> Iterator[WalkEvent]:
+        """A child found in its parent's stream: announce it, then read what it holds."""
+        if prefetched is None:
+            prefetched = self._prefetch([(db_name, node_type)])[db_name]
+        raw_fields, first_chunk = prefetched
+        if not raw_fields:
+            return  # expired since its parent listed it
+        node = self.root.node_for(db_name, node_type)
+        node._fields = {_text(k): _text(v) for k, v in raw_fields.items()}
+        if self._included(node_type):
+            yield (Event.NEW_NODE, node, None)
+        watch = self._stream_for(db_name, node_type)
+        if watch is not None:
+            key, descend = watch
+            yield from self._watch(key, node, descend, first_chunk=first_chunk)
 
     def _watch(
-        self, key: str, node: DataNode, descend: bool, start: bytes | str = "0-0"
+        self,
+        key: str,
+        node: DataNode,
+        descend: bool,
+        start: bytes | str = "0-0",
+        first_chunk: list | None = None,
     ) -> Iterator[WalkEvent]:
         self._streams[key] = start
         self._owners[key] = (node, descend)
-        yield from self._catch_up(key)
+        yield from self._catch_up(key, first_chunk)
 
-    def _catch_up(self, key: str) -> Iterator[WalkEvent]:
+    def _catch_up(self, key: str, entries: list | None = None) -> Iterator[WalkEvent]:
         """Everything in a watched stream after its last seen entry, chunk by chunk."""
         while key in self._streams:
-            entries = self._redis.xrange(key, min=self._streams[key], count=_CHUNK)
-            last = _entry_id(self._streams[key])
-            if not any(_entry_id(entry_id) > last for entry_id, _ in entries):
-                return
+            if entries is None:
+                entries = self._redis.xrange(key, min=self._streams[key], count=_CHUNK)
             yield from self._handle(key, entries)
+            if len(entries) < _CHUNK:
+                return  # the stream's end (for now): what comes later, XREAD gets
+            entries = None
 
     def _read_live(self) -> list | None:
         """Block until some watched stream grows; None on timeout or when nothing can grow."""
@@ -254,13 +278,20 @@ class Walker:
             first_index = int(entries[0][1][b"i"])
             yield (Event.NEW_DATA, node, ChannelData(first_index, node.decode(entries)))
             return
+        children = [
+            (_text(fields[b"db"]), _text(fields[b"t"]))
+            for _, fields in entries
+            if descend and fields.get(b"e") == b"new"
+        ]
+        prefetched = self._prefetch(children) if children else {}
         for entry_id, fields in entries:
             if key not in self._streams:
                 return
             self._streams[key] = entry_id
             kind = fields.get(b"e")
             if kind == b"new" and descend:
-                yield from self._discover(_text(fields[b"db"]), _text(fields[b"t"]))
+                name = _text(fields[b"db"])
+                yield from self._discover(name, _text(fields[b"t"]), prefetched[name])
             elif kind == b"end":
                 yield from self._end(node)
 
@@ -274,9 +305,12 @@ class Walker:
         drained: set[str] = set()
         # The end marker is written after the last data: everything is in Redis now.
         while todo := [k for k in self._streams if below(k) and k not in drained]:
+            pipe = self._redis.pipeline(transaction=False)
             for key in todo:
+                pipe.xrange(key, min=self._streams[key], count=_CHUNK)
+            for key, entries in zip(todo, pipe.execute(), strict=True):
                 drained.add(key)
-                yield from self._catch_up(key)
+                yield from self._catch_up(key, entries)
         for key in [k for k in self._streams if below(k) or self._owners[k][0] is node]:
             del self._streams[key]
             del self._owners[key]
