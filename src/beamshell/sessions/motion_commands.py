@@ -52,29 +52,30 @@ def _report_stopped(axes: Sequence[Axis], out) -> None:
 def _move(command: str, targets: dict[Axis, float], show: bool, out) -> None:
     """Move all axes together; Ctrl-C stops them all and says where each stopped."""
     axes = list(targets)
-    if not show:
-        try:
-            move_axes(targets, wait=True)
-        except KeyboardInterrupt:
-            _report_stopped(axes, out)
-            raise
-        return
-    print("  ".join(f"{axis.name:>12}" for axis in axes), file=out)
-    mover = gevent.spawn(move_axes, targets, True)
+    printer = None
+    if show:
+        print("  ".join(f"{axis.name:>12}" for axis in axes), file=out)
+        printer = gevent.spawn(_follow_positions, axes, out)
     try:
-        while not mover.ready():
-            _print_positions(axes, out, end="\r")
-            mover.join(timeout=_UMV_REFRESH_S)
-        mover.get()  # re-raise a move error here
+        move_axes(targets, wait=True)  # an interrupt while waiting stops every axis
     except KeyboardInterrupt:
-        mover.kill(KeyboardInterrupt, block=True)  # move_axes stops every axis
-        _print_positions(axes, out)
+        if printer is not None:
+            printer.kill()
+            _print_positions(axes, out)
         _report_stopped(axes, out)
         raise
-    except BaseException:
-        mover.kill(block=True)
-        raise
-    _print_positions(axes, out)
+    finally:
+        if printer is not None:
+            printer.kill()
+    if show:
+        _print_positions(axes, out)
+
+
+def _follow_positions(axes: Sequence[Axis], out) -> None:
+    """Rewrite one line with the current positions until killed (umv's live display)."""
+    while True:
+        _print_positions(axes, out, end="\r")
+        gevent.sleep(_UMV_REFRESH_S)
 
 
 def _print_positions(axes: Sequence[Axis], out, end: str = "\n") -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
+import sys
 import traceback
 from pathlib import Path
 from typing import Any, TextIO
@@ -112,7 +114,8 @@ class Session:
     def _run_setup_file(self, session_config: SessionConfig) -> None:
         path = session_config.setup_file
         try:
-            run_script(path, self.env_dict)
+            with contextlib.redirect_stdout(self._out or sys.stdout):
+                run_script(path, self.env_dict)
         except Exception as exc:
             self.error_history.record(type(exc), exc, exc.__traceback__)
             self._report(f"ERROR in setup file {_where(exc, path)}: {type(exc).__name__}: {exc}")
@@ -140,9 +143,13 @@ class Session:
         from types import SimpleNamespace
 
         namespace = dict(self.env_dict)
-        before = set(namespace)
         run_script(self._script_path(path), namespace)
-        defined = {k: v for k, v in namespace.items() if k not in before and not k.startswith("__")}
+        missing = object()
+        defined = {
+            k: v
+            for k, v in namespace.items()
+            if not k.startswith("__") and self.env_dict.get(k, missing) is not v
+        }
         if export_global:
             self.env_dict.update(defined)
         return SimpleNamespace(**defined)
