@@ -219,6 +219,8 @@ class DataPublisher:
         for channel in self._channels:
             if channel.db_name.startswith(db_name + ":"):
                 channel._ended = True
+        # A long-lived publisher (a sequence of scans) writes only channels still running.
+        self._channels = [channel for channel in self._channels if not channel._ended]
         with self._transaction(f"end of '{db_name}'") as pipe:
             pipe.xadd(children_key(db_name), {b"e": b"end", b"t": str(time.time())})
             # A scan may last longer than the expiration: every key of it restarts its clock.
