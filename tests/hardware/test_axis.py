@@ -30,6 +30,7 @@ def test_move_duration_follows_velocity_and_acceleration(motors):
     assert 0.7 - 0.005 <= elapsed <= 0.7 + LATE_TOLERANCE
     assert m1.position == 5
     assert m1.state is AxisState.READY
+    assert m1.state == "READY"  # operators may compare with the text
 
 
 def test_short_move_is_triangular(motors):

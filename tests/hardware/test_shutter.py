@@ -26,6 +26,7 @@ def test_open_and_close_take_the_moving_time(config):
     shutter.open()
     assert 0.03 <= time.monotonic() - start < 0.12
     assert shutter.state is ShutterState.OPEN and shutter.is_open
+    assert shutter.state == "OPEN"
     start = time.monotonic()
     shutter.open()  # already open: at once
     assert time.monotonic() - start < 0.02

@@ -16,15 +16,14 @@ if TYPE_CHECKING:
     from beamshell.config.settings import HashSetting
 
 
-class AxisState(enum.Enum):
+class AxisState(enum.StrEnum):
+    """Compares equal to its text too: `state == "READY"`."""
+
     READY = "READY"
     MOVING = "MOVING"
     LIMNEG = "LIMNEG"  # on the negative (dial) limit switch
     LIMPOS = "LIMPOS"  # on the positive (dial) limit switch
     FAULT = "FAULT"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 _STOPPED_BY_HARDWARE = {

@@ -13,13 +13,10 @@ import numpy as np
 from beamshell.errors import BeamshellError
 
 
-class SamplingMode(enum.Enum):
+class SamplingMode(enum.StrEnum):
     SINGLE = "SINGLE"  # one sample, taken when the count starts
     MEAN = "MEAN"  # the average of every sample taken during the count time
     STATS = "STATS"  # mean, standard deviation, min, max and number of samples
-
-    def __str__(self) -> str:
-        return self.value
 
     @classmethod
     def parse(cls, value: SamplingMode | str) -> SamplingMode:

@@ -17,13 +17,10 @@ if TYPE_CHECKING:
 DEFAULT_MOVING_TIME = 0.03  # seconds: a fast beam shutter
 
 
-class ShutterState(enum.Enum):
+class ShutterState(enum.StrEnum):
     OPEN = "OPEN"
     CLOSED = "CLOSED"
     MOVING = "MOVING"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class SimulationShutter:
