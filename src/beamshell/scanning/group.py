@@ -190,9 +190,16 @@ class Group:
             return self._db_name_of_number(item, index)
         node = item
         if isinstance(item, str):
+            from beamshell.data.errors import NodeNotFound
             from beamshell.data.node import get_node
 
-            node = get_node(item, connection=self.env.redis)
+            try:
+                node = get_node(item, connection=self.env.redis)
+            except NodeNotFound:
+                raise GroupError(
+                    f"Group: item {index}, node {item}, is not in Redis "
+                    "(expired, or never published)"
+                ) from None
         if not node.exists() or node.type != "scan":
             raise GroupError(
                 f"Group: item {index}, node {node.db_name}, is not a scan in Redis "
