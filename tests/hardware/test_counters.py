@@ -109,9 +109,20 @@ def test_read_all_lets_other_greenlets_run(config):
     diode = config.get("diode")
     ticks = []
     ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.01)) for _ in range(5)])
+    start = time.monotonic()
     read(diode, 0.1)
+    assert 0.1 <= time.monotonic() - start < 0.2
     assert len(ticks) == 5
     ticker.join()
+
+
+def test_mean_of_a_count_is_less_noisy_than_one_sample(config):
+    diode = config.get("diode")  # noise: 10 around 100; about 6 samples in 0.05 s
+    single = [diode.raw_read for _ in range(200)]
+    means = [read(diode, 0.05) for _ in range(30)]
+    # Expected ratio about 1/sqrt(6) = 0.41; 0.75 is 4 standard errors away.
+    assert np.std(means) < 0.75 * np.std(single)
+    assert 90 < np.mean(means) < 110
 
 
 def test_diode_is_noisy_around_its_level(config):
