@@ -3,16 +3,26 @@
 import re
 
 import gevent
+import pytest
 
 from beamshell.scanning.scan import ScanState
 from beamshell.scanning.scans import loopscan
 
 from .helpers import HEADER_RE, TOOK_RE, assert_lines_match, lines_of, row_re
 
+
+@pytest.fixture(params=["memory only", "publishing"])
+def seed_env(request, env, config):
+    """The examples as in a session: table on, with and without publishing to Redis."""
+    if request.param == "publishing":
+        env.redis = config.redis
+    return env
+
+
 TABLE_HEAD = [HEADER_RE, r"loopscan 2 0\.1", r"\s+#\s+dt\[s\]\s+diode"]
 
 
-def test_scan_preset_example(env, devices, capsys):
+def test_scan_preset_example(seed_env, devices, capsys):
     diode = devices.diode
     from beamshell.scanning.scan import ScanPreset
 
@@ -55,7 +65,7 @@ def test_scan_preset_example(env, devices, capsys):
     assert len(s.get_data()[diode]) == 2
 
 
-def test_chain_preset_example(env, devices, capsys):
+def test_chain_preset_example(seed_env, devices, capsys):
     diode = devices.diode
     from beamshell.scanning.chain import ChainPreset
 
@@ -90,7 +100,7 @@ def test_chain_preset_example(env, devices, capsys):
     )
 
 
-def test_chain_iteration_preset_example(env, devices, capsys):
+def test_chain_iteration_preset_example(seed_env, devices, capsys):
     diode = devices.diode
     from beamshell.scanning.chain import ChainIterationPreset, ChainPreset
 
@@ -136,7 +146,7 @@ def test_chain_iteration_preset_example(env, devices, capsys):
     )
 
 
-def test_wait_for_beam_preset_pauses_the_scan_only(env, devices, capsys):
+def test_wait_for_beam_preset_pauses_the_scan_only(seed_env, devices, capsys):
     diode = devices.beam  # the example's "diode" is the beam monitor
     diode.value = 0.0
     from beamshell.scanning.scan import ScanPreset

@@ -230,6 +230,7 @@ class Scan:
         returns the node name."""
         env = self.env
         if self._node_name is None:
+            self.channels = self.acq_chain.channels  # devices may have been added since
             self._scan_number = env.next_scan_number()
             self._node_name = env.scan_saving.scan_node_name(self._scan_number, self.name)
             self.scan_info.update(
