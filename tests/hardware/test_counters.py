@@ -189,7 +189,7 @@ def test_gaussian_noise_and_background(config):
     assert 1015 < np.mean(samples) < 1025
     assert 5 < np.std(samples) < 15
     config.get("m1").move(-20)
-    assert np.mean([noisy.raw_read for _ in range(50)]) == pytest.approx(20, abs=5)
+    assert np.mean([noisy.raw_read for _ in range(200)]) == pytest.approx(20, abs=5)
 
 
 def test_gaussian_reads_the_axis_while_it_moves(config):
@@ -199,7 +199,7 @@ def test_gaussian_reads_the_axis_while_it_moves(config):
     while m1.is_moving:
         readings.append(gauss.raw_read)
         gevent.sleep(0.02)
-    assert max(readings) > 800  # passed through the peak at 2
+    assert max(readings) > 500  # passed through the peak at 2 (above 500 for 0.1 s)
 
 
 def test_beam_monitor_value_is_settable(config):
