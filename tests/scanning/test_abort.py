@@ -326,3 +326,30 @@ def test_a_scan_runs_once(quiet_env, devices):
     scan = loopscan(1, 0, devices.diode)
     with pytest.raises(RuntimeError, match="already run"):
         scan.run()
+
+
+def test_a_stop_that_never_returns_is_abandoned_after_repeated_interrupts(quiet_env, devices):
+    harness = Harness("R1.point1", "block")
+    scan = build_scan(quiet_env, devices, harness)
+    stuck = gevent.event.Event()
+
+    class StuckStop(ScanPreset):
+        def stop(self, scan):
+            stuck.set()
+            while True:
+                gevent.sleep(0.01)  # e.g. waiting for a shutter that never closes
+
+    scan.add_preset(StuckStop())
+    runner = gevent.spawn(run_catching, scan)
+    assert harness.reached.wait(timeout=10)
+    first = KeyboardInterrupt("first")
+    runner.kill(first, block=False)
+    assert stuck.wait(timeout=10)
+    for _ in range(3):  # the operator insists: Ctrl-C, Ctrl-C, Ctrl-C
+        gevent.sleep(0.05)
+        runner.kill(KeyboardInterrupt, block=False)
+    runner.join(timeout=10)
+    assert runner.dead and runner.value is first
+    assert any("abandoned after 3 interrupts" in note for note in first.__notes__)
+    assert scan.state is ScanState.ABORTED
+    check_stop_semantics(scan, harness.log)  # A and B were still stopped, after it

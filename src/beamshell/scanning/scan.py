@@ -265,9 +265,11 @@ class Scan:
         except BaseException as exc:  # noqa: BLE001  (interrupts too: everything is stopped)
             error = exc
         stop_errors = run_shielded(self._stop_sequence, self._deferred_interrupts, error)
-        if stop_errors is None:  # the operator insisted: the stop sequence itself was killed
+        if stop_errors is None:  # the stop sequence died between two of its steps
             self._state = ScanState.ABORTED
             self.scan_info["state"] = self._state.name
+            if self.env.current_scan is self:
+                self.env.current_scan = None
             self._done.set()
         self._raise_outcome(error, stop_errors)
 
@@ -386,11 +388,13 @@ class Scan:
         """Everything after the acquisition, in its own greenlet (see Scan.run)."""
         errors = StopErrors()
         errors.call("setting state STOPPING", self._set_state, ScanState.STOPPING)
-        gevent.sleep(0)  # the table catches up with the last points before the stop output
+        # The table catches up with the last points before the stop output.
+        errors.call("letting the table catch up", gevent.sleep, 0)
         self.acq_chain.stop(errors)
         self._chain_stopped_at = time.time()
         if self._display is not None:
-            self._display.finish(self._chain_stopped_at - (self.start_time or 0.0))
+            took = self._chain_stopped_at - (self.start_time or 0.0)
+            errors.call("printing the end of the table", self._display.finish, took)
         while self._prepared_presets:
             preset = self._prepared_presets.pop()
             errors.call(f"scan preset {type(preset).__name__}.stop", preset.stop, self)

@@ -8,8 +8,12 @@ from typing import Any
 import gevent
 
 # Interrupts that arrive while stopping are deferred; after this many the operator insists,
-# and the stop sequence itself is killed (a preset's stop may loop forever).
+# and the stop call in progress is abandoned (a preset's stop may loop forever).
 MAX_DEFERRED_INTERRUPTS = 3
+
+
+class StopAbandoned(Exception):
+    """Raised into a stop call that the operator interrupted again and again."""
 
 
 class StopErrors:
@@ -36,22 +40,22 @@ def run_shielded(function: Callable, deferred: list[BaseException], *args: Any) 
     """Run `function(*args)` in its own greenlet and wait for it, deferring interrupts.
 
     Interrupts (KeyboardInterrupt, GreenletExit...) thrown at the waiting greenlet are
-    appended to `deferred` (which `function` may look at) and waiting goes on; after
-    MAX_DEFERRED_INTERRUPTS of them the worker is killed. Returns the worker's result, or
-    None if it was killed. The function itself should not raise.
+    appended to `deferred` (which `function` may look at) and waiting goes on. Every
+    MAX_DEFERRED_INTERRUPTS of them, StopAbandoned is raised in the worker: a worker made of
+    StopErrors.call steps abandons the step in progress and goes on with the next. Returns the
+    worker's result (None if it died of that). The function itself should not raise.
     """
     worker = gevent.spawn(function, *args)
-    killed = False
     while not worker.ready():
         try:
             worker.join()
         except BaseException as exc:  # noqa: BLE001  (KeyboardInterrupt, GreenletExit...)
             deferred.append(exc)
-            if len(deferred) >= MAX_DEFERRED_INTERRUPTS and not killed:
-                killed = True
-                worker.kill(block=False)
+            if len(deferred) % MAX_DEFERRED_INTERRUPTS == 0:
+                message = f"abandoned after {len(deferred)} interrupts while stopping"
+                worker.kill(StopAbandoned(message), block=False)
     if not worker.successful():
+        if isinstance(worker.exception, StopAbandoned):
+            return None
         raise worker.exception
-    if isinstance(worker.value, gevent.GreenletExit):
-        return None
     return worker.value
