@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
-import sys
 import textwrap
-import time
 from pathlib import Path
 
-import pexpect
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-BEAMSHELL = REPO / ".venv" / "bin" / "beamshell"
-if not BEAMSHELL.exists():  # a venv elsewhere: the script sits next to the interpreter
-    BEAMSHELL = Path(sys.executable).parent / "beamshell"
-
-# Escapes may sit between the prompt's parts (it is coloured).
-_ESC = r"(?:\x1b\[[0-9;?]*[A-Za-z])*"
+from shell_pty import Shell
 
 MOTORS = """\
 controller:
@@ -88,55 +77,6 @@ def shell_env(tmp_path: Path, redis_url: str) -> dict[str, str]:
     )
     env.pop("BEAMSHELL_CONFIG", None)
     return env
-
-
-class Shell:
-    """A `beamshell` process in a pseudo-terminal."""
-
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path):
-        self.log = open(log_path, "w")  # noqa: SIM115 - closed in close()
-        self.child = pexpect.spawn(
-            str(BEAMSHELL),
-            args,
-            env=env,
-            encoding="utf-8",
-            timeout=20,
-            dimensions=(50, 160),
-        )
-        self.child.logfile_read = self.log
-        self.session = args[args.index("-s") + 1].upper() if "-s" in args else ""
-        self.count = 1
-
-    def expect_prompt(self, count: int | None = None, timeout: float = 20) -> float:
-        """Wait for `NAME [count]:`; return when it was seen (time.monotonic())."""
-        count = self.count if count is None else count
-        pattern = rf"{self.session} \[{_ESC}{count}{_ESC}\]: "
-        self.child.expect(pattern, timeout=timeout)
-        return time.monotonic()
-
-    def run(self, command: str, timeout: float = 20) -> str:
-        """Type a command, wait for the next prompt, return the output in between."""
-        self.child.sendline(command)
-        self.count += 1
-        self.expect_prompt(timeout=timeout)
-        return strip_escapes(self.child.before)
-
-    def send(self, command: str) -> None:
-        self.child.sendline(command)
-        self.count += 1
-
-    def expect(self, pattern, timeout: float = 20) -> float:
-        self.child.expect(pattern, timeout=timeout)
-        return time.monotonic()
-
-    def close(self) -> None:
-        if self.child.isalive():
-            self.child.terminate(force=True)
-        self.log.close()
-
-
-def strip_escapes(text: str) -> str:
-    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "", text)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 
-from .conftest import strip_escapes
+from shell_pty import strip_escapes
 
 PRESET_MACRO = """\
 class Preset(ScanPreset):
@@ -93,7 +93,7 @@ def test_ctrl_c_mid_scan_aborts_it_and_the_prompt_returns(spawn_shell, write_mac
     shell.run("s.add_preset(Preset())")
     shell.send("s.run()")
     shell.expect(_row(3))
-    shell.child.sendintr()
+    shell.ctrl("c")
     shell.expect_prompt(timeout=5)
     output = strip_escapes(shell.child.before)
     assert "loopscan scan is stopped" in output
@@ -114,10 +114,10 @@ def test_second_ctrl_c_while_stopping_lets_the_stop_finish(spawn_shell, write_ma
     shell.run("s.add_preset(SlowStop())")
     shell.send("s.run()")
     shell.expect(_row(1))
-    shell.child.sendintr()
+    shell.ctrl("c")
     shell.expect("stop begins")
-    shell.child.sendintr()  # during the preset's stop
-    shell.child.sendintr()
+    shell.ctrl("c")  # during the preset's stop
+    shell.ctrl("c")
     shell.expect_prompt(timeout=10)
     output = strip_escapes(shell.child.before)
     assert "stop finished" in output
@@ -135,7 +135,7 @@ def test_ctrl_c_mid_move_stops_the_motor(spawn_shell):
     shell.send("umv(slow, 5)")  # 1 mm/s: 5 s of motion
     time.sleep(1.5)
     interrupted = time.monotonic()
-    shell.child.sendintr()
+    shell.ctrl("c")
     back = shell.expect_prompt(timeout=5)
     assert back - interrupted < 3
     assert "KeyboardInterrupt" in strip_escapes(shell.child.before)
