@@ -91,7 +91,6 @@ class ScanDisplay:
         self._printed = 0
         self._greenlet: gevent.Greenlet | None = None
         self.error: BaseException | None = None
-        self.write_times: list[float] = []  # monotonic time of each row's write (for tests)
 
     # -- called by the scan ----------------------------------------------------------------
     def start(self) -> None:
@@ -105,10 +104,6 @@ class ScanDisplay:
         self.wake.set()
         if self._greenlet is not None:
             self._greenlet.join(timeout=FOOTER_WAIT_S)
-
-    def kill(self) -> None:
-        if self._greenlet is not None:
-            self._greenlet.kill(block=False)
 
     # -- the display greenlet --------------------------------------------------------------
     def _run(self) -> None:
@@ -150,8 +145,6 @@ class ScanDisplay:
                 return
             end = min(available, self._printed + ROWS_PER_WRITE)
             self._write(self._rows(self._printed, end))
-            now = time.monotonic()
-            self.write_times.extend([now] * (end - self._printed))
             self._printed = end
 
     def _rows(self, start: int, end: int) -> str:
