@@ -47,11 +47,11 @@ class SoftwareTimerMaster(AcquisitionMaster):
     def trigger(self, index: int) -> None:
         if self.sleep_time and self._origin is not None:
             gevent.sleep(self.sleep_time)
-        now = time.time()
+        now = time.perf_counter()  # steady clock: a wall-clock jump cannot bend dt[s]
         if self._origin is None:
             self._origin = now
         self.elapsed_time.put(now - self._origin)
-        self.epoch.put(now)
+        self.epoch.put(time.time())
         self.trigger_children(index)
 
 
