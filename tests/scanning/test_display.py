@@ -99,3 +99,10 @@ def test_a_terminal_that_stops_reading_does_not_stop_the_scan(env, devices):
     assert len([line for line in lines_of(text) if re.fullmatch(r"\s+\d+\s+.*", line)]) == 20
     stream.close()
     os.close(read_end)
+
+
+def test_stats_counter_shows_its_mean_only(env, devices):
+    stream = RecordingStream()
+    env.output = stream
+    scans.loopscan(2, 0.02, devices.stats)
+    assert lines_of(stream.text)[2].split() == ["#", "dt[s]", "stats"]
