@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
+import time
 
-from shell_pty import BEAMSHELL, strip_escapes
+from shell_pty import BEAMSHELL, Shell, strip_escapes
 
 
 def test_start_up_shows_banner_and_prompt(spawn_shell, config_dir, redis_url):
@@ -216,3 +217,75 @@ def test_help_and_server_status_do_not_import_the_shell(shell_env):
         [str(python), "-c", code], env=shell_env, capture_output=True, text=True
     )
     assert "heavy: []" in result.stdout, result.stdout + result.stderr
+
+
+def test_sigint_from_outside_interrupts_the_running_command(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.send("import gevent; gevent.sleep(30)")
+    time.sleep(0.5)
+    shell.signal(signal.SIGINT)
+    shell.expect_prompt(timeout=5)
+    assert "!!! === KeyboardInterrupt === !!!" in strip_escapes(shell.child.before)
+    assert "4" in shell.run("2 + 2")
+
+
+def test_leaving_keeps_the_embedded_redis_running(shell_env, config_dir):
+    env = dict(shell_env)
+    env.pop("BEAMSHELL_REDIS_URL")  # the configuration's own embedded server
+    try:
+        shell = Shell(
+            ["-s", "test_session", "--config", str(config_dir)], env, config_dir / "pty.log"
+        )
+        try:
+            shell.expect_prompt(1)
+            shell.run("x = 1")
+            shell.ctrl("d")
+            shell.expect("exit")
+            shell.child.send("y")
+            assert shell.wait() == 0
+        finally:
+            shell.close()
+        status = _run(["server", "status", "--config", str(config_dir)], env)
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert "Redis running at" in status.stdout
+    finally:
+        _run(["server", "stop", "--config", str(config_dir)], env)
+
+
+def test_listen_prints_the_scans_of_a_session(shell_env, config_dir, tmp_path):
+    listener = Shell(
+        ["listen", "--session", "test_session", "--config", str(config_dir)],
+        shell_env,
+        tmp_path / "listen.log",
+    )
+    try:
+        listener.expect("listening to session 'test_session'")
+        scan = _run(
+            ["-s", "test_session", "--config", str(config_dir), "-c", "loopscan(3, 0.01, diode)"],
+            shell_env,
+        )
+        assert scan.returncode == 0, scan.stderr
+        listener.expect(r"test_session:\S*:1_loopscan")
+        listener.expect("END_SCAN")
+        listener.ctrl("c")  # SIGINT: the listener is not in raw mode
+        assert listener.wait() in (0, 130)
+    finally:
+        listener.close()
+
+
+def test_tab_completes_attributes_and_device_names_in_calls(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.child.send("m1.posi\t")
+    shell.expect("tion")  # the line now reads m1.position
+    shell.child.send("\r")
+    shell.count += 1
+    shell.expect_prompt()
+    assert "Out [1]:" in strip_escapes(shell.child.before)
+    shell.child.send("loopscan(2, 0.01, dio\t")
+    shell.expect("de")
+    shell.child.send(")\r")
+    shell.count += 1
+    shell.expect_prompt()
+    assert "Took" in strip_escapes(shell.child.before)
