@@ -249,7 +249,13 @@ def resolve_redis_url(config_dir: Path | None = None, start: bool = True) -> str
 def connect(url: str, check: bool = True, **kwargs):
     """A redis-py client for `url`; raise RedisUnreachable (naming the URL) if it does not answer."""
     import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
 
+    # redis-py's default (3 retries with backoff) makes a vanished server look like a
+    # seconds-long hang; one quick retry covers a dropped connection and fails fast after.
+    kwargs.setdefault("retry", Retry(ExponentialBackoff(cap=0.05, base=0.01), 1))
+    kwargs.setdefault("socket_connect_timeout", 2)
     client = redis.Redis.from_url(url, **kwargs)
     if check:
         try:
