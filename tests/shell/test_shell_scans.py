@@ -146,3 +146,22 @@ def test_ctrl_c_mid_move_stops_the_motor(spawn_shell):
     assert 0 < position < 5
     time.sleep(0.3)
     assert float(_value(shell.run("slow.position"))) == position
+
+
+def test_a_terminal_that_stops_reading_does_not_stop_the_scan(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    # 300 kB of output during the scan, so the pseudo-terminal's buffer fills while
+    # nobody reads it
+    shell.run("import gevent")
+    shell.send(
+        "flood = gevent.spawn_later(0.3, print, ('x' * 99 + '\\n') * 3000, end=''); "
+        "s = loopscan(40, 0.05, diode)"
+    )
+    time.sleep(6)  # the test (the terminal) reads nothing meanwhile
+    shell.expect_prompt(timeout=60)
+    # the last point was acquired about 2 s (40 x 50 ms) after the first, not held up by
+    # the 6 s stall (the scan may wait a bounded time for its table's end, not its points)
+    last_point = float(_value(shell.run("float(s.get_data()['elapsed_time'][-1])")))
+    assert last_point < 3.5
+    assert _value(shell.run("s.state.name")) == "'DONE'"

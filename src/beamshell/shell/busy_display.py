@@ -23,8 +23,12 @@ from prompt_toolkit.layout import HSplit, Layout, Window
 from prompt_toolkit.layout.containers import ConditionalContainer
 from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl
 
+from beamshell.shell.refresh import output_fd, refresh_periodically, terminal_writable
+
 REFRESH_S = 0.25  # toolbar: points done, elapsed time
 OUTPUT_BATCH_S = 0.03  # bundle output lines to avoid one redraw per line
+WRITE_CHUNK = 4096  # characters written above the toolbar at once, at most
+TERMINAL_RETRY_S = 0.1  # a terminal that stopped reading is looked at again this often
 
 
 class _QueuedOutput:
@@ -62,9 +66,16 @@ class _QueuedOutput:
 
     def _write_out(self) -> None:
         self._scheduled = False
+        fd = output_fd(self._app)
+        if fd is not None and not terminal_writable(fd):
+            # The terminal is not reading: keep the text, try again later.
+            self._scheduled = True
+            self._loop.call_later(TERMINAL_RETRY_S, self._write_out)
+            return
         text = "".join(self._pending)
-        # A line still being written (no newline yet) waits for its end.
-        cut = text.rfind("\n") + 1
+        # Complete lines only (a line still being written waits for its end), and a bounded
+        # amount at a time, so one write cannot block long on a slow terminal.
+        cut = text.rfind("\n", 0, WRITE_CHUNK) + 1 or text.rfind("\n") + 1
         if cut == 0 or self._closed:
             return
         self._pending[:] = [text[cut:]] if text[cut:] else []
@@ -75,6 +86,9 @@ class _QueuedOutput:
             output.flush()
 
         run_in_terminal(write, in_executor=False)
+        if "\n" in text[cut:]:
+            self._scheduled = True
+            self._loop.call_later(OUTPUT_BATCH_S, self._write_out)
 
     def close(self) -> None:
         """Write what is left straight to the terminal (the toolbar is gone)."""
@@ -131,7 +145,6 @@ class CommandDisplay:
         self.app: Application = Application(
             layout=Layout(layout, focused_element=self.typeahead),
             key_bindings=bindings,
-            refresh_interval=REFRESH_S,
             erase_when_done=True,
             style=style,
         )
@@ -147,6 +160,7 @@ class CommandDisplay:
             loop = asyncio.get_running_loop()
             proxies.extend(_QueuedOutput(app, loop, stream) for stream in saved)
             sys.stdout, sys.stderr = proxies
+            app.create_background_task(refresh_periodically(app, REFRESH_S))
 
             def finish(_greenlet) -> None:
                 loop.call_soon_threadsafe(_exit)

@@ -32,6 +32,7 @@ from beamshell.shell.busy_display import CommandDisplay
 from beamshell.shell.completion import NamespaceCompleter
 from beamshell.shell.interrupt import CommandRunner
 from beamshell.shell.prompt import continuation_prompt, input_prompt, next_count
+from beamshell.shell.refresh import refresh_periodically
 from beamshell.shell.toolbar import toolbar_text
 from beamshell.shell.typing_helper import apply_typing_helper
 
@@ -154,7 +155,6 @@ class _BeamshellInput(IPythonInput):
         self.enable_history_search = True  # up-arrow after a prefix finds older commands
         self.all_prompt_styles["beamshell"] = _PromptStyle(shell)
         self.prompt_style = "beamshell"
-        self.app.refresh_interval = TOOLBAR_REFRESH_S
 
     def _toolbar_fragments(self):
         shell = self._beamshell
@@ -205,6 +205,9 @@ class BeamshellShell(InteractiveShellEmbed):
         if self._typeahead:
             text, self._typeahead = self._typeahead, ""
             app.pre_run_callables.append(lambda: self.python_input.default_buffer.insert_text(text))
+        app.pre_run_callables.append(
+            lambda: app.create_background_task(refresh_periodically(app, TOOLBAR_REFRESH_S))
+        )
         try:
             return app.run(handle_sigint=False)
         except KeyboardInterrupt:

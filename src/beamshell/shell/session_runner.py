@@ -53,10 +53,12 @@ def run_interactive(session: Any) -> int:
     """The prompt, until the operator leaves."""
     from beamshell.shell.history import history_file
     from beamshell.shell.repl import run_repl
+    from beamshell.shell.terminal_stream import TerminalStreams
 
     runner = CommandRunner()
     runner.install()
-    run_repl(session, str(history_file(session.name)), runner)
+    with TerminalStreams():  # no greenlet ever blocks on a terminal that stopped reading
+        run_repl(session, str(history_file(session.name)), runner)
     return 0
 
 
