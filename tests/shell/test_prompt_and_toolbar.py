@@ -3,7 +3,7 @@
 import time
 from types import SimpleNamespace
 
-from beamshell.shell.prompt import continuation_prompt, input_prompt, next_count
+from beamshell.shell.prompt import continuation_prompt, input_prompt, next_count, output_prompt
 from beamshell.shell.toolbar import scan_progress, toolbar_text
 
 
@@ -23,6 +23,11 @@ def test_continuation_prompt_is_right_aligned_to_the_prompt_width():
     width = len(input_prompt("demo", 2))
     assert continuation_prompt(width) == " " * (width - 5) + "...: "
     assert continuation_prompt(2) == "...: "
+
+
+def test_output_prompt_is_aligned_with_the_input_prompt():
+    assert output_prompt(2, len(input_prompt("demo", 2))) == " Out [2]: "
+    assert output_prompt(12, 3) == "Out [12]: "
 
 
 def test_toolbar_idle_shows_session_and_clock():

@@ -14,6 +14,11 @@ def continuation_prompt(width: int) -> str:
     return marker.rjust(max(width, len(marker)))
 
 
+def output_prompt(count: int, width: int) -> str:
+    """The prefix of a result, right-aligned under the input prompt: ` Out [2]: `."""
+    return f"Out [{count}]: ".rjust(width)
+
+
 def next_count(count: int, submitted: str) -> int:
     """The prompt number after `submitted` was entered: blank input does not advance it."""
     return count + 1 if submitted.strip() else count

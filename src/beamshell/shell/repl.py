@@ -31,7 +31,7 @@ from traitlets.config import Config as TraitletsConfig
 from beamshell.shell.busy_display import CommandDisplay
 from beamshell.shell.completion import NamespaceCompleter
 from beamshell.shell.interrupt import CommandRunner
-from beamshell.shell.prompt import continuation_prompt, input_prompt, next_count
+from beamshell.shell.prompt import continuation_prompt, input_prompt, next_count, output_prompt
 from beamshell.shell.refresh import refresh_periodically
 from beamshell.shell.toolbar import toolbar_text
 from beamshell.shell.typing_helper import apply_typing_helper
@@ -54,10 +54,8 @@ def _ipython_config() -> TraitletsConfig:
 
 
 class _BeamshellPrompts(Prompts):
-    """IPython's output prompt `Out [3]:`, numbered like the input prompt."""
-
-    def __init__(self, shell: BeamshellShell):
-        super().__init__(shell)
+    """IPython's prompts, for what IPython prints itself: `Out [3]:` is numbered like the
+    input that produced it."""
 
     def in_prompt_tokens(self):
         return [(Token.Prompt, input_prompt(self.shell.session_name, self.shell.prompt_count))]
@@ -70,8 +68,9 @@ class _BeamshellPrompts(Prompts):
         return []
 
     def out_prompt_tokens(self):
-        text = input_prompt(self.shell.session_name, self.shell.prompt_count)
-        return [(Token.OutPrompt, f"{'Out [' + str(self.shell.prompt_count) + ']: ':>{len(text)}}")]
+        count = self.shell.prompt_count
+        width = len(input_prompt(self.shell.session_name, count))
+        return [(Token.OutPrompt, output_prompt(count, width))]
 
 
 class _PromptStyle(PromptStyle):
