@@ -289,3 +289,21 @@ def test_tab_completes_attributes_and_device_names_in_calls(spawn_shell):
     shell.count += 1
     shell.expect_prompt()
     assert "Took" in strip_escapes(shell.child.before)
+
+
+def test_exit_command_leaves_and_closes_the_session(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.child.sendline("exit")
+    assert shell.wait() == 0
+
+
+def test_listen_needs_a_session_when_there_are_several(shell_env, config_dir):
+    result = _run(["listen", "--config", str(config_dir)], shell_env)
+    assert result.returncode == 2
+    message = result.stderr.strip()
+    assert message.startswith(
+        f"beamshell: choose a session with --session NAME (sessions in {config_dir}: "
+    )
+    assert "test_session" in message and "broken_setup" in message
+    assert len(message.splitlines()) == 1

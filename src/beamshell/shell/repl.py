@@ -20,7 +20,7 @@ from prompt_toolkit.contrib.regular_languages.completion import GrammarCompleter
 from prompt_toolkit.document import Document
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.history import FileHistory
-from prompt_toolkit.layout.containers import ConditionalContainer, Window
+from prompt_toolkit.layout.containers import Window
 from prompt_toolkit.layout.controls import FormattedTextControl
 from prompt_toolkit.validation import ValidationError, Validator
 from ptpython.ipython import IPythonInput, MagicsCompleter, create_ipython_grammar
@@ -115,15 +115,9 @@ class _BeamshellInput(IPythonInput):
     """ptpython's input with beamshell's toolbar, prompt, completer and no worker threads."""
 
     def __init__(self, shell: BeamshellShell, history_path: str | None, **kwargs: Any):
-        toolbar = ConditionalContainer(
-            Window(
-                FormattedTextControl(self._toolbar_fragments),
-                height=1,
-                style="class:status-toolbar",
-            ),
-            filter=Condition(lambda: self.show_beamshell_toolbar),
+        toolbar = Window(
+            FormattedTextControl(self._toolbar_fragments), height=1, style="class:status-toolbar"
         )
-        self.show_beamshell_toolbar = True
         self._beamshell = shell
         super().__init__(shell, _extra_toolbars=[toolbar], **kwargs)
         namespace = shell.get_namespace
