@@ -69,7 +69,10 @@ class CommandRunner:
         try:
             greenlet.join(timeout=SHOW_AFTER_S)
             if show is not None and not greenlet.dead:
-                show(greenlet)
+                try:
+                    show(greenlet)
+                except KeyboardInterrupt:
+                    self.interrupt()  # escaped from some other greenlet: it is the command's
             while True:
                 try:
                     greenlet.join()
