@@ -33,6 +33,7 @@ def test_output_prompt_is_aligned_with_the_input_prompt():
 def test_toolbar_idle_shows_session_and_clock():
     now = time.mktime((2026, 1, 2, 14, 3, 4, 0, 0, -1))
     assert toolbar_text("demo", None, now) == " DEMO | idle | 14:03:04 "
+    assert toolbar_text("demo", None, now, busy=True) == " DEMO | running | 14:03:04 "
 
 
 def test_toolbar_shows_running_scan_progress_and_elapsed_time():

@@ -135,7 +135,8 @@ def test_ctrl_c_mid_move_stops_the_motor(spawn_shell):
     shell.expect_prompt(1)
     shell.run("mv(slow, 0)")
     shell.send("umv(slow, 5)")  # 1 mm/s: 5 s of motion
-    time.sleep(1.5)
+    shell.expect(r" {3,}(?:0\.[1-9]|1\.)\d*")  # the position, live, while it moves
+    time.sleep(0.5)
     interrupted = time.monotonic()
     shell.ctrl("c")
     back = shell.expect_prompt(timeout=5)

@@ -2,10 +2,11 @@
 
 A small prompt_toolkit application runs in the main greenlet for the command's duration
 (the command itself runs in its own greenlet). Output of the command, of its presets and
-of the scan display goes through a stdout proxy into a queue, so no greenlet ever waits on
-the terminal; the queue is written above the toolbar every few tens of milliseconds. Keys
-typed meanwhile are kept and become the start of the next input; Enter does nothing until
-the command has ended.
+of the scan display goes to a stand-in for sys.stdout that only queues it, so no greenlet
+waits on the terminal; complete lines are written above the toolbar every few tens of
+milliseconds, and a line still being rewritten with `\\r` (umv's positions, a preset's
+"Waiting for beam") is shown live just above the toolbar. Keys typed meanwhile are kept
+and become the start of the next input; Enter does nothing until the command has ended.
 """
 
 from __future__ import annotations
@@ -25,15 +26,21 @@ from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl
 
 from beamshell.shell.refresh import output_fd, refresh_periodically, terminal_writable
 
-REFRESH_S = 0.25  # toolbar: points done, elapsed time
+REFRESH_S = 0.25  # toolbar (points done, elapsed time) and the live line
 OUTPUT_BATCH_S = 0.03  # bundle output lines to avoid one redraw per line
 WRITE_CHUNK = 4096  # characters written above the toolbar at once, at most
 TERMINAL_RETRY_S = 0.1  # a terminal that stopped reading is looked at again this often
 
 
+def live_line(pending: str) -> str:
+    """What a terminal would show of the unfinished last line: its last `\\r` segment."""
+    last = pending[pending.rfind("\n") + 1 :]
+    segments = [segment for segment in last.split("\r") if segment]
+    return segments[-1] if segments else ""
+
+
 class _QueuedOutput:
-    """Stands for sys.stdout/sys.stderr while the toolbar shows: a write only queues the text;
-    complete lines are written above the toolbar by the application's loop, in batches.
+    """Stands for sys.stdout/sys.stderr while the toolbar shows (see the module docstring).
 
     (prompt_toolkit's own StdoutProxy uses a thread and `queue.Queue`, which gevent's
     patching turns into a greenlet queue that cannot be shared with a thread.)
@@ -45,27 +52,31 @@ class _QueuedOutput:
         self._stream = stream
         self._pending: list[str] = []
         self._scheduled = False
-        self._closed = False
+        self._draining = False
 
     def write(self, text: str) -> int:
-        if self._closed:
-            return self._stream.write(text)
         self._pending.append(text)
         if "\n" in text:
             self._schedule()
         return len(text)
 
     def flush(self) -> None:
-        if self._pending and not self._closed:
+        if self._pending:
             self._schedule()
 
+    def live_text(self) -> str:
+        return live_line("".join(self._pending))
+
     def _schedule(self) -> None:
-        if not self._scheduled:
+        if not self._scheduled and not self._draining:
             self._scheduled = True
             self._loop.call_soon_threadsafe(self._loop.call_later, OUTPUT_BATCH_S, self._write_out)
 
     def _write_out(self) -> None:
+        """In the application's loop: write complete lines above the toolbar."""
         self._scheduled = False
+        if self._draining:
+            return
         fd = output_fd(self._app)
         if fd is not None and not terminal_writable(fd):
             # The terminal is not reading: keep the text, try again later.
@@ -73,30 +84,40 @@ class _QueuedOutput:
             self._loop.call_later(TERMINAL_RETRY_S, self._write_out)
             return
         text = "".join(self._pending)
-        # Complete lines only (a line still being written waits for its end), and a bounded
-        # amount at a time, so one write cannot block long on a slow terminal.
+        # Complete lines only, and a bounded amount at a time.
         cut = text.rfind("\n", 0, WRITE_CHUNK) + 1 or text.rfind("\n") + 1
-        if cut == 0 or self._closed:
+        if cut == 0:
             return
         self._pending[:] = [text[cut:]] if text[cut:] else []
-        output = self._app.output
-
-        def write() -> None:
-            output.write_raw(text[:cut])
-            output.flush()
-
-        run_in_terminal(write, in_executor=False)
+        self._write_above(text[:cut])
         if "\n" in text[cut:]:
             self._scheduled = True
             self._loop.call_later(OUTPUT_BATCH_S, self._write_out)
 
+    def _write_above(self, text: str):
+        output = self._app.output
+
+        def write() -> None:
+            output.write_raw(text)
+            output.flush()
+
+        return run_in_terminal(write, in_executor=False)
+
+    async def drain(self) -> None:
+        """In the loop, before the toolbar goes: write everything, after what is in flight."""
+        self._draining = True
+        text = "".join(self._pending)
+        self._pending.clear()
+        if text:
+            await self._write_above(text)
+
     def close(self) -> None:
-        """Write what is left straight to the terminal (the toolbar is gone)."""
-        self._closed = True
-        if self._pending:
-            self._stream.write("".join(self._pending))
-            self._pending.clear()
-        self._stream.flush()
+        """After the application: whatever came last goes straight to the terminal."""
+        text = "".join(self._pending)
+        self._pending.clear()
+        if text:
+            write = getattr(self._stream, "write_through", self._stream.write)
+            write(text)
 
     def fileno(self) -> int:
         return self._stream.fileno()
@@ -120,6 +141,7 @@ class CommandDisplay:
         self, toolbar_fragments: Callable[[], list], on_ctrl_c: Callable[[], None], style=None
     ):
         self.typeahead = Buffer(multiline=False)
+        self._outputs: list[_QueuedOutput] = []
         bindings = KeyBindings()
 
         @bindings.add("c-c")
@@ -133,6 +155,10 @@ class CommandDisplay:
 
         layout = HSplit(
             [
+                ConditionalContainer(
+                    Window(FormattedTextControl(self._live_text), height=1),
+                    filter=Condition(lambda: bool(self._live_text())),
+                ),
                 ConditionalContainer(
                     Window(BufferControl(self.typeahead), height=1),
                     filter=Condition(lambda: bool(self.typeahead.text)),
@@ -149,35 +175,52 @@ class CommandDisplay:
             style=style,
         )
 
+    def _live_text(self) -> str:
+        for output in self._outputs:
+            text = output.live_text()
+            if text:
+                return text
+        return ""
+
     def run_until_done(self, greenlet: gevent.Greenlet) -> str:
         """Show the toolbar and route output until `greenlet` ends; return the keys typed."""
         self.typeahead.reset()
         app = self.app
         saved = sys.stdout, sys.stderr
-        proxies: list[_QueuedOutput] = []
+        outputs = self._outputs
+        outputs.clear()
 
-        def watch() -> None:
+        async def finish() -> None:
+            for output in outputs:
+                await output.drain()
+            if app.is_running and not app.future.done():
+                app.exit()
+
+        def start() -> None:
             loop = asyncio.get_running_loop()
-            proxies.extend(_QueuedOutput(app, loop, stream) for stream in saved)
-            sys.stdout, sys.stderr = proxies
+            for stream in dict.fromkeys(saved):  # once if stdout and stderr are one stream
+                output = _QueuedOutput(app, loop, stream)
+                outputs.append(output)
+                if hasattr(stream, "divert"):  # a TerminalStream: references to it follow
+                    stream.divert(output)
+            if not hasattr(saved[0], "divert"):
+                sys.stdout = outputs[0]
+                sys.stderr = outputs[-1] if saved[1] is not saved[0] else outputs[0]
             app.create_background_task(refresh_periodically(app, REFRESH_S))
 
-            def finish(_greenlet) -> None:
-                loop.call_soon_threadsafe(_exit)
+            def ended(_greenlet) -> None:  # in the hub: hand over to the loop
+                loop.call_soon_threadsafe(lambda: app.create_background_task(finish()))
 
-            def _exit() -> None:
-                if app.is_running and not app.future.done():
-                    app.exit()
-
-            if greenlet.dead:
-                loop.call_soon(_exit)
-            else:
-                greenlet.link(finish)
+            greenlet.link(ended)  # called at once (soon) if it has already ended
 
         try:
-            app.run(pre_run=watch, handle_sigint=False)
+            app.run(pre_run=start, handle_sigint=False)
         finally:
             sys.stdout, sys.stderr = saved
-            for proxy in proxies:
-                proxy.close()
+            for stream in saved:
+                if hasattr(stream, "undivert"):
+                    stream.undivert()
+            for output in outputs:
+                output.close()
+            outputs.clear()
         return self.typeahead.text

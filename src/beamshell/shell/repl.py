@@ -18,9 +18,9 @@ from prompt_toolkit.auto_suggest import AutoSuggestFromHistory, ConditionalAutoS
 from prompt_toolkit.completion import PathCompleter, WordCompleter
 from prompt_toolkit.contrib.regular_languages.completion import GrammarCompleter
 from prompt_toolkit.document import Document
-from prompt_toolkit.filters import Condition
+from prompt_toolkit.filters import Condition, is_done
 from prompt_toolkit.history import FileHistory
-from prompt_toolkit.layout.containers import Window
+from prompt_toolkit.layout.containers import ConditionalContainer, Window
 from prompt_toolkit.layout.controls import FormattedTextControl
 from prompt_toolkit.validation import ValidationError, Validator
 from ptpython.ipython import IPythonInput, MagicsCompleter, create_ipython_grammar
@@ -115,8 +115,13 @@ class _BeamshellInput(IPythonInput):
     """ptpython's input with beamshell's toolbar, prompt, completer and no worker threads."""
 
     def __init__(self, shell: BeamshellShell, history_path: str | None, **kwargs: Any):
-        toolbar = Window(
-            FormattedTextControl(self._toolbar_fragments), height=1, style="class:status-toolbar"
+        toolbar = ConditionalContainer(  # not left behind under each accepted input
+            Window(
+                FormattedTextControl(self._toolbar_fragments),
+                height=1,
+                style="class:status-toolbar",
+            ),
+            filter=~is_done,
         )
         self._beamshell = shell
         super().__init__(shell, _extra_toolbars=[toolbar], **kwargs)
@@ -151,7 +156,8 @@ class _BeamshellInput(IPythonInput):
 
     def _toolbar_fragments(self):
         shell = self._beamshell
-        return [("class:status-toolbar", toolbar_text(shell.session_name, shell.current_scan()))]
+        text = toolbar_text(shell.session_name, shell.current_scan(), busy=shell.runner.busy)
+        return [("class:status-toolbar", text)]
 
 
 class BeamshellShell(InteractiveShellEmbed):

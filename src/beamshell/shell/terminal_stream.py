@@ -98,6 +98,15 @@ class TerminalStream(io.TextIOBase):
         self._writer = writer
         self._encoding = encoding
         self.buffer = _BinaryStream(writer)
+        self._diverted_to = None
+
+    def divert(self, target) -> None:
+        """Send text to `target` (the toolbar's output queue) until `undivert()`. Code that
+        kept a reference to sys.stdout (a motor's position printer) follows along."""
+        self._diverted_to = target
+
+    def undivert(self) -> None:
+        self._diverted_to = None
 
     @property
     def encoding(self) -> str:
@@ -111,11 +120,19 @@ class TerminalStream(io.TextIOBase):
         return True
 
     def write(self, text: str) -> int:
+        if self._diverted_to is not None:
+            return self._diverted_to.write(text)
+        return self.write_through(text)
+
+    def write_through(self, text: str) -> int:
+        """Straight to the terminal (via the writer thread), even while diverted."""
         self._writer.write(text.encode(self._encoding, "replace"))
         return len(text)
 
     def flush(self) -> None:
-        """Nothing to do: the writer thread writes as soon as it can."""
+        """The writer thread writes as soon as it can; a diverted stream flushes its target."""
+        if self._diverted_to is not None:
+            self._diverted_to.flush()
 
     def fileno(self) -> int:
         return self._writer.fd

@@ -24,9 +24,15 @@ def scan_progress(scan: Any, now: float) -> str:
     return f"{name} {points}{elapsed}"
 
 
-def toolbar_text(session_name: str, scan: Any | None, now: float | None = None) -> str:
-    """The whole toolbar line: ` DEMO | loopscan 12/100 0:00:03 | 14:02:11 `."""
+def toolbar_text(
+    session_name: str, scan: Any | None, now: float | None = None, busy: bool = False
+) -> str:
+    """The whole toolbar line: ` DEMO | scanning: loopscan 12/100 0:00:03 | 14:02:11 `;
+    without a scan, `running` while a command runs, else `idle`."""
     now = time.time() if now is None else now
-    activity = f"scanning: {scan_progress(scan, now)}" if scan is not None else "idle"
+    if scan is not None:
+        activity = f"scanning: {scan_progress(scan, now)}"
+    else:
+        activity = "running" if busy else "idle"
     clock = time.strftime("%H:%M:%S", time.localtime(now))
     return f" {session_name.upper()} | {activity} | {clock} "
