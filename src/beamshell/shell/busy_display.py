@@ -2,21 +2,18 @@
 
 A small prompt_toolkit application runs in the main greenlet for the command's duration
 (the command itself runs in its own greenlet). Output of the command, of its presets and
-of the scan display goes to a stand-in for sys.stdout that only queues it, so no greenlet
-waits on the terminal; complete lines are written above the toolbar every few tens of
-milliseconds, and a line still being rewritten with `\\r` (umv's positions, a preset's
-"Waiting for beam") is shown live just above the toolbar. Keys typed meanwhile are kept
-and become the start of the next input; Enter does nothing until the command has ended.
+of the scan display is written above it (see `output_above`), with a line still being
+rewritten with `\\r` shown live just above the toolbar. Keys typed meanwhile are kept and
+become the start of the next input; Enter does nothing until the command has ended.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Callable
 
 import gevent
-from prompt_toolkit.application import Application, run_in_terminal
+from prompt_toolkit.application import Application
 from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.filters import Condition
 from prompt_toolkit.key_binding import KeyBindings
@@ -24,114 +21,10 @@ from prompt_toolkit.layout import HSplit, Layout, Window
 from prompt_toolkit.layout.containers import ConditionalContainer
 from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl
 
-from beamshell.shell.refresh import output_fd, refresh_periodically, terminal_writable
+from beamshell.shell.output_above import OutputAbove
+from beamshell.shell.refresh import refresh_periodically
 
 REFRESH_S = 0.25  # toolbar (points done, elapsed time) and the live line
-OUTPUT_BATCH_S = 0.03  # bundle output lines to avoid one redraw per line
-WRITE_CHUNK = 4096  # characters written above the toolbar at once, at most
-TERMINAL_RETRY_S = 0.1  # a terminal that stopped reading is looked at again this often
-
-
-def live_line(pending: str) -> str:
-    """What a terminal would show of the unfinished last line: its last `\\r` segment."""
-    last = pending[pending.rfind("\n") + 1 :]
-    segments = [segment for segment in last.split("\r") if segment]
-    return segments[-1] if segments else ""
-
-
-class _QueuedOutput:
-    """Stands for sys.stdout/sys.stderr while the toolbar shows (see the module docstring).
-
-    (prompt_toolkit's own StdoutProxy uses a thread and `queue.Queue`, which gevent's
-    patching turns into a greenlet queue that cannot be shared with a thread.)
-    """
-
-    def __init__(self, app: Application, loop: asyncio.AbstractEventLoop, stream):
-        self._app = app
-        self._loop = loop
-        self._stream = stream
-        self._pending: list[str] = []
-        self._scheduled = False
-        self._draining = False
-
-    def write(self, text: str) -> int:
-        self._pending.append(text)
-        if "\n" in text:
-            self._schedule()
-        return len(text)
-
-    def flush(self) -> None:
-        if self._pending:
-            self._schedule()
-
-    def live_text(self) -> str:
-        return live_line("".join(self._pending))
-
-    def _schedule(self) -> None:
-        if not self._scheduled and not self._draining:
-            self._scheduled = True
-            self._loop.call_soon_threadsafe(self._loop.call_later, OUTPUT_BATCH_S, self._write_out)
-
-    def _write_out(self) -> None:
-        """In the application's loop: write complete lines above the toolbar."""
-        self._scheduled = False
-        if self._draining:
-            return
-        fd = output_fd(self._app)
-        if fd is not None and not terminal_writable(fd):
-            # The terminal is not reading: keep the text, try again later.
-            self._scheduled = True
-            self._loop.call_later(TERMINAL_RETRY_S, self._write_out)
-            return
-        text = "".join(self._pending)
-        # Complete lines only, and a bounded amount at a time.
-        cut = text.rfind("\n", 0, WRITE_CHUNK) + 1 or text.rfind("\n") + 1
-        if cut == 0:
-            return
-        self._pending[:] = [text[cut:]] if text[cut:] else []
-        self._write_above(text[:cut])
-        if "\n" in text[cut:]:
-            self._scheduled = True
-            self._loop.call_later(OUTPUT_BATCH_S, self._write_out)
-
-    def _write_above(self, text: str):
-        output = self._app.output
-
-        def write() -> None:
-            output.write_raw(text)
-            output.flush()
-
-        return run_in_terminal(write, in_executor=False)
-
-    async def drain(self) -> None:
-        """In the loop, before the toolbar goes: write everything, after what is in flight."""
-        self._draining = True
-        text = "".join(self._pending)
-        self._pending.clear()
-        if text:
-            await self._write_above(text)
-
-    def close(self) -> None:
-        """After the application: whatever came last goes straight to the terminal."""
-        text = "".join(self._pending)
-        self._pending.clear()
-        if text:
-            write = getattr(self._stream, "write_through", self._stream.write)
-            write(text)
-
-    def fileno(self) -> int:
-        return self._stream.fileno()
-
-    def isatty(self) -> bool:
-        return self._stream.isatty()
-
-    @property
-    def encoding(self) -> str:
-        return self._stream.encoding
-
-    @property
-    def errors(self) -> str | None:
-        return self._stream.errors
 
 
 class CommandDisplay:
@@ -141,7 +34,7 @@ class CommandDisplay:
         self, toolbar_fragments: Callable[[], list], on_ctrl_c: Callable[[], None], style=None
     ):
         self.typeahead = Buffer(multiline=False)
-        self._outputs: list[_QueuedOutput] = []
+        self._output: OutputAbove | None = None
         bindings = KeyBindings()
 
         @bindings.add("c-c")
@@ -176,36 +69,22 @@ class CommandDisplay:
         )
 
     def _live_text(self) -> str:
-        for output in self._outputs:
-            text = output.live_text()
-            if text:
-                return text
-        return ""
+        return self._output.live_text() if self._output is not None else ""
 
     def run_until_done(self, greenlet: gevent.Greenlet) -> str:
         """Show the toolbar and route output until `greenlet` ends; return the keys typed."""
         self.typeahead.reset()
         app = self.app
-        saved = sys.stdout, sys.stderr
-        outputs = self._outputs
-        outputs.clear()
+        self._output = output = OutputAbove(app)
 
         async def finish() -> None:
-            for output in outputs:
-                await output.drain()
+            await output.drain()
             if app.is_running and not app.future.done():
                 app.exit()
 
         def start() -> None:
             loop = asyncio.get_running_loop()
-            for stream in dict.fromkeys(saved):  # once if stdout and stderr are one stream
-                output = _QueuedOutput(app, loop, stream)
-                outputs.append(output)
-                if hasattr(stream, "divert"):  # a TerminalStream: references to it follow
-                    stream.divert(output)
-            if not hasattr(saved[0], "divert"):
-                sys.stdout = outputs[0]
-                sys.stderr = outputs[-1] if saved[1] is not saved[0] else outputs[0]
+            output.start()
             app.create_background_task(refresh_periodically(app, REFRESH_S))
 
             def ended(_greenlet) -> None:  # in the hub: hand over to the loop
@@ -216,11 +95,6 @@ class CommandDisplay:
         try:
             app.run(pre_run=start, handle_sigint=False)
         finally:
-            sys.stdout, sys.stderr = saved
-            for stream in saved:
-                if hasattr(stream, "undivert"):
-                    stream.undivert()
-            for output in outputs:
-                output.close()
-            outputs.clear()
+            output.stop()
+            self._output = None
         return self.typeahead.text

@@ -31,6 +31,7 @@ from traitlets.config import Config as TraitletsConfig
 from beamshell.shell.busy_display import CommandDisplay
 from beamshell.shell.completion import NamespaceCompleter
 from beamshell.shell.interrupt import CommandRunner
+from beamshell.shell.output_above import OutputAbove
 from beamshell.shell.prompt import continuation_prompt, input_prompt, next_count, output_prompt
 from beamshell.shell.refresh import refresh_periodically
 from beamshell.shell.toolbar import toolbar_text
@@ -199,11 +200,16 @@ class BeamshellShell(InteractiveShellEmbed):
 
     # -- input -----------------------------------------------------------------------------
     def prompt_for_code(self) -> str:
-        """Read one input; Ctrl-C clears the line. SIGINT stays with the CommandRunner."""
+        """Read one input; Ctrl-C clears the line. SIGINT stays with the CommandRunner.
+
+        What greenlets print meanwhile (a scan run in the background) appears above it.
+        """
         app = self.python_input.app
         if self._typeahead:
             text, self._typeahead = self._typeahead, ""
             app.pre_run_callables.append(lambda: self.python_input.default_buffer.insert_text(text))
+        output = OutputAbove(app)
+        app.pre_run_callables.append(output.start)
         app.pre_run_callables.append(
             lambda: app.create_background_task(refresh_periodically(app, TOOLBAR_REFRESH_S))
         )
@@ -212,6 +218,8 @@ class BeamshellShell(InteractiveShellEmbed):
         except KeyboardInterrupt:
             self.python_input.default_buffer.document = Document()
             return ""
+        finally:
+            output.stop()
 
     # -- execution -------------------------------------------------------------------------
     def run_cell(self, raw_cell: str, store_history: bool = False, **kwargs: Any):
