@@ -46,3 +46,12 @@ def test_toolbar_shows_running_scan_progress_and_elapsed_time():
 def test_toolbar_scan_without_known_total():
     scan = SimpleNamespace(name="timescan", npoints=0, npoints_done=7, start_time=None)
     assert scan_progress(scan, 0) == "timescan 7"
+
+
+def test_live_line_is_what_a_terminal_shows_of_an_unfinished_line():
+    from beamshell.shell.output_above import live_line
+
+    assert live_line("done\n     0.5\r     1.0\r") == "     1.0"
+    assert live_line("done\nWaiting for beam") == "Waiting for beam"
+    assert live_line("complete line\n") == ""
+    assert live_line("") == ""

@@ -166,3 +166,28 @@ def test_a_terminal_that_stops_reading_does_not_stop_the_scan(spawn_shell):
     last_point = float(_value(shell.run("float(s.get_data()['elapsed_time'][-1])")))
     assert last_point < 3.5
     assert _value(shell.run("s.state.name")) == "'DONE'"
+
+
+def test_keys_typed_during_a_command_start_the_next_input(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.send("loopscan(8, 0.1, diode)")
+    shell.expect(_row(1))
+    shell.child.send("6 * 7")  # typed while the scan runs: kept, not run
+    shell.child.send("\r")  # Enter does nothing until the command has ended
+    shell.expect_prompt()
+    shell.child.send("\r")
+    shell.count += 1
+    shell.expect_prompt()
+    assert "Out [2]: 42" in strip_escapes(shell.child.before)
+
+
+def test_background_scan_prints_above_the_idle_prompt(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.run("import gevent")
+    shell.run("g = gevent.spawn(loopscan, 10, 0.2, diode)")
+    shell.expect(r"TEST_SESSION \| scanning: loopscan \d+/10")  # toolbar at the idle prompt
+    shell.expect(_row(9), timeout=10)
+    output = shell.run("g.value.state.name")
+    assert "'DONE'" in output
