@@ -1,5 +1,5 @@
-"""Shell responsiveness through a real pseudo-terminal: start-up to the first prompt, and
-keystroke echo while a fast scan prints its table.
+"""Shell responsiveness through a real pseudo-terminal: start-up to the first prompt,
+keystroke echo while a fast scan prints its table, and Ctrl-C in a scan back to the prompt.
 
 Runs `beamshell -s demo` (the demo configuration; its embedded Redis is started once, before
 timing, or BEAMSHELL_REDIS_URL is used if set). `python benchmarks/bench_shell_startup.py
@@ -108,6 +108,25 @@ def echo_latencies(
         terminal.close()
 
 
+def interrupt_latencies(env: dict[str, str], runs: int) -> list[float]:
+    """Seconds from Ctrl-C in the middle of a scan to the next prompt."""
+    terminal = Terminal(["-s", "demo", "--no-banner"], env)
+    screen = terminal.screen
+    latencies = []
+    try:
+        screen.expect(PROMPT.format(n=1))
+        for count in range(2, runs + 2):
+            screen.send("loopscan(100000, 0.01, diode)\r")
+            screen.expect(r" {4,}20(?: {2,}[-+0-9.e]+)+\r*\n")
+            started = time.perf_counter()
+            screen.send("\x03")
+            screen.expect(PROMPT.format(n=count))
+            latencies.append(time.perf_counter() - started)
+        return latencies
+    finally:
+        terminal.close()
+
+
 def _echo(screen) -> float:
     started = time.perf_counter()
     screen.send("~")
@@ -124,6 +143,7 @@ def main(quick: bool = False) -> None:
         time_to_prompt(env)  # warm-up: starts the demo's embedded Redis, fills file caches
         startups = [time_to_prompt(env) for _ in range(runs)]
         idle, scanning = echo_latencies(env, keys, scan_points)
+        interrupts = interrupt_latencies(env, runs)
 
     def row(name: str, values: list[float], unit: str, target: str) -> str:
         median = statistics.median(values)
@@ -141,6 +161,7 @@ def main(quick: bool = False) -> None:
             f"< {ECHO_TARGET_MS:.0f} ms",
         )
     )
+    print(row(f"Ctrl-C mid-scan to prompt ({runs} runs)", interrupts, "s", "<= 1 s"))
 
 
 if __name__ == "__main__":

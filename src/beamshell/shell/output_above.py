@@ -55,7 +55,12 @@ class _QueuedOutput:
             self._schedule()
 
     def live_text(self) -> str:
-        return live_line("".join(self._pending))
+        tail: list[str] = []  # only the unfinished line matters: look from the end
+        for piece in reversed(self._pending):
+            tail.append(piece)
+            if "\n" in piece:
+                break
+        return live_line("".join(reversed(tail)))
 
     def _schedule(self) -> None:
         if not self._scheduled and not self._draining:
