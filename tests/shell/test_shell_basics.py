@@ -307,3 +307,16 @@ def test_listen_needs_a_session_when_there_are_several(shell_env, config_dir):
     )
     assert "test_session" in message and "broken_setup" in message
     assert len(message.splitlines()) == 1
+
+
+def test_demo_session_starts_to_its_prompt(shell_env, tmp_path):
+    shell = Shell(["-s", "demo"], shell_env, tmp_path / "demo.log")  # the shipped demo config
+    try:
+        shell.expect_prompt(1)
+        banner = strip_escapes(shell.child.before)
+        assert "demo_config" in banner
+        assert "Initialized m1" in banner and "Alias th -> m3" in banner
+        assert "ERROR" not in banner
+        assert "m1" in shell.run("wa")
+    finally:
+        shell.close()
