@@ -7,10 +7,7 @@ Run: .venv/bin/python benchmarks/bench_data_publish.py
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import signal
-import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,31 +26,13 @@ def ensure_gevent_patched() -> None:
 @contextlib.contextmanager
 def temporary_redis(appendonly: bool = False) -> Iterator[str]:
     """A private redis-server on a temp Unix socket; yields its URL, stops it by PID."""
-    import redis
-
-    from beamshell.config.redis_server import find_redis_server_binary
+    from beamshell.config.redis_server import PrivateRedis
 
     directory = tempfile.mkdtemp(prefix="beamshell-bench-")
-    socket = os.path.join(directory, "redis.sock")
-    args = [find_redis_server_binary(), "--port", "0", "--unixsocket", socket]
-    args += ["--dir", directory, "--save", "", "--loglevel", "warning"]
-    args += ["--appendonly", "yes" if appendonly else "no", "--appendfsync", "everysec"]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-    url = f"unix://{socket}"
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis.from_url(url).ping()
-                break
-            except (redis.ConnectionError, FileNotFoundError):
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("benchmark redis-server did not start") from None
-                time.sleep(0.01)  # start-up only
-        yield url
+        with PrivateRedis(directory, appendonly=appendonly) as server:
+            yield server.url
     finally:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(10)
         shutil.rmtree(directory, ignore_errors=True)
 
 

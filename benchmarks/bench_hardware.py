@@ -7,7 +7,6 @@ Run: .venv/bin/python benchmarks/bench_hardware.py
 from __future__ import annotations
 
 import contextlib
-import subprocess
 import tempfile
 import textwrap
 import time
@@ -17,9 +16,8 @@ from gevent import monkey
 
 monkey.patch_all(thread=False)
 
-import redis  # noqa: E402
 
-from beamshell.config.redis_server import find_redis_server_binary  # noqa: E402
+from beamshell.config.redis_server import PrivateRedis  # noqa: E402
 from beamshell.config.static import Config  # noqa: E402
 from beamshell.hardware.motion import move_axes  # noqa: E402
 from beamshell.hardware.trajectory import MotionProfile  # noqa: E402
@@ -46,39 +44,8 @@ CONFIG = {
 
 @contextlib.contextmanager
 def temporary_redis():
-    with tempfile.TemporaryDirectory() as directory:
-        socket = Path(directory) / "redis.sock"
-        process = subprocess.Popen(
-            [
-                find_redis_server_binary(),
-                "--port",
-                "0",
-                "--unixsocket",
-                str(socket),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                directory,
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        url = f"unix://{socket}"
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    redis.Redis.from_url(url).ping()
-                    break
-                except (redis.ConnectionError, FileNotFoundError):
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.01)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(10)
+    with tempfile.TemporaryDirectory() as directory, PrivateRedis(directory) as server:
+        yield server.url
 
 
 def per_call_us(function, repeat: int) -> float:

@@ -14,9 +14,7 @@ if not monkey.is_module_patched("socket"):
     monkey.patch_all(thread=False)
 
 import contextlib  # noqa: E402
-import os  # noqa: E402
 import shutil  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -34,45 +32,13 @@ TARGET_US = {False: 30.0, True: 50.0}
 @contextlib.contextmanager
 def private_redis() -> Iterator[str]:
     """A redis-server on a temporary Unix socket; yields its URL, stopped by its PID."""
-    import redis
-
-    from beamshell.config.redis_server import find_redis_server_binary
+    from beamshell.config.redis_server import PrivateRedis
 
     directory = tempfile.mkdtemp(prefix="beamshell-bench-scan-")
-    socket = os.path.join(directory, "redis.sock")
-    process = subprocess.Popen(
-        [
-            find_redis_server_binary(),
-            "--port",
-            "0",
-            "--unixsocket",
-            socket,
-            "--dir",
-            directory,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--loglevel",
-            "warning",
-        ],  # fmt: skip
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"unix://{socket}"
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                redis.Redis.from_url(url).ping()
-                break
-            except (redis.ConnectionError, FileNotFoundError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("benchmark redis-server did not start") from None
-                time.sleep(0.01)  # start-up only
-        yield url
+        with PrivateRedis(directory) as server:
+            yield server.url
     finally:
-        process.terminate()
-        process.wait(10)
         shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -2,15 +2,13 @@
 
 import os
 import signal
-import subprocess
-import time
 
 import gevent
 import numpy as np
 import pytest
 import redis
 
-from beamshell.config.redis_server import find_redis_server_binary
+from beamshell.config.redis_server import PrivateRedis
 from beamshell.data.errors import DataPublishError
 from beamshell.data.publish import DataPublisher
 from beamshell.errors import BeamshellError
@@ -19,36 +17,9 @@ from beamshell.errors import BeamshellError
 @pytest.fixture
 def own_redis(tmp_path):
     """A redis-server of this test alone, so that it can be killed."""
-    socket = tmp_path / "redis.sock"
-    process = subprocess.Popen(
-        [
-            find_redis_server_binary(),
-            "--port",
-            "0",
-            "--unixsocket",
-            str(socket),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"unix://{socket}"
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            redis.Redis.from_url(url).ping()
-            break
-        except (redis.ConnectionError, FileNotFoundError):
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.01)  # start-up only
-    yield process, url
-    if process.poll() is None:
-        process.kill()
-    process.wait()
+    with PrivateRedis(tmp_path) as server:
+        yield server.process, server.url
+        server.kill()
 
 
 def start_scan(url):

@@ -1,8 +1,5 @@
 """Scans published to Redis: info, nodes, channel data while running, final state, END_SCAN."""
 
-import subprocess
-import time
-
 import gevent
 import numpy as np
 import pytest
@@ -10,7 +7,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from beamshell.config.redis_server import find_redis_server_binary
+from beamshell.config.redis_server import PrivateRedis
 from beamshell.data.node import END_SCAN, NEW_NODE, get_node, get_session_node
 from beamshell.scanning import scans
 from beamshell.scanning.chain import ChainIterationPreset, ChainPreset
@@ -143,37 +140,11 @@ def test_scan_node_exists_before_running_for_groups(publishing_env, devices):
 @pytest.fixture
 def doomed_redis(tmp_path):
     """A redis-server of its own, that the test stops in the middle of a scan."""
-    socket = tmp_path / "doomed.sock"
-    process = subprocess.Popen(
-        [
-            find_redis_server_binary(),
-            "--port",
-            "0",
-            "--unixsocket",
-            str(socket),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],  # fmt: skip
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    # Few retries: redis-py's default backoff would only delay the failure by seconds.
-    client = redis.Redis(unix_socket_path=str(socket), retry=Retry(NoBackoff(), 1))
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            break
-        except (redis.ConnectionError, FileNotFoundError):
-            assert time.monotonic() < deadline, "redis-server did not start"
-            time.sleep(0.02)
-    yield process, client
-    if process.poll() is None:
-        process.terminate()
-        process.wait(10)
-    client.close()
+    with PrivateRedis(tmp_path) as server:
+        # Few retries: redis-py's default backoff would only delay the failure by seconds.
+        client = redis.Redis(unix_socket_path=str(server.socket_path), retry=Retry(NoBackoff(), 1))
+        yield server.process, client
+        client.close()
 
 
 def test_redis_failure_fails_the_scan_with_a_clear_message(doomed_redis, devices, quiet_env):

@@ -265,3 +265,72 @@ def connect(url: str, check: bool = True, **kwargs):
             reason = str(exc).split("\n")[0] or type(exc).__name__
             raise RedisUnreachable(url, reason) from None
     return client
+
+
+class PrivateRedis:
+    """A throw-away redis-server on a Unix socket in `directory`, for tests and benchmarks.
+
+    Not detached: it lives as a child of this process and is stopped by its PID, with
+    `stop()` (SIGTERM) or `kill()` (SIGKILL, to test what a vanished server does).
+    """
+
+    def __init__(self, directory: str | os.PathLike, appendonly: bool = False):
+        self.directory = Path(directory)
+        self.socket_path = self.directory / "redis.sock"
+        self.url = f"unix://{self.socket_path}"
+        self.appendonly = appendonly
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def start(self) -> str:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                find_redis_server_binary(),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket_path),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(self.directory),
+                "--save",
+                "",
+                "--loglevel",
+                "warning",
+                "--appendonly",
+                "yes" if self.appendonly else "no",
+                "--appendfsync",
+                "everysec",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while not _ping(self.url):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.kill()
+                raise RedisUnreachable(self.url, "private redis-server did not start")
+            time.sleep(0.01)  # start-up only: the server has no event to wait on yet
+        return self.url
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(10)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def __enter__(self) -> PrivateRedis:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
