@@ -320,3 +320,31 @@ def test_demo_session_starts_to_its_prompt(shell_env, tmp_path):
         assert "m1" in shell.run("wa")
     finally:
         shell.close()
+
+
+def test_config_dir_is_exported_to_the_session(shell_env, config_dir):
+    result = _run(
+        [
+            "-s",
+            "test_session",
+            "--config",
+            str(config_dir),
+            "-c",
+            "import os; os.environ['BEAMSHELL_CONFIG']",
+        ],
+        shell_env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert repr(str(config_dir)) in result.stdout
+
+
+def test_prompt_runs_no_worker_threads(spawn_shell):
+    """Completion, suggestions and history run in the main thread: gevent objects must not
+    be touched from another thread. Only the terminal writer thread exists."""
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.child.send("m1.posi\t")
+    shell.expect("tion")
+    shell.child.send("\x15")  # Ctrl-U: clear the line
+    output = shell.run("import threading; sorted(t.name for t in threading.enumerate())")
+    assert "Out [1]: ['MainThread', 'terminal-writer']" in output
