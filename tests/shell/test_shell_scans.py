@@ -123,6 +123,7 @@ def test_second_ctrl_c_while_stopping_lets_the_stop_finish(spawn_shell, write_ma
     shell.expect_prompt(timeout=10)
     output = strip_escapes(shell.child.before)
     assert "stop finished" in output
+    assert "Stopping, please wait..." in output
     assert _value(shell.run("s.state.name")) == "'ABORTED'"
     assert _value(shell.run("slow.is_moving")) == "False"
     first = float(_value(shell.run("slow.position")))
