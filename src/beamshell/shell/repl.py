@@ -17,14 +17,21 @@ from IPython.terminal.prompts import Prompts
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory, ConditionalAutoSuggest
 from prompt_toolkit.completion import PathCompleter, WordCompleter
 from prompt_toolkit.contrib.regular_languages.completion import GrammarCompleter
+from prompt_toolkit.contrib.regular_languages.lexer import GrammarLexer
 from prompt_toolkit.document import Document
 from prompt_toolkit.filters import Condition, is_done
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.layout.containers import ConditionalContainer, Window
 from prompt_toolkit.layout.controls import FormattedTextControl
+from prompt_toolkit.lexers import PygmentsLexer, SimpleLexer
+from prompt_toolkit.styles import Style
 from prompt_toolkit.validation import ValidationError, Validator
-from ptpython.ipython import IPythonInput, MagicsCompleter, create_ipython_grammar
+from ptpython.ipython import IPythonValidator, MagicsCompleter, create_ipython_grammar
 from ptpython.prompt_style import PromptStyle
+from ptpython.python_input import PythonInput
+from ptpython.repl import PyCF_ALLOW_TOP_LEVEL_AWAIT
+from ptpython.style import default_ui_style
+from pygments.lexers import BashLexer, PythonLexer
 from pygments.token import Token
 from traitlets.config import Config as TraitletsConfig
 
@@ -112,24 +119,16 @@ class _TypingHelperValidator(Validator):
             raise
 
 
-class _BeamshellInput(IPythonInput):
-    """ptpython's input with beamshell's toolbar, prompt, completer and no worker threads."""
+class _BeamshellInput(PythonInput):
+    """ptpython's input for IPython (as ptpython.ipython.IPythonInput, compiling the IPython
+    grammar once) with beamshell's toolbar, prompt, completer and no worker threads."""
 
     def __init__(self, shell: BeamshellShell, history_path: str | None, **kwargs: Any):
-        toolbar = ConditionalContainer(  # not left behind under each accepted input
-            Window(
-                FormattedTextControl(self._toolbar_fragments),
-                height=1,
-                style="class:status-toolbar",
-            ),
-            filter=~is_done,
-        )
         self._beamshell = shell
-        super().__init__(shell, _extra_toolbars=[toolbar], **kwargs)
         namespace = shell.get_namespace
-        buffer = self.default_buffer
-        buffer.completer = GrammarCompleter(
-            create_ipython_grammar(),
+        grammar = create_ipython_grammar()
+        kwargs["_completer"] = GrammarCompleter(
+            grammar,
             {
                 "python": NamespaceCompleter(namespace),
                 "magic": MagicsCompleter(shell.magics_manager),
@@ -139,11 +138,34 @@ class _BeamshellInput(IPythonInput):
                 "directory": PathCompleter(only_directories=True),
             },
         )
+        kwargs["_lexer"] = GrammarLexer(
+            grammar,
+            lexers={
+                "percent": SimpleLexer("class:pygments.operator"),
+                "magic": SimpleLexer("class:pygments.keyword"),
+                "filename": SimpleLexer("class:pygments.name"),
+                "python": PygmentsLexer(PythonLexer),
+                "system": PygmentsLexer(BashLexer),
+            },
+        )
+        kwargs["_validator"] = _TypingHelperValidator(
+            IPythonValidator(get_compiler_flags=self.get_compiler_flags), namespace
+        )
+        toolbar = ConditionalContainer(  # not left behind under each accepted input
+            Window(
+                FormattedTextControl(self._toolbar_fragments),
+                height=1,
+                style="class:status-toolbar",
+            ),
+            filter=~is_done,
+        )
+        super().__init__(_extra_toolbars=[toolbar], **kwargs)
+        buffer = self.default_buffer
+        buffer.completer = self._completer  # ptpython wraps it in a ThreadedCompleter
         buffer.auto_suggest = ConditionalAutoSuggest(
             AutoSuggestFromHistory(), Condition(lambda: self.enable_auto_suggest)
         )
         buffer.on_text_changed.remove_handler(self._on_input_timeout)  # jedi in a thread
-        buffer.validator = _TypingHelperValidator(buffer.validator, namespace)
         if history_path:
             self.history = FileHistory(history_path)  # read in this thread, not ThreadedHistory
             buffer.history = self.history
@@ -154,6 +176,16 @@ class _BeamshellInput(IPythonInput):
         self.enable_history_search = True  # up-arrow after a prefix finds older commands
         self.all_prompt_styles["beamshell"] = _PromptStyle(shell)
         self.prompt_style = "beamshell"
+        style = dict(default_ui_style)
+        style.update({"pygments.prompt": "#009900", "pygments.prompt-num": "#00ff00 bold"})
+        self.ui_styles = {"default": Style.from_dict(style)}
+        self.use_ui_colorscheme("default")
+
+    def get_compiler_flags(self) -> int:
+        flags = super().get_compiler_flags()
+        if self._beamshell.autoawait:
+            flags |= PyCF_ALLOW_TOP_LEVEL_AWAIT
+        return flags
 
     def _toolbar_fragments(self):
         shell = self._beamshell
