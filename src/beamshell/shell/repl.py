@@ -56,6 +56,8 @@ def _ipython_config() -> TraitletsConfig:
     config.TerminalInteractiveShell.confirm_exit = False  # ptpython asks on Ctrl-D
     config.TerminalInteractiveShell.autocall = 0  # the typing helper does it, predictably
     config.TerminalInteractiveShell.separate_in = ""
+    # Out[n] keeps every result alive; scans hold their data: keep IPython's minimum.
+    config.TerminalInteractiveShell.cache_size = 20
     # No IPython PromptSession: ptpython draws the prompt (saves start-up time too).
     config.TerminalInteractiveShell.simple_prompt = True
     return config
