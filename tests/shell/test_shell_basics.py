@@ -348,3 +348,25 @@ def test_prompt_runs_no_worker_threads(spawn_shell):
     shell.child.send("\x15")  # Ctrl-U: clear the line
     output = shell.run("import threading; sorted(t.name for t in threading.enumerate())")
     assert "Out [1]: ['MainThread', 'terminal-writer']" in output
+
+
+def test_input_in_a_command_reads_a_line_and_ctrl_c_interrupts_it(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.run("import gevent")
+    shell.run("ask = lambda delay: (gevent.sleep(delay), input('continue? '))[1]")
+    for delay in (0, 0.5):  # before and after the command's toolbar shows up
+        shell.send(f"ask({delay})")
+        shell.expect("continue\\? ")
+        shell.child.send("yes please\r")
+        assert "'yes please'" in _prompt_output(shell)
+    shell.send("ask(0.5)")
+    shell.expect("continue\\? ")
+    shell.ctrl("c")  # the terminal is in line mode: a SIGINT
+    assert "!!! === KeyboardInterrupt === !!!" in _prompt_output(shell)
+    assert "3" in shell.run("1 + 2")
+
+
+def _prompt_output(shell) -> str:
+    shell.expect_prompt()
+    return strip_escapes(shell.child.before)

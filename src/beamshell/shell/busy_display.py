@@ -10,9 +10,11 @@ become the start of the next input; Enter does nothing until the command has end
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import gevent
+import gevent.event
 from prompt_toolkit.application import Application
 from prompt_toolkit.buffer import Buffer
 from prompt_toolkit.filters import Condition
@@ -35,6 +37,10 @@ class CommandDisplay:
     ):
         self.typeahead = Buffer(multiline=False)
         self._output: OutputAbove | None = None
+        self._stop_app: Callable[[], None] | None = None
+        self._app_ended = gevent.event.Event()
+        self._terminal_free = gevent.event.Event()
+        self._terminal_free.set()
         bindings = KeyBindings()
 
         @bindings.add("c-c")
@@ -72,10 +78,35 @@ class CommandDisplay:
         return self._output.live_text() if self._output is not None else ""
 
     def run_until_done(self, greenlet: gevent.Greenlet) -> str:
-        """Show the toolbar and route output until `greenlet` ends; return the keys typed."""
+        """Show the toolbar and route output until `greenlet` ends; return the keys typed.
+
+        While the command has the terminal to itself (see `released`), nothing is shown.
+        """
         self.typeahead.reset()
+        while not greenlet.dead:
+            gevent.wait([self._terminal_free, greenlet], count=1)
+            if greenlet.dead:
+                break
+            self._run_app(greenlet)
+        return self.typeahead.text
+
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """For a command that needs the terminal itself (`input()`): the toolbar steps aside,
+        the terminal is back in its ordinary line mode, and comes back afterwards."""
+        self._terminal_free.clear()
+        try:
+            if self.app.is_running and self._stop_app is not None:
+                self._stop_app()
+                self._app_ended.wait()
+            yield
+        finally:
+            self._terminal_free.set()
+
+    def _run_app(self, greenlet: gevent.Greenlet) -> None:
         app = self.app
         self._output = output = OutputAbove(app)
+        self._app_ended.clear()
 
         async def finish() -> None:
             await output.drain()
@@ -84,17 +115,24 @@ class CommandDisplay:
 
         def start() -> None:
             loop = asyncio.get_running_loop()
-            output.start()
-            app.create_background_task(refresh_periodically(app, REFRESH_S))
 
-            def ended(_greenlet) -> None:  # in the hub: hand over to the loop
+            def stop_app() -> None:  # from any greenlet: hand over to the loop
                 loop.call_soon_threadsafe(lambda: app.create_background_task(finish()))
 
+            self._stop_app = stop_app
+            output.start()
+            app.create_background_task(refresh_periodically(app, REFRESH_S))
             greenlet.link(ended)  # called at once (soon) if it has already ended
+
+        def ended(_greenlet) -> None:
+            if self._stop_app is not None:
+                self._stop_app()
 
         try:
             app.run(pre_run=start, handle_sigint=False)
         finally:
+            greenlet.unlink(ended)
+            self._stop_app = None
             output.stop()
             self._output = None
-        return self.typeahead.text
+            self._app_ended.set()

@@ -38,6 +38,7 @@ from traitlets.config import Config as TraitletsConfig
 from beamshell.shell.busy_display import CommandDisplay
 from beamshell.shell.completion import NamespaceCompleter
 from beamshell.shell.interrupt import CommandRunner
+from beamshell.shell.line_input import cooperative_input
 from beamshell.shell.output_above import OutputAbove
 from beamshell.shell.prompt import continuation_prompt, input_prompt, next_count, output_prompt
 from beamshell.shell.refresh import refresh_periodically
@@ -299,6 +300,7 @@ def run_repl(session: Any, history_path: str | None, runner: CommandRunner) -> N
     """Prompt until the operator leaves (Ctrl-D, confirmed, or `exit`)."""
     shell = BeamshellShell(session, runner, history_path)
     try:
-        shell.mainloop()
+        with cooperative_input(shell._command_display.released):
+            shell.mainloop()
     finally:
         shell.python_input.history = None  # release the file before the session closes
