@@ -204,19 +204,21 @@ def test_redis_unreachable_is_one_line(shell_env, config_dir, tmp_path):
     assert result.stdout.count("Traceback") == 0
 
 
-def test_help_and_server_status_do_not_import_the_shell(shell_env):
-    code = (
-        "import sys\n"
-        "from beamshell.shell.cli import main\n"
-        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
-        "heavy = [m for m in ('IPython', 'ptpython', 'numpy', 'prompt_toolkit') if m in sys.modules]\n"
-        "print('heavy:', heavy)\n"
-    )
+def test_help_and_server_status_do_not_import_the_shell(shell_env, config_dir):
     python = BEAMSHELL.parent / "python"
-    result = subprocess.run(
-        [str(python), "-c", code], env=shell_env, capture_output=True, text=True
-    )
-    assert "heavy: []" in result.stdout, result.stdout + result.stderr
+    for args in (["--help"], ["server", "status", "--config", str(config_dir)]):
+        code = (
+            "import sys\n"
+            "from beamshell.shell.cli import main\n"
+            f"try:\n    status = main({args!r})\nexcept SystemExit as exc:\n    status = exc.code\n"
+            "heavy = [m for m in ('IPython', 'ptpython', 'numpy', 'prompt_toolkit', 'gevent')"
+            " if m in sys.modules]\n"
+            "print('status:', status, 'heavy:', heavy)\n"
+        )
+        result = subprocess.run(
+            [str(python), "-c", code], env=shell_env, capture_output=True, text=True
+        )
+        assert "status: 0 heavy: []" in result.stdout, result.stdout + result.stderr
 
 
 def test_sigint_from_outside_interrupts_the_running_command(spawn_shell):
