@@ -372,3 +372,11 @@ def test_input_in_a_command_reads_a_line_and_ctrl_c_interrupts_it(spawn_shell):
 def _prompt_output(shell) -> str:
     shell.expect_prompt()
     return strip_escapes(shell.child.before)
+
+
+def test_loading_errors_are_shown_even_without_the_banner(spawn_shell):
+    shell = spawn_shell("broken_setup", "--no-banner")
+    shell.expect_prompt(1)
+    before = strip_escapes(shell.child.before)
+    assert "Initialized" not in before
+    assert "ERROR in setup file" in before and "setup deliberately broken" in before
