@@ -174,13 +174,48 @@ def test_keys_typed_during_a_command_start_the_next_input(spawn_shell):
     shell.expect_prompt(1)
     shell.send("loopscan(8, 0.1, diode)")
     shell.expect(_row(1))
-    shell.child.send("6 * 7")  # typed while the scan runs: kept, not run
-    shell.child.send("\r")  # Enter does nothing until the command has ended
+    shell.child.send("6 * 7")  # typed while the scan runs, no Enter: kept, not run
     shell.expect_prompt()
     shell.child.send("\r")
     shell.count += 1
     shell.expect_prompt()
     assert "Out [2]: 42" in strip_escapes(shell.child.before)
+
+
+def test_lines_entered_during_a_command_run_after_it(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.send("loopscan(8, 0.1, diode)")
+    shell.expect(_row(1))
+    shell.child.send("6 * 7\r")
+    shell.child.send("SCANS[-1].state.name\r")
+    shell.expect(r"queued: 6 \* 7; SCANS\[-1\]\.state\.name")  # shown while it runs
+    shell.expect(_row(7))
+    shell.count += 2  # both queued lines run, each on its own prompt line, in order
+    shell.expect_prompt()
+    output = strip_escapes(shell.child.before)
+    assert "6 * 7" in output and "Out [2]: 42" in output
+    assert "Out [3]: 'DONE'" in output
+    assert output.index("Out [2]") < output.index("Out [3]")
+
+
+def test_queued_lines_are_dropped_after_ctrl_c_or_an_error(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.send("loopscan(50, 0.1, diode)")
+    shell.expect(_row(1))
+    shell.child.send("marker_a = 1\r")
+    shell.ctrl("c")
+    shell.expect_prompt()
+    assert "'ABORTED'" in shell.run("SCANS[-1].state.name")
+    assert "NameError" in shell.run("marker_a")  # the queued line never ran
+
+    shell.send("loopscan(5, 0.1, diode); 1 / 0")
+    shell.expect(_row(1))
+    shell.child.send("marker_b = 2\r")
+    shell.expect(r"not run after the error: marker_b = 2")
+    shell.expect_prompt()
+    assert "NameError" in shell.run("marker_b")
 
 
 def test_background_scan_prints_above_the_idle_prompt(spawn_shell):

@@ -3,8 +3,9 @@
 A small prompt_toolkit application runs in the main greenlet for the command's duration
 (the command itself runs in its own greenlet). Output of the command, of its presets and
 of the scan display is written above it (see `output_above`), with a line still being
-rewritten with `\\r` shown live just above the toolbar. Keys typed meanwhile are kept and
-become the start of the next input; Enter does nothing until the command has ended.
+rewritten with `\\r` shown live just above the toolbar. Keys typed meanwhile are kept:
+a line ended with Enter is queued and runs after the command (unless it fails or is
+interrupted: then the queue is dropped), the rest becomes the start of the next input.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class CommandDisplay:
         self, toolbar_fragments: Callable[[], list], on_ctrl_c: Callable[[], None], style=None
     ):
         self.typeahead = Buffer(multiline=False)
+        self.queued: list[str] = []  # lines typed with Enter while the command runs
         self._output: OutputAbove | None = None
         self._stop_app: Callable[[], None] | None = None
         self._app_ended = gevent.event.Event()
@@ -45,18 +47,30 @@ class CommandDisplay:
 
         @bindings.add("c-c")
         def _interrupt(event) -> None:
+            self.queued.clear()  # what was typed for after the command must not run now
+            self.typeahead.reset()
             on_ctrl_c()
 
         @bindings.add("enter")
+        def _queue(event) -> None:
+            """Keep the line for when the command has ended (like a terminal's type-ahead)."""
+            if self.typeahead.text.strip():
+                self.queued.append(self.typeahead.text)
+            self.typeahead.reset()
+
         @bindings.add("c-d")
         def _not_now(event) -> None:
-            """The prompt does not accept a new command while one runs."""
+            """Leaving is only possible at the prompt."""
 
         layout = HSplit(
             [
                 ConditionalContainer(
                     Window(FormattedTextControl(self._live_text), height=1),
                     filter=Condition(lambda: bool(self._live_text())),
+                ),
+                ConditionalContainer(
+                    Window(FormattedTextControl(self._queued_text), height=1),
+                    filter=Condition(lambda: bool(self.queued)),
                 ),
                 ConditionalContainer(
                     Window(BufferControl(self.typeahead), height=1),
@@ -74,21 +88,26 @@ class CommandDisplay:
             style=style,
         )
 
+    def _queued_text(self) -> str:
+        return "queued: " + "; ".join(self.queued)
+
     def _live_text(self) -> str:
         return self._output.live_text() if self._output is not None else ""
 
-    def run_until_done(self, greenlet: gevent.Greenlet) -> str:
-        """Show the toolbar and route output until `greenlet` ends; return the keys typed.
+    def run_until_done(self, greenlet: gevent.Greenlet) -> tuple[list[str], str]:
+        """Show the toolbar and route output until `greenlet` ends.
 
-        While the command has the terminal to itself (see `released`), nothing is shown.
+        Returns the lines queued with Enter and the keys typed after the last one. While
+        the command has the terminal to itself (see `released`), nothing is shown.
         """
         self.typeahead.reset()
+        self.queued = []
         while not greenlet.dead:
             gevent.wait([self._terminal_free, greenlet], count=1)
             if greenlet.dead:
                 break
             self._run_app(greenlet)
-        return self.typeahead.text
+        return list(self.queued), self.typeahead.text
 
     @contextmanager
     def released(self) -> Iterator[None]:

@@ -223,6 +223,7 @@ class BeamshellShell(InteractiveShellEmbed):
             self.python_input._toolbar_fragments, runner.interrupt, self.python_input.app.style
         )
         self._typeahead = ""
+        self._queued: list[str] = []  # lines typed with Enter during the last command
         # Long help texts are printed, not paged: a pager would fight the toolbar for the terminal.
         self.set_hook("show_in_pager", lambda _shell, text, *args, **kw: print(_page_text(text)))
 
@@ -240,7 +241,12 @@ class BeamshellShell(InteractiveShellEmbed):
         What greenlets print meanwhile (a scan run in the background) appears above it.
         """
         app = self.python_input.app
-        if self._typeahead:
+        buffer = self.python_input.default_buffer
+        if self._queued:
+            # Shown on its prompt line and accepted at once, as if typed now.
+            line = self._queued.pop(0)
+            app.pre_run_callables.append(lambda: _accept(buffer, line))
+        elif self._typeahead:
             text, self._typeahead = self._typeahead, ""
             app.pre_run_callables.append(lambda: self.python_input.default_buffer.insert_text(text))
         output = OutputAbove(app)
@@ -262,19 +268,26 @@ class BeamshellShell(InteractiveShellEmbed):
             return super().run_cell(raw_cell, store_history=store_history, **kwargs)
         code = apply_typing_helper(raw_cell, self.user_ns)
         self._running_command = True
+        result = None
         try:
-            return self.runner.run(
+            result = self.runner.run(
                 super().run_cell, code, store_history=store_history, show=self._show, **kwargs
             )
+            return result
         except KeyboardInterrupt as exc:  # interrupted outside the cell's own code
             self.showtraceback((type(exc), exc, exc.__traceback__))
         finally:
+            if self._queued and not getattr(result, "success", False):
+                print(f"(not run after the error: {'; '.join(self._queued)})", file=sys.stderr)
+                self._queued = []
             self._running_command = False
             self.prompt_count = next_count(self.prompt_count, raw_cell)
 
     def _show(self, greenlet) -> None:
         try:
-            self._typeahead += self._command_display.run_until_done(greenlet)
+            queued, typed = self._command_display.run_until_done(greenlet)
+            self._queued += queued
+            self._typeahead += typed
         except Exception as exc:  # noqa: BLE001 - the command goes on without its toolbar
             print(f"(toolbar unavailable: {exc})", file=sys.stderr)
 
@@ -288,6 +301,11 @@ class BeamshellShell(InteractiveShellEmbed):
         history = self.session.error_history
         history.record(exc_type, exc, tb)
         print(history.format_short(exc), file=sys.stderr, flush=True)
+
+
+def _accept(buffer, line: str) -> None:
+    buffer.insert_text(line)
+    buffer.validate_and_handle()
 
 
 def _page_text(data: Any) -> str:
