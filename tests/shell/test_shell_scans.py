@@ -194,7 +194,8 @@ def test_lines_entered_during_a_command_run_after_it(spawn_shell):
     shell.count += 2  # both queued lines run, each on its own prompt line, in order
     shell.expect_prompt()
     output = strip_escapes(shell.child.before)
-    assert "6 * 7" in output and "Out [2]: 42" in output
+    assert re.search(r"\[2\]: 6 \* 7\s", output) and "Out [2]: 42" in output
+    assert re.search(r"\[3\]: SCANS\[-1\]\.state\.name\s", output)
     assert "Out [3]: 'DONE'" in output
     assert output.index("Out [2]") < output.index("Out [3]")
 

@@ -245,7 +245,7 @@ class BeamshellShell(InteractiveShellEmbed):
         if self._queued:
             # Shown on its prompt line and accepted at once, as if typed now.
             line = self._queued.pop(0)
-            app.pre_run_callables.append(lambda: _accept(buffer, line))
+            app.pre_run_callables.append(lambda: _accept_once_drawn(app, buffer, line))
         elif self._typeahead:
             text, self._typeahead = self._typeahead, ""
             app.pre_run_callables.append(lambda: self.python_input.default_buffer.insert_text(text))
@@ -303,9 +303,15 @@ class BeamshellShell(InteractiveShellEmbed):
         print(history.format_short(exc), file=sys.stderr, flush=True)
 
 
-def _accept(buffer, line: str) -> None:
+def _accept_once_drawn(app, buffer, line: str) -> None:
+    """Put `line` in the prompt and accept it after it was drawn, so it stays on screen."""
     buffer.insert_text(line)
-    buffer.validate_and_handle()
+
+    def accept(_app) -> None:
+        app.after_render -= accept
+        buffer.validate_and_handle()
+
+    app.after_render += accept
 
 
 def _page_text(data: Any) -> str:
