@@ -144,3 +144,25 @@ def test_positions_persist_across_session_reopen(open_session):
     first.close()
     second = open_session("plain")
     assert second.env_dict["m1"].position == pytest.approx(3.5)
+
+
+def test_a_counter_read_that_raises(env):
+    """The fault is named in one line, the scan is ABORTED and keeps the points it took."""
+    diode = env["diode"]
+    diode.simulate_fault("amplifier saturated")
+    with pytest.raises(Exception) as info:
+        _ = diode.raw_read
+    assert str(info.value) == "diode: read failed: amplifier saturated"
+    with pytest.raises(Exception, match="diode: read failed: amplifier saturated"):
+        env["ct"](0.01, diode)
+    assert env["SCANS"][-1].state.name == "ABORTED"
+    diode.clear_fault()
+
+    scan = env["loopscan"](10, 0.01, diode, run=False)
+    gevent.spawn_later(0.05, diode.simulate_fault, "beam dump")
+    with pytest.raises(Exception, match="beam dump"):
+        scan.run()
+    assert scan.state.name == "ABORTED"
+    assert 0 < len(scan.get_data()["diode"]) < 10
+    diode.clear_fault()
+    assert env["ct"](0.01, diode).state.name == "DONE"
