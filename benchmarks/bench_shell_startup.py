@@ -8,19 +8,13 @@ timing, or BEAMSHELL_REDIS_URL is used if set). `python benchmarks/bench_shell_s
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import statistics
-import struct
-import subprocess
 import sys
 import tempfile
-import termios
 import time
 from pathlib import Path
-
-from pexpect.fdpexpect import fdspawn
 
 BIN = Path(sys.executable).parent
 BEAMSHELL = BIN / "beamshell"
@@ -29,34 +23,16 @@ STARTUP_TARGET_S = 1.0
 ECHO_TARGET_MS = 100.0
 
 
-def _take_terminal() -> None:
-    os.setsid()
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+# The shell tests' pty driver: Popen forks, so it works in a gevent-patched process too.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "shell"))
+from shell_pty import PtyProcess  # noqa: E402
 
 
-class Terminal:
-    """`beamshell` on a new pty (Popen forks: this works in a gevent-patched process too)."""
-
-    def __init__(self, args: list[str], env: dict[str, str]):
-        master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
-        self.process = subprocess.Popen(
-            [str(BEAMSHELL), *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-            preexec_fn=_take_terminal,
-        )
-        os.close(slave)
-        self.master = master
-        self.screen = fdspawn(master, encoding="utf-8", timeout=30)
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-        os.close(self.master)
+def open_terminal(args: list[str], env: dict[str, str]) -> PtyProcess:
+    """`beamshell ARGS` on a new pseudo-terminal; its screen is `.reader`."""
+    terminal = PtyProcess([str(BEAMSHELL), *args], env)
+    terminal.reader.timeout = 30
+    return terminal
 
 
 def _environment(home: Path) -> dict[str, str]:
@@ -74,9 +50,9 @@ def _environment(home: Path) -> dict[str, str]:
 
 def time_to_prompt(env: dict[str, str]) -> float:
     started = time.perf_counter()
-    terminal = Terminal(["-s", "demo"], env)
+    terminal = open_terminal(["-s", "demo"], env)
     try:
-        terminal.screen.expect(PROMPT.format(n=1))
+        terminal.reader.expect(PROMPT.format(n=1))
         return time.perf_counter() - started
     finally:
         terminal.close()
@@ -86,8 +62,8 @@ def echo_latencies(
     env: dict[str, str], keys: int, scan_points: int
 ) -> tuple[list[float], list[float]]:
     """Milliseconds from a key press to its echo: at an idle prompt, then during a scan."""
-    terminal = Terminal(["-s", "demo", "--no-banner"], env)
-    screen = terminal.screen
+    terminal = open_terminal(["-s", "demo", "--no-banner"], env)
+    screen = terminal.reader
     try:
         screen.expect(PROMPT.format(n=1))
         idle = [_echo(screen) for _ in range(keys)]
@@ -110,8 +86,8 @@ def echo_latencies(
 
 def interrupt_latencies(env: dict[str, str], runs: int) -> list[float]:
     """Seconds from Ctrl-C in the middle of a scan to the next prompt."""
-    terminal = Terminal(["-s", "demo", "--no-banner"], env)
-    screen = terminal.screen
+    terminal = open_terminal(["-s", "demo", "--no-banner"], env)
+    screen = terminal.reader
     latencies = []
     try:
         screen.expect(PROMPT.format(n=1))
