@@ -112,3 +112,13 @@ def test_long_config_path_still_gets_a_short_socket(tmp_path, monkeypatch):
         assert Path(server.start()[len("unix://") :]).exists()
     finally:
         server.stop()
+
+
+def test_environment_url_wins_over_the_configured_one(config_dir, monkeypatch):
+    from beamshell.config.static import Config
+
+    (config_dir / "__init__.yml").write_text("redis_url: unix:///from/config.sock\n")
+    assert Config(config_dir).redis_url == "unix:///from/config.sock"
+    monkeypatch.setenv("BEAMSHELL_REDIS_URL", "unix:///from/environment.sock")
+    assert Config(config_dir).redis_url == "unix:///from/environment.sock"
+    assert EmbeddedRedis(config_dir).pid() is None

@@ -318,7 +318,8 @@ class Config:
         if self._redis_url is None:
             from beamshell.config.redis_server import resolve_redis_url
 
-            self._redis_url = self.root.get("redis_url") or resolve_redis_url(self.root_dir)
+            # BEAMSHELL_REDIS_URL, then the root's redis_url, then the embedded server.
+            self._redis_url = resolve_redis_url(self.root_dir)
         return self._redis_url
 
     @property
