@@ -176,11 +176,7 @@ class Group:
             if not self.env.publishing or item.node_name is None:
                 raise GroupError(f"Group: item {index}, scan {item.name}, was not published")
             return item.node_name
-        if (
-            isinstance(item, bool)
-            or not isinstance(item, int | str)
-            and not hasattr(item, "db_name")
-        ):
+        if isinstance(item, bool) or not (isinstance(item, int | str) or hasattr(item, "db_name")):
             raise GroupError(
                 f"Group: item {index} is {_describe(item)} "
                 f"({type(item).__name__}); give Scan objects, scan data nodes "
