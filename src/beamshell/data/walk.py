@@ -11,6 +11,7 @@ a scan gets every point exactly once and in order, and never polls.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
 
 _CHUNK = 512  # stream entries per XRANGE while catching up
 _WAKE_TTL_S = 60
+# A follower blocks in XREAD for at most this long per call, then asks again. Each call is
+# answered by the server (data, or nil when the slice ends), so silence is never mistaken
+# for a dead server: only a missing answer within the client's socket timeout is a failure.
+BLOCK_SLICE_S = 1.0
 _MAX_SEQ = 2**64 - 1
 _TOP_TYPES = frozenset({"session", *SCAN_TYPES})
 
@@ -64,6 +69,14 @@ def _before(raw: bytes | str) -> str:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _block_slice(client: redis.Redis) -> float:
+    """Seconds one XREAD may block: well inside the client's socket timeout, if it has one."""
+    timeout = client.connection_pool.connection_kwargs.get("socket_timeout")
+    if not timeout:
+        return BLOCK_SLICE_S
+    return max(0.001, min(BLOCK_SLICE_S, float(timeout) / 2))
 
 
 class Walker:
@@ -242,18 +255,31 @@ class Walker:
             entries = None
 
     def _read_live(self) -> list | None:
-        """Block until some watched stream grows; None on timeout or when nothing can grow."""
+        """Block until some watched stream grows; None on timeout or when nothing can grow.
+
+        The wait is cut into server-side blocks shorter than the client's socket timeout
+        (redis-py gives every client one), so a quiet hour is many answered XREADs, and a
+        server that stops answering is still told apart from a session where nothing happens.
+        """
         if not self._streams:
             return None
         streams = dict(self._streams)
         streams[self._wake_key] = "0-0"
-        block_ms = 0 if self._timeout is None else max(1, int(self._timeout * 1000))
-        if self._stopped:
-            return []
-        reply = self._redis.xread(streams, block=block_ms)
-        if isinstance(reply, dict):  # RESP3 clients answer with a mapping
-            reply = list(reply.items())
-        return reply or None
+        slice_s = _block_slice(self._redis)
+        deadline = None if self._timeout is None else time.monotonic() + self._timeout
+        while not self._stopped:
+            block_s = slice_s
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                block_s = min(block_s, remaining)
+            reply = self._redis.xread(streams, block=max(1, int(block_s * 1000)))
+            if isinstance(reply, dict):  # RESP3 clients answer with a mapping
+                reply = list(reply.items())
+            if reply:
+                return reply
+        return []
 
     def _handle_reply(self, reply: list) -> Iterator[WalkEvent]:
         by_key = [(_text(key), entries) for key, entries in reply]
