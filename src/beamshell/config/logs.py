@@ -1,0 +1,46 @@
+"""Where beamshell's detached processes keep their logs, and the rotating handler they use."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import logging.handlers
+import os
+from pathlib import Path
+
+STATE_ENV = "XDG_STATE_HOME"
+MAX_LOG_BYTES = 5 * 1024 * 1024
+LOG_BACKUPS = 3
+_FORMAT = "%(asctime)s %(process)d %(name)s %(levelname)s %(message)s"
+
+
+def state_dir() -> Path:
+    """`$XDG_STATE_HOME/beamshell` (default `~/.local/state/beamshell`), created if needed."""
+    base = os.environ.get(STATE_ENV) or str(Path.home() / ".local" / "state")
+    path = Path(base) / "beamshell"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def config_key(config_dir: Path) -> str:
+    """A short stable name for a configuration directory (logs of two configs never mix)."""
+    return hashlib.sha1(str(Path(config_dir).resolve()).encode()).hexdigest()[:8]
+
+
+def log_path(kind: str, config_dir: Path, session: str | None = None) -> Path:
+    """The log of one detached process: `<state dir>/<kind>[-<session>]-<config key>.log`."""
+    parts = [kind, session, config_key(config_dir)]
+    return state_dir() / ("-".join(part for part in parts if part) + ".log")
+
+
+def log_to_file(path: Path, level: int = logging.INFO) -> logging.Handler:
+    """Send the `beamshell` loggers of this process to `path`, rotated at MAX_LOG_BYTES."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    logger = logging.getLogger("beamshell")
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    return handler
