@@ -47,6 +47,15 @@ class DaemonStartError(BeamshellError):
     """The detached process could not be started, or died before it was ready."""
 
 
+# What runs as each kind of daemon (`python -m <module>`).
+DAEMON_MODULES = {"writer": "beamshell.writer", "plot": "beamshell.plotting"}
+
+
+def session_daemon(kind: str, session: str, config_dir: Path) -> SessionDaemon:
+    """The detached `kind` process ("writer", "plot") of a session."""
+    return SessionDaemon(kind, DAEMON_MODULES[kind], session, Path(config_dir))
+
+
 @dataclass(frozen=True)
 class SessionDaemon:
     """The detached `kind` process of one session of one configuration."""
@@ -113,6 +122,12 @@ class SessionDaemon:
         pid = self.pid()
         if pid is not None:
             return pid
+        return self.spawn(extra_args, env).wait_ready()
+
+    def spawn(
+        self, extra_args: Sequence[str] = (), env: dict[str, str] | None = None
+    ) -> DaemonLaunch:
+        """Start the process and return at once; `wait_ready()` on the result waits for it."""
         read_end, write_end = os.pipe()
         log_file = self.log_file
         log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -141,25 +156,12 @@ class SessionDaemon:
                     start_new_session=True,
                     env=env,
                 )
+        except BaseException:
+            os.close(read_end)
+            raise
         finally:
             os.close(write_end)
-        try:
-            said = _read_with_timeout(read_end, START_TIMEOUT_S)
-        finally:
-            os.close(read_end)
-        if said == READY:
-            return process.pid
-        if process.poll() is None and self.is_running():
-            return process.pid  # a slow reporter, but it holds the lock
-        if process.poll() is None:
-            process.kill()
-        process.wait(STOP_TIMEOUT_S)
-        if self.is_running():  # lost a race with another starter: that one serves
-            return self.pid() or 0
-        raise DaemonStartError(
-            f"the {self.kind} of session '{self.session}' did not start "
-            f"(exit status {process.returncode}): see {log_file}"
-        )
+        return DaemonLaunch(self, process, read_end)
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> bool:
         """SIGTERM, then SIGKILL after `timeout`; False if none was running."""
@@ -232,6 +234,39 @@ class SessionDaemon:
         except (OSError, ValueError):
             return None
         return pid if isinstance(pid, int) else None
+
+
+class DaemonLaunch:
+    """A daemon process just started: wait for it to hold its lock, or learn why it died."""
+
+    def __init__(self, daemon: SessionDaemon, process: subprocess.Popen, ready_fd: int):
+        self.daemon = daemon
+        self.process = process
+        self.pid = process.pid
+        self._ready_fd: int | None = ready_fd
+
+    def wait_ready(self, timeout: float = START_TIMEOUT_S) -> int:
+        """The pid of the daemon that serves the session; DaemonStartError if none does."""
+        daemon, process = self.daemon, self.process
+        if self._ready_fd is not None:
+            try:
+                said = _read_with_timeout(self._ready_fd, timeout)
+            finally:
+                os.close(self._ready_fd)
+                self._ready_fd = None
+            if said == READY:
+                return process.pid
+        if process.poll() is None and daemon.is_running():
+            return process.pid  # a slow reporter, but it holds the lock
+        if process.poll() is None:
+            process.kill()
+        process.wait(STOP_TIMEOUT_S)
+        if daemon.is_running():  # lost a race with another starter: that one serves
+            return daemon.pid() or 0
+        raise DaemonStartError(
+            f"the {daemon.kind} of session '{daemon.session}' did not start "
+            f"(exit status {process.returncode}): see {daemon.log_file}"
+        )
 
 
 def signal_ready(fd: int | None) -> None:
