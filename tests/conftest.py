@@ -11,6 +11,20 @@ import redis  # noqa: E402
 from beamshell.config.redis_server import PrivateRedis  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def user_directories(tmp_path, monkeypatch):
+    """Data, state and runtime files of every test go under its tmp_path, never in $HOME.
+
+    Sessions start no file writer unless a test asks for one (the writer's own tests).
+    """
+    monkeypatch.setenv("BEAMSHELL_WRITER_AUTOSTART", "0")
+    for variable, name in (("XDG_DATA_HOME", "data"), ("XDG_STATE_HOME", "state")):
+        path = tmp_path / "xdg" / name
+        path.mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(variable, str(path))
+    return tmp_path / "xdg"
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
     """One private redis-server for the whole test run."""

@@ -9,6 +9,7 @@ CONFIG = """\
 - name: test_session
   class: Session
   config-objects: [diode, diode2, MG1]
+  scan-saving: {base_path: /tmp/scans}   # node names as in the seed text
 """
 
 

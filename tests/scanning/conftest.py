@@ -7,6 +7,10 @@ import pytest
 from beamshell.config.static import Config
 from beamshell.hardware.axis import Axis
 from beamshell.scanning.context import ScanEnvironment, set_default_environment
+from beamshell.scanning.saving import ScanSaving
+
+# Scan nodes are named after the base path: demo:tmp:scans:<nb>_<name>, as in BLISS.
+SAVING_DEFAULTS = {"base_path": "/tmp/scans"}
 
 DEVICES_YML = """
 - controller:
@@ -58,6 +62,7 @@ def env(config):
         "demo",
         user="seb",
         settings=config.settings,
+        scan_saving=ScanSaving("demo", config.settings, SAVING_DEFAULTS, user="seb"),
         active_mg=lambda: config.get("MG1"),
     )
     set_default_environment(environment)
@@ -78,6 +83,7 @@ def publishing_env(config):
         "demo",
         user="seb",
         redis=config.redis,
+        scan_saving=ScanSaving("demo", config.settings, SAVING_DEFAULTS, user="seb"),
         active_mg=lambda: config.get("MG1"),
         display=False,
     )

@@ -3,12 +3,16 @@
 import re
 import time
 
+FILE = "/tmp/scans/demo/inhouse/sample/sample_0001/sample_0001.h5"
 HEADER_RE = (
     r"Scan (?P<nb>\d+) \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4} "
-    r"/tmp/scans/demo/data\.h5 demo user = seb"
+    + re.escape(FILE)
+    + r" demo user = seb"
 )
 NUMBER = r"-?[\d.]+(?:e[+-]\d+)?"
 TOOK_RE = r"Took \d+:\d\d:\d\d(?:\.\d+)?"
+# No session, so no writer: the footer says where the scan would have gone.
+SAVED_RE = r"Not saved yet: no writer runs for session demo \(" + re.escape(FILE) + r"::/\d+\.1\)"
 
 
 def lines_of(text: str) -> list[str]:

@@ -8,7 +8,6 @@ from beamshell.config.settings import SettingsStore
 from beamshell.errors import BeamshellError
 from beamshell.scanning import context, scans
 from beamshell.scanning.context import ScanEnvironment
-from beamshell.scanning.saving import ScanSaving
 
 
 def test_scan_numbers_persist_across_environments(redis_url, devices):
@@ -75,35 +74,3 @@ def test_environment_without_redis_counts_in_memory():
     assert not env.publishing
     with pytest.raises(ValueError, match="session_name"):
         ScanEnvironment("bad:name")
-
-
-def test_scan_saving_defaults_and_persistence(redis_client):
-    saving = ScanSaving("demo", SettingsStore(redis_client))
-    assert saving.base_path == "/tmp/scans"
-    assert saving.filename == "/tmp/scans/demo/data.h5"
-    assert saving.node_path_parts == ["tmp", "scans"]
-    assert saving.scan_node_name(12, "loopscan") == "demo:tmp:scans:12_loopscan"
-    saving.base_path = "/data/visitor/mx123"
-    saving.data_filename = "sample1"
-    again = ScanSaving("demo", SettingsStore(redis_client))
-    assert again.filename == "/data/visitor/mx123/demo/sample1.h5"
-    assert again.scan_node_name(3, "ascan") == "demo:data:visitor:mx123:3_ascan"
-    text = repr(again)
-    assert ".base_path" in text and "/data/visitor/mx123" in text and ".filename" in text
-
-
-@pytest.mark.parametrize(
-    ("field", "value", "message"),
-    [
-        ("base_path", "relative/path", "absolute path"),
-        ("base_path", "", "non-empty string"),
-        ("template", "{nope}", "template"),
-        ("data_filename", 3, "non-empty string"),
-        ("colour", "red", "no setting 'colour'"),
-    ],
-)
-def test_scan_saving_bad_values(field, value, message):
-    saving = ScanSaving("demo")
-    with pytest.raises((ValueError, AttributeError), match=message):
-        setattr(saving, field, value)
-    assert saving.filename == "/tmp/scans/demo/data.h5"  # nothing changed

@@ -11,7 +11,15 @@ from beamshell.scanning import scans
 from beamshell.scanning.display import FOOTER_WAIT_S, HEADER_WAIT_S
 from beamshell.scanning.scan import ScanState
 
-from .helpers import HEADER_RE, NUMBER, TOOK_RE, RecordingStream, assert_lines_match, lines_of
+from .helpers import (
+    HEADER_RE,
+    NUMBER,
+    SAVED_RE,
+    TOOK_RE,
+    RecordingStream,
+    assert_lines_match,
+    lines_of,
+)
 
 
 def test_rows_appear_while_the_scan_runs(env, devices):
@@ -27,8 +35,9 @@ def test_rows_appear_while_the_scan_runs(env, devices):
     assert all(a <= b for a, b in zip(row_times, row_times[1:], strict=False))
     lines = lines_of(stream.text)
     assert re.fullmatch(HEADER_RE, lines[0]) and lines[1] == "loopscan 6 0.1"
-    assert re.fullmatch(TOOK_RE, lines[-1])
-    assert len(lines) == 3 + 6 + 1
+    assert re.fullmatch(TOOK_RE, lines[-2])
+    assert re.fullmatch(SAVED_RE, lines[-1])
+    assert len(lines) == 3 + 6 + 2
 
 
 def test_table_layout_units_aliases_and_one_dimensional_channels(env, devices):
@@ -65,7 +74,7 @@ def test_fast_scan_table_is_complete(env, devices):
     env.output = stream
     scans.loopscan(500, 0, devices.diode)
     lines = lines_of(stream.text)
-    assert_lines_match(lines[3:-1], [rf"\s+{index}\s+{NUMBER}\s+{NUMBER}" for index in range(500)])
+    assert_lines_match(lines[3:-2], [rf"\s+{index}\s+{NUMBER}\s+{NUMBER}" for index in range(500)])
 
 
 def test_a_terminal_that_stops_reading_does_not_stop_the_scan(env, devices):

@@ -8,7 +8,7 @@ import pytest
 from beamshell.scanning.scan import ScanState
 from beamshell.scanning.scans import loopscan
 
-from .helpers import HEADER_RE, TOOK_RE, assert_lines_match, lines_of, row_re
+from .helpers import HEADER_RE, SAVED_RE, TOOK_RE, assert_lines_match, lines_of, row_re
 
 
 @pytest.fixture(params=["memory only", "publishing"])
@@ -56,6 +56,7 @@ def test_scan_preset_example(seed_env, devices, capsys):
             row_re(0, 2),
             row_re(1, 2),
             TOOK_RE,
+            SAVED_RE,
             "loopscan scan is stopped",
             "Closing the shutter",
         ],
@@ -96,6 +97,7 @@ def test_chain_preset_example(seed_env, devices, capsys):
             row_re(1, 2),
             "Stopped, closing the shutter",
             TOOK_RE,
+            SAVED_RE,
         ],
     )
 
@@ -142,6 +144,7 @@ def test_chain_iteration_preset_example(seed_env, devices, capsys):
             row_re(1, 2),
             "Stopped, closing the shutter, iter 1",
             TOOK_RE,
+            SAVED_RE,
         ],
     )
 

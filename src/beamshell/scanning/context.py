@@ -55,6 +55,8 @@ class ScanEnvironment:
     `settings` store (a SettingsStore) is given, which keeps `scan_counter:<session>` in Redis
     so that numbers survive a restart. `active_mg` is a callable returning the active
     MeasurementGroup (or None). `output` None means sys.stdout at the time of each write.
+    `axes` is a callable returning the session's axes, whose positions every scan records;
+    `writer_running` one saying whether the session's file writer runs (for the table).
     """
 
     def __init__(
@@ -70,6 +72,8 @@ class ScanEnvironment:
         output: TextIO | None = None,
         data_expiration: float = DEFAULT_DATA_EXPIRATION_S,
         history_size: int = DEFAULT_HISTORY_SIZE,
+        axes: Callable[[], list] | None = None,
+        writer_running: Callable[[], bool] | None = None,
     ):
         if not session_name or ":" in session_name:
             raise ValueError(
@@ -85,6 +89,8 @@ class ScanEnvironment:
         self.settings = settings
         self.scan_saving = scan_saving or ScanSaving(session_name, settings)
         self._active_mg = active_mg
+        self._axes = axes
+        self.writer_running = writer_running  # None: nobody knows (no session)
         self.display = display
         self.output = output
         self.data_expiration = data_expiration
@@ -104,6 +110,10 @@ class ScanEnvironment:
     def active_mg(self):
         """The active measurement group, or None when the session has none."""
         return self._active_mg() if self._active_mg is not None else None
+
+    def axes(self) -> list:
+        """Every axis of the session: their positions are recorded at each scan's start and end."""
+        return list(self._axes()) if self._axes is not None else []
 
     @property
     def stream(self) -> TextIO:

@@ -32,6 +32,19 @@ def format_value(value: Any) -> str:
     return f"{float(value):g}"
 
 
+def saved_line(scan: Scan) -> str:
+    """Where the scan went: its file and entry, or why it was not saved."""
+    info = scan.scan_info
+    if not info.get("save"):
+        reason = "writer is null" if info.get("writer") == "null" else "save=False"
+        return f"Not saved ({reason})"
+    where = f"{info['filename']}::/{info['scan_nb']}.1"
+    writer_running = scan.env.writer_running
+    if writer_running is None or not writer_running():
+        return f"Not saved yet: no writer runs for session {scan.env.session_name} ({where})"
+    return f"Saved in {where}"
+
+
 def format_duration(seconds: float) -> str:
     return str(datetime.timedelta(seconds=max(seconds, 0.0)))
 
@@ -116,7 +129,8 @@ class ScanDisplay:
                 self._print_new_rows()
                 if self._finished:
                     self._print_new_rows()
-                    self._write(f"Took {format_duration(self._took or 0.0)}\n")
+                    took = format_duration(self._took or 0.0)
+                    self._write(f"Took {took}\n{saved_line(self.scan)}\n")
                     return
         except Exception as exc:  # noqa: BLE001  (a broken terminal must not fail the scan)
             self.error = exc
@@ -127,7 +141,7 @@ class ScanDisplay:
         scan = self.scan
         env = scan.env
         started = time.ctime(scan.start_time or time.time())
-        filename = env.scan_saving.filename
+        filename = scan.scan_info.get("filename") or "not saved"
         header = COLUMN_SEPARATOR.join(f"{col.label:>{col.width}}" for col in self.columns)
         return (
             f"\nScan {scan.scan_number} {started} {filename} {env.session_name} "

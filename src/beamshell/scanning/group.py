@@ -46,7 +46,12 @@ class _GroupPublication:
         self.scan_number = env.next_scan_number()
         self.db_name = env.scan_saving.scan_node_name(self.scan_number, name)
         self.start_time = time.time()
+        saving = env.scan_saving.get()
+        saved = saving["writer"] != "null"
         scan_info.update(
+            filename=saving["filename"] if saved else None,
+            save=saved,
+            writer=saving["writer"],
             scan_nb=self.scan_number,
             type=name,
             session=env.session_name,

@@ -11,6 +11,7 @@ import gevent
 import gevent.event
 import numpy as np
 
+from beamshell.scanning import positioners
 from beamshell.scanning.chain import AcquisitionChain
 from beamshell.scanning.channel import AcquisitionChannel
 from beamshell.scanning.context import ScanEnvironment, default_environment
@@ -233,12 +234,15 @@ class Scan:
             self.channels = self.acq_chain.channels  # devices may have been added since
             self._scan_number = env.next_scan_number()
             self._node_name = env.scan_saving.scan_node_name(self._scan_number, self.name)
+            saving = env.scan_saving.get()
+            saved = self.save and saving["writer"] != "null"
             self.scan_info.update(
                 scan_nb=self._scan_number,
                 session=env.session_name,
                 user=env.user,
-                filename=env.scan_saving.filename,
-                save=self.save,
+                filename=saving["filename"] if saved else None,
+                save=saved,
+                writer=saving["writer"],
                 node_name=self._node_name,
                 state=self._state.name,
             )
@@ -303,6 +307,7 @@ class Scan:
             "start_timestamp": self.start_time,
         }
         self.scan_info.update(started)
+        started["positioners"] = positioners.record(self.scan_info, env.axes(), "start")
         env.scans.append(self)
         env.current_scan = self
         npoints = self.npoints
@@ -387,6 +392,7 @@ class Scan:
     def _stop_sequence(self, error: BaseException | None) -> StopErrors:
         """Everything after the acquisition, in its own greenlet (see Scan.run)."""
         errors = StopErrors()
+        env = self.env
         errors.call("setting state STOPPING", self._set_state, ScanState.STOPPING)
         # The table catches up with the last points before the stop output.
         errors.call("letting the table catch up", gevent.sleep, 0)
@@ -413,6 +419,10 @@ class Scan:
         )
         self.scan_info["end_timestamp"] = self.end_time
         self.scan_info["npoints_done"] = self.npoints_done
+        errors.call(
+            "recording the axes' positions",
+            lambda: positioners.record(self.scan_info, env.axes(), "end"),
+        )
         errors.call("setting the final state", self._set_state, final)
         if self._publisher is not None:
             errors.call(

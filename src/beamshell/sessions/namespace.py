@@ -71,21 +71,35 @@ def _add_scanning(session: Session, active_mg: ActiveMeasurementGroup) -> None:
     from beamshell.sessions.session import user_name
 
     config = session.config
+    user = user_name()
+    writer = session.file_writer
+    scan_saving = ScanSaving(
+        session.name,
+        config.settings,
+        defaults=session.session_config.scan_saving if session.session_config else None,
+        user=user,
+        writer_status=writer.describe,
+    )
     scan_env = ScanEnvironment(
         session_name=session.name,
-        user=user_name(),
+        user=user,
         redis=config.redis,
         settings=config.settings,
-        scan_saving=ScanSaving(session.name, config.settings),
+        scan_saving=scan_saving,
         active_mg=active_mg.get,
         data_expiration=int(config.root.get("scan_data_expiration", 86400)),
+        axes=session.axes,
+        writer_running=writer.is_running,
     )
     set_default_environment(scan_env)
     session.scan_env = scan_env
     env = session.env_dict
     env.update(
         SCANS=scan_env.scans,
-        SCAN_SAVING=scan_env.scan_saving,
+        SCAN_SAVING=scan_saving,
+        newproposal=scan_saving.newproposal,
+        newsample=scan_saving.newsample,
+        newdataset=scan_saving.newdataset,
         Group=Group,
         Sequence=Sequence,
         ScanPreset=ScanPreset,

@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from beamshell.config.static import Config, register_config, resolve_config_dir, unregister_config
 from beamshell.errors import BeamshellError, ConfigError
 from beamshell.sessions.error_history import ErrorHistory
+from beamshell.sessions.file_writer import FileWriterLink
 from beamshell.sessions.session_config import SessionConfig
 
 
@@ -28,6 +29,8 @@ class Session:
         self.objects: dict[str, Any] = {}  # namespace name -> configured object
         self.failed_objects: dict[str, BaseException] = {}
         self.scan_env = None
+        self.session_config: SessionConfig | None = None
+        self.file_writer = FileWriterLink(name, config.root_dir, config.redis)
         self._out = out
         self._closed = False
 
@@ -40,6 +43,7 @@ class Session:
     def _load(self) -> None:
         chain = self._session_chain(self.name, [])
         main = chain[-1]
+        self.session_config = main
         excluded = set(main.exclude_objects)
         self._build_namespace()
         for session_config in chain:
@@ -52,6 +56,14 @@ class Session:
             self._refresh_active_mg()
             if session_config.setup_file is not None:
                 self._run_setup_file(session_config)
+        self._report(self.file_writer.ensure_running(self.scan_env.scan_saving.writer))
+        self.file_writer.follow()
+
+    def axes(self) -> list:
+        """Every axis of the session (their positions are recorded in each scan)."""
+        from beamshell.hardware.axis import Axis
+
+        return [obj for obj in self.objects.values() if isinstance(obj, Axis)]
 
     def _session_chain(self, name: str, seen: list[str]) -> list[SessionConfig]:
         """Included sessions first (depth first), each once, the session itself last."""
@@ -170,6 +182,7 @@ class Session:
         if self._closed:
             return
         self._closed = True
+        self.file_writer.close()
         from beamshell.hardware.axis import Axis
 
         for obj in list(self.objects.values()):

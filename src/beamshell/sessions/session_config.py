@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from beamshell.errors import ConfigError
 
-SESSION_KEYS = ("setup-file", "config-objects", "include-sessions", "exclude-objects", "aliases")
+SESSION_KEYS = (
+    "setup-file",
+    "config-objects",
+    "include-sessions",
+    "exclude-objects",
+    "aliases",
+    "scan-saving",
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,7 @@ class SessionConfig:
     exclude_objects: list[str] = field(default_factory=list)
     aliases: list[Alias] = field(default_factory=list)
     object_lines: dict[str, int] = field(default_factory=dict)
+    scan_saving: dict[str, Any] = field(default_factory=dict)  # SCAN_SAVING defaults
 
     @classmethod
     def from_config(cls, node, config) -> SessionConfig:
@@ -55,6 +64,7 @@ class SessionConfig:
             include_sessions=_names(node, "include-sessions", default=[]),
             exclude_objects=_names(node, "exclude-objects", default=[]),
             aliases=aliases,
+            scan_saving=_scan_saving(node),
             object_lines={
                 "config-objects": node.line_of("config-objects"),
                 "include-sessions": node.line_of("include-sessions"),
@@ -73,3 +83,20 @@ def _names(node, key: str, default):
     if not isinstance(value, list):
         raise node.error(f"'{key}' must be a list of names", key)
     return [str(item)[1:] if str(item).startswith("$") else str(item) for item in value]
+
+
+def _scan_saving(node) -> dict[str, Any]:
+    """`scan-saving:` defaults of the session's SCAN_SAVING, each checked like at the prompt."""
+    from beamshell.scanning.saving import ScanSaving
+
+    value = node.raw("scan-saving")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise node.error("'scan-saving' must be a mapping of SCAN_SAVING settings", "scan-saving")
+    for key, item in value.items():
+        try:
+            ScanSaving.check_setting(str(key), item)
+        except ValueError as exc:
+            raise node.error(f"scan-saving: {exc}", "scan-saving") from None
+    return {str(key): item for key, item in value.items()}

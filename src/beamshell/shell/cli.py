@@ -88,6 +88,17 @@ def _only_session(config_dir) -> str:
     )
 
 
+def _writer_command(argv: list[str]) -> int:
+    """`beamshell writer ...`: the writer's own command line, in a process of its own for `run`."""
+    action = next((a for a in argv if not a.startswith("-")), "run")
+    if action == "run" and not {"-h", "--help"} & set(argv):
+        # The writer imports no shell, hardware or scanning module: start it afresh.
+        os.execv(sys.executable, [sys.executable, "-m", "beamshell.writer", *argv])
+    from beamshell.writer.process import main as writer_main
+
+    return writer_main(argv)
+
+
 def _list_sessions_command(args: argparse.Namespace) -> int:
     from beamshell.sessions import list_sessions
 
@@ -146,6 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("-s", "--session", metavar="NAME", default=argparse.SUPPRESS)
     listen.add_argument("--config", metavar="DIR", default=argparse.SUPPRESS)
     listen.set_defaults(handler=_listen_command)
+    writer = sub.add_parser(
+        "writer",
+        help="the HDF5 writer of a session: run|start|stop|status -s NAME [--config DIR]",
+        add_help=False,
+    )
+    writer.add_argument("writer_args", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -163,6 +180,9 @@ def _choose_handler(parser: argparse.ArgumentParser, args: argparse.Namespace):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["writer"]:  # its own options and help: passed through whole
+        return _writer_command(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = _choose_handler(parser, args)
