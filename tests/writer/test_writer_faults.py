@@ -1,0 +1,253 @@
+"""The writer under faults: killed at random moments, started late, a file it cannot write."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import gevent
+import gevent.event
+import h5py
+import numpy as np
+import pytest
+
+from beamshell.config.daemon import session_daemon
+from beamshell.scanning.chain import ChainIterationPreset, ChainPreset
+from conftest import SESSION, dump_entry
+
+HERE = Path(__file__).resolve().parent
+
+
+class PauseAt(ChainPreset):
+    """Holds the scan before point `index` until `resume` is set."""
+
+    def __init__(self, index: int):
+        self.index = index
+        self.reached = gevent.event.Event()
+        self.resume = gevent.event.Event()
+
+    def get_iterator(self, acq_chain):
+        preset = self
+
+        class Point(ChainIterationPreset):
+            def __init__(self, number):
+                self.number = number
+
+            def prepare(self):
+                if self.number == preset.index:
+                    preset.reached.set()
+                    preset.resume.wait()
+
+        number = 0
+        while True:
+            yield Point(number)
+            number += 1
+
+
+def test_a_file_read_while_the_scan_runs_shows_the_points_so_far(ns, writer, writer_events):
+    scan = ns["loopscan"](20, 0.01, ns["diode"], run=False)
+    pause = PauseAt(8)
+    scan.acq_chain.add_preset(pause)
+    runner = gevent.spawn(scan.run)
+    pause.reached.wait(timeout=30)
+    filename = ns["SCAN_SAVING"].filename
+    entry = f"{scan.scan_number}.1"
+    with gevent.Timeout(30, AssertionError("the file never showed the first 8 points")):
+        while True:  # the writer flushes within half a second: open again until it shows
+            try:
+                with h5py.File(filename, "r", locking=False) as handle:
+                    diode = handle[entry]["measurement"]["diode"][()]
+                    complete = "end_time" in handle[entry]
+                if len(diode) == 8:
+                    break
+            except (OSError, KeyError):
+                pass  # not created yet
+            gevent.sleep(0.05)
+    assert not complete  # running: no end_time yet
+    np.testing.assert_array_equal(diode, scan.get_data()["diode"][:8])
+    pause.resume.set()
+    runner.get(timeout=30)
+    writer_events.saved(scan)
+    with h5py.File(filename, "r", locking=False) as handle:
+        assert len(handle[entry]["measurement"]["diode"]) == 20
+        assert "end_time" in handle[entry]
+
+
+def all_entries(filename: str) -> dict:
+    with h5py.File(filename, "r", locking=False) as handle:
+        return {name: dump_entry(handle[name]) for name in handle}
+
+
+def run_scans(ns) -> list:
+    scans = [
+        ns["loopscan"](150, 0.002, ns["diode"], ns["mca"]),
+        ns["ascan"](ns["m1"], 0, 2, 40, 0.002, ns["gauss"], ns["stats"]),
+    ]
+    seq = ns["Sequence"](title="under fire")
+    with seq.sequence_context() as scan_seq:
+        for count in (60, 90):
+            scan_seq.add_and_run(ns["loopscan"](count, 0.002, ns["diode2"], run=False))
+    scans.append(seq)
+    scans.append(ns["amesh"](ns["m1"], 0, 1, 9, ns["m2"], 0, 1, 9, 0.001, ns["diode"]))
+    scans.append(ns["timescan"](0.002, ns["diode"], npoints=120))
+    return scans
+
+
+def test_writer_killed_at_random_moments_never_loses_or_alters_an_entry(
+    ns, config_dir, writer_events
+):
+    daemon = session_daemon("writer", SESSION, config_dir)
+    rng = random.Random(20261129)
+    filename = ns["SCAN_SAVING"].filename
+    completed: dict[str, dict] = {}
+    runner = gevent.spawn(run_scans, ns)
+    kills = 0
+    try:
+        daemon.start()
+        while not runner.dead or kills < 6:
+            gevent.sleep(rng.uniform(0.0, 0.4))  # the moment of the crash, not a wait
+            os.kill(daemon.pid(), signal.SIGKILL)
+            assert daemon._wait_released(10)
+            kills += 1
+            if Path(filename).exists():
+                with h5py.File(filename, "r", locking=False) as handle:  # always opens
+                    assert set(completed) <= set(handle)
+                    for name, dump in completed.items():  # the interrupted one may not read
+                        assert dump_entry(handle[name]) == dump, f"{name} changed, kill {kills}"
+            started = len([e for e in writer_events.events if e["kind"] == "started"])
+            daemon.start()
+            writer_events.wait_for(
+                lambda e, n=started: (
+                    e["kind"] == "started"
+                    and len([x for x in writer_events.events if x["kind"] == "started"]) > n
+                )
+            )
+            for event in writer_events.events:
+                if event["kind"] in ("saved", "recovered") and event["entry"] not in completed:
+                    with h5py.File(event["filename"], "r", locking=False) as handle:
+                        completed[event["entry"]] = dump_entry(handle[event["entry"]])
+        scans = runner.get()
+        for scan in scans:
+            writer_events.saved(scan)
+        crashed = all_entries(filename)
+        assert len(crashed) == 7  # 5 scans, the sequence's 2 scans
+        for name, dump in completed.items():
+            assert crashed[name] == dump
+        for name, dump in crashed.items():
+            assert "end_time" in dump, f"entry {name} incomplete"
+    finally:
+        daemon.stop()
+
+    # A writer that never crashed writes the same entries: start one on empty files. It
+    # also shows that a writer started after the scans catches up from Redis.
+    shutil.rmtree(Path(filename).parent)
+    writer_events.events.clear()
+    daemon.start()
+    try:
+        for scan in scans:
+            writer_events.saved(scan)
+        assert all_entries(filename) == crashed
+    finally:
+        daemon.stop()
+
+
+def test_a_writer_started_after_the_scans_catches_up(ns, config_dir, writer_events):
+    first = ns["loopscan"](5, 0.01, ns["diode"])
+    second = ns["ascan"](ns["m1"], 0, 1, 3, 0.01, ns["gauss"])
+    daemon = session_daemon("writer", SESSION, config_dir)
+    daemon.start()
+    try:
+        for scan in (first, second):
+            event = writer_events.saved(scan)
+            with h5py.File(event["filename"], "r", locking=False) as handle:
+                assert "end_time" in handle[event["entry"]]
+    finally:
+        daemon.stop()
+
+
+@pytest.fixture
+def read_only(base_path):
+    """Make a directory unwritable, for root too (chattr +i), and writable again."""
+    base_path.mkdir(parents=True, exist_ok=True)
+    as_root = os.geteuid() == 0
+    if as_root and shutil.which("chattr") is None:
+        pytest.skip("running as root without chattr: cannot make a directory read-only")
+
+    def lock():
+        if as_root:
+            subprocess.run(["chattr", "+i", str(base_path)], check=True)
+        else:
+            base_path.chmod(0o555)
+
+    def unlock():
+        if as_root:
+            subprocess.run(["chattr", "-i", str(base_path)], check=True)
+        else:
+            base_path.chmod(0o755)
+
+    lock()
+    yield unlock
+    unlock()
+
+
+def test_an_unwritable_base_path_is_reported_and_retried_until_fixed(
+    ns, writer, writer_events, read_only, base_path
+):
+    scan = ns["loopscan"](5, 0.01, ns["diode"])
+    assert scan.state.name == "DONE"  # the scan itself is not affected
+    error = writer_events.wait_for(lambda e: e["kind"] == "error")
+    message = error["message"]
+    assert "\n" not in message
+    assert message.startswith(f"cannot write {base_path}/{SESSION}: ")
+    reason = message.split(": ", 1)[1].split(";")[0]
+    assert reason in ("Permission denied", "Operation not permitted")  # chmod, or chattr as root
+    assert "; scan data kept in Redis until " in message
+    assert error["scan"] == scan.node.db_name
+    read_only()  # the operator fixes the permission
+    recovered = writer_events.saved(scan)
+    assert recovered["kind"] == "recovered"
+    with h5py.File(recovered["filename"], "r", locking=False) as handle:
+        np.testing.assert_array_equal(
+            handle[recovered["entry"]]["measurement"]["diode"][()], scan.get_data()["diode"]
+        )
+
+
+def test_two_writers_never_write_one_session_at_once(ns, writer, config_dir, tmp_path):
+    same = subprocess.run(
+        [sys.executable, "-m", "beamshell.writer", "run", "-s", SESSION, "--config", str(config_dir)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert same.returncode == 4
+    assert f"a writer already runs for session '{SESSION}' (pid {writer.pid()})" in same.stderr
+    # Another machine (here: another configuration directory on the same Redis).
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(config_dir, elsewhere)
+    other = subprocess.run(
+        [sys.executable, "-m", "beamshell.writer", "run", "-s", SESSION, "--config", str(elsewhere)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert other.returncode == 4
+    assert f"a writer already runs for session '{SESSION}' on " in other.stderr
+    assert f"(pid {writer.pid()})" in other.stderr
+
+
+def test_the_writer_imports_neither_shell_hardware_nor_scanning(ns, config_dir, writer_events):
+    process = subprocess.Popen(
+        [sys.executable, str(HERE / "checked_writer.py"), "run", "-s", SESSION,
+         "--config", str(config_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        writer_events.wait_for(lambda e: e["kind"] == "started")
+        group = ns["Group"](ns["loopscan"](3, 0.01, ns["diode"], ns["mca"]))
+        writer_events.saved(group)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    report = out.strip().splitlines()[-1]
+    assert report == '{"status": 0, "forbidden": []}', err
