@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 
 import pytest
-from shell_pty import Shell
+from shell_pty import Shell, shell_environment
 
 MOTORS = """\
 controller:
@@ -63,20 +62,7 @@ def config_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def shell_env(tmp_path: Path, redis_url: str) -> dict[str, str]:
     """Environment of a spawned shell: test Redis, private HOME and history, no CPR wait."""
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    env = dict(os.environ)
-    env.update(
-        HOME=str(home),
-        BEAMSHELL_HISTORY_DIR=str(home / "history"),
-        BEAMSHELL_REDIS_URL=redis_url,
-        PROMPT_TOOLKIT_NO_CPR="1",
-        TERM="xterm-256color",
-        COLUMNS="160",
-        LINES="50",
-    )
-    env.pop("BEAMSHELL_CONFIG", None)
-    return env
+    return shell_environment(tmp_path / "home", redis_url)
 
 
 @pytest.fixture

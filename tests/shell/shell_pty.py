@@ -30,6 +30,23 @@ def _take_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
+def shell_environment(home: Path, redis_url: str) -> dict[str, str]:
+    """Environment of a spawned shell: test Redis, private HOME and history, no CPR wait."""
+    home.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.update(
+        HOME=str(home),
+        BEAMSHELL_HISTORY_DIR=str(home / "history"),
+        BEAMSHELL_REDIS_URL=redis_url,
+        PROMPT_TOOLKIT_NO_CPR="1",
+        TERM="xterm-256color",
+        COLUMNS="160",
+        LINES="50",
+    )
+    env.pop("BEAMSHELL_CONFIG", None)
+    return env
+
+
 class PtyProcess:
     """A child process on a new pseudo-terminal (its controlling terminal), read with pexpect.
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import gevent
@@ -137,3 +140,28 @@ def _plain(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+@pytest.fixture
+def read_only(base_path):
+    """Make a directory unwritable, for root too (chattr +i), and writable again."""
+    base_path.mkdir(parents=True, exist_ok=True)
+    as_root = os.geteuid() == 0
+    if as_root and shutil.which("chattr") is None:
+        pytest.skip("running as root without chattr: cannot make a directory read-only")
+
+    def lock():
+        if as_root:
+            subprocess.run(["chattr", "+i", str(base_path)], check=True)
+        else:
+            base_path.chmod(0o555)
+
+    def unlock():
+        if as_root:
+            subprocess.run(["chattr", "-i", str(base_path)], check=True)
+        else:
+            base_path.chmod(0o755)
+
+    lock()
+    yield unlock
+    unlock()

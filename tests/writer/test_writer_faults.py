@@ -14,7 +14,6 @@ import gevent
 import gevent.event
 import h5py
 import numpy as np
-import pytest
 
 from beamshell.config.daemon import session_daemon
 from beamshell.scanning.chain import ChainIterationPreset, ChainPreset
@@ -168,31 +167,6 @@ def test_a_writer_started_after_the_scans_catches_up(ns, config_dir, writer_even
                 assert "end_time" in handle[event["entry"]]
     finally:
         daemon.stop()
-
-
-@pytest.fixture
-def read_only(base_path):
-    """Make a directory unwritable, for root too (chattr +i), and writable again."""
-    base_path.mkdir(parents=True, exist_ok=True)
-    as_root = os.geteuid() == 0
-    if as_root and shutil.which("chattr") is None:
-        pytest.skip("running as root without chattr: cannot make a directory read-only")
-
-    def lock():
-        if as_root:
-            subprocess.run(["chattr", "+i", str(base_path)], check=True)
-        else:
-            base_path.chmod(0o555)
-
-    def unlock():
-        if as_root:
-            subprocess.run(["chattr", "-i", str(base_path)], check=True)
-        else:
-            base_path.chmod(0o755)
-
-    lock()
-    yield unlock
-    unlock()
 
 
 def test_an_unwritable_base_path_is_reported_and_retried_until_fixed(

@@ -194,3 +194,25 @@ def test_scans_not_saved(ns, writer, writer_events, base_path, capsys):
         assert f" {scan.scan_number} " in out
     files = sorted(p.name for p in base_path.rglob("*.h5"))
     assert files == ["sample_0001.h5", f"sample_0001_{saved.scan_number:04d}.h5"]
+
+
+def test_newsample_and_newdataset_move_the_next_scans_file(ns, writer, writer_events, capsys):
+    saving = ns["SCAN_SAVING"]
+    files = []
+    for change in (None, lambda: ns["newsample"]("quartz"), lambda: ns["newdataset"]()):
+        if change is not None:
+            change()
+        expected = saving.filename
+        scan = ns["loopscan"](2, 0.01, ns["diode"])
+        out = capsys.readouterr().out
+        event = writer_events.saved(scan)
+        # Header, footer, SCAN_SAVING and the file written agree.
+        assert f" {expected} {ns['SCAN_SAVING'].session} user = " in out
+        assert f"Saved in {expected}::/{scan.scan_number}.1" in out
+        assert event["filename"] == expected == scan.scan_info["filename"]
+        with h5py.File(expected, "r", locking=False) as handle:
+            assert list(handle) == [f"{scan.scan_number}.1"]
+        files.append(expected)
+    assert files[1].endswith("/quartz/quartz_0001/quartz_0001.h5")
+    assert files[2].endswith("/quartz/quartz_0002/quartz_0002.h5")
+    assert len(set(files)) == 3

@@ -256,13 +256,14 @@ class DaemonLaunch:
                 self._ready_fd = None
             if said == READY:
                 return process.pid
-        if process.poll() is None and daemon.is_running():
-            return process.pid  # a slow reporter, but it holds the lock
         if process.poll() is None:
+            if daemon.pid() == process.pid:
+                return process.pid  # a slow reporter, but it holds the lock
             process.kill()
         process.wait(STOP_TIMEOUT_S)
-        if daemon.is_running():  # lost a race with another starter: that one serves
-            return daemon.pid() or 0
+        serving = daemon.pid()
+        if serving is not None:  # lost a race with another starter: that one serves
+            return serving
         raise DaemonStartError(
             f"the {daemon.kind} of session '{daemon.session}' did not start "
             f"(exit status {process.returncode}): see {daemon.log_file}"

@@ -56,7 +56,8 @@ class ScanEnvironment:
     so that numbers survive a restart. `active_mg` is a callable returning the active
     MeasurementGroup (or None). `output` None means sys.stdout at the time of each write.
     `axes` is a callable returning the session's axes, whose positions every scan records;
-    `writer_running` one saying whether the session's file writer runs (for the table).
+    `writer_state` one saying whether the session's file writer is "running", "starting"
+    or "not running" (the table's footer says where the scan went).
     """
 
     def __init__(
@@ -73,7 +74,7 @@ class ScanEnvironment:
         data_expiration: float = DEFAULT_DATA_EXPIRATION_S,
         history_size: int = DEFAULT_HISTORY_SIZE,
         axes: Callable[[], list] | None = None,
-        writer_running: Callable[[], bool] | None = None,
+        writer_state: Callable[[], str] | None = None,
     ):
         if not session_name or ":" in session_name:
             raise ValueError(
@@ -90,7 +91,7 @@ class ScanEnvironment:
         self.scan_saving = scan_saving or ScanSaving(session_name, settings)
         self._active_mg = active_mg
         self._axes = axes
-        self.writer_running = writer_running  # None: nobody knows (no session)
+        self.writer_state = writer_state  # None: no writer knows this environment
         self.display = display
         self.output = output
         self.data_expiration = data_expiration

@@ -39,10 +39,12 @@ def saved_line(scan: Scan) -> str:
         reason = "writer is null" if info.get("writer") == "null" else "save=False"
         return f"Not saved ({reason})"
     where = f"{info['filename']}::/{info['scan_nb']}.1"
-    writer_running = scan.env.writer_running
-    if writer_running is None or not writer_running():
-        return f"Not saved yet: no writer runs for session {scan.env.session_name} ({where})"
-    return f"Saved in {where}"
+    state = scan.env.writer_state() if scan.env.writer_state is not None else "not running"
+    if state == "running":
+        return f"Saved in {where}"
+    if state == "starting":
+        return f"Saved in {where} (the writer is starting: it catches up)"
+    return f"Not saved yet: no writer runs for session {scan.env.session_name} ({where})"
 
 
 def format_duration(seconds: float) -> str:

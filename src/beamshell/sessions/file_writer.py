@@ -35,6 +35,7 @@ class FileWriterLink:
         self._redis = connection
         self._daemon = session_daemon("writer", session_name, self.config_dir)
         self._greenlets: list[gevent.Greenlet] = []
+        self._launch: _Launch | None = None
 
     def owner(self) -> dict[str, Any] | None:
         try:
@@ -42,13 +43,18 @@ class FileWriterLink:
         except (redis.RedisError, OSError):
             return None
 
-    def is_running(self) -> bool:
-        return self.owner() is not None
+    def state(self) -> str:
+        """ "running", "starting" (launched by this session, not ready yet) or "not running"."""
+        if self.owner() is not None:
+            return "running"
+        if self._launch is not None and not self._launch.ready():
+            return "starting"
+        return "not running"
 
     def describe(self) -> str:
         owner = self.owner()
         if owner is None:
-            return "not running"
+            return self.state()
         return f"running, pid {owner.get('pid')} on {owner.get('host')}"
 
     def ensure_running(self, writer_setting: str) -> str:
@@ -67,21 +73,16 @@ class FileWriterLink:
             launch = self._daemon.spawn()
         except OSError as exc:
             return f"ERROR writer: cannot start ({exc})"
-        self._greenlets.append(gevent.spawn(self._report_failed_start, launch))
+        self._launch = _Launch(launch)
+        self._greenlets.append(self._launch.greenlet)
         return f"Writer: starting (pid {launch.pid}, log {self._daemon.log_file})"
-
-    def _report_failed_start(self, launch: DaemonLaunch) -> None:
-        try:
-            launch.wait_ready()
-        except DaemonStartError as exc:
-            _say(f"!!! writer: {exc}")
 
     def follow(self) -> None:
         """Print the writer's errors and recoveries from now on (until close())."""
-        self._greenlets.append(gevent.spawn(self._follow))
+        after = writer_status.last_event_id(self._redis, self.session_name)  # now, not later
+        self._greenlets.append(gevent.spawn(self._follow, after))
 
-    def _follow(self) -> None:
-        after = writer_status.last_event_id(self._redis, self.session_name)
+    def _follow(self, after: str) -> None:
         while True:
             try:
                 events = writer_status.read_events(self._redis, self.session_name, after)
@@ -101,6 +102,23 @@ class FileWriterLink:
     def close(self) -> None:
         gevent.killall(self._greenlets)
         self._greenlets = []
+
+
+class _Launch:
+    """A writer this session started: it reports a failed start above the prompt."""
+
+    def __init__(self, launch: DaemonLaunch):
+        self._launch = launch
+        self.greenlet = gevent.spawn(self._wait)
+
+    def ready(self) -> bool:
+        return self.greenlet.dead
+
+    def _wait(self) -> None:
+        try:
+            self._launch.wait_ready()
+        except DaemonStartError as exc:
+            _say(f"!!! writer: {exc}")
 
 
 def _say(line: str) -> None:

@@ -89,7 +89,7 @@ def _add_scanning(session: Session, active_mg: ActiveMeasurementGroup) -> None:
         active_mg=active_mg.get,
         data_expiration=int(config.root.get("scan_data_expiration", 86400)),
         axes=session.axes,
-        writer_running=writer.is_running,
+        writer_state=writer.state,
     )
     set_default_environment(scan_env)
     session.scan_env = scan_env

@@ -56,8 +56,8 @@ class Session:
             self._refresh_active_mg()
             if session_config.setup_file is not None:
                 self._run_setup_file(session_config)
+        self.file_writer.follow()  # first: nothing the writer says from now on is missed
         self._report(self.file_writer.ensure_running(self.scan_env.scan_saving.writer))
-        self.file_writer.follow()
 
     def axes(self) -> list:
         """Every axis of the session (their positions are recorded in each scan)."""
