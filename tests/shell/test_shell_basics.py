@@ -200,7 +200,8 @@ def test_redis_unreachable_is_one_line(shell_env, config_dir, tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert url in lines[0] and "beamshell server start" in lines[0]
+    # The URL came from BEAMSHELL_REDIS_URL: the advice is about that, not the embedded server.
+    assert url in lines[0] and "fix BEAMSHELL_REDIS_URL" in lines[0]
     assert result.stdout.count("Traceback") == 0
 
 

@@ -8,6 +8,8 @@ import logging.handlers
 import os
 from pathlib import Path
 
+from beamshell.config.redis_access import mask_secrets
+
 STATE_ENV = "XDG_STATE_HOME"
 MAX_LOG_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 3
@@ -33,13 +35,20 @@ def log_path(kind: str, config_dir: Path, session: str | None = None) -> Path:
     return state_dir() / ("-".join(part for part in parts if part) + ".log")
 
 
+class MaskingFormatter(logging.Formatter):
+    """Formats records (tracebacks included) with every Redis password masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_secrets(super().format(record))
+
+
 def log_to_file(path: Path, level: int = logging.INFO) -> logging.Handler:
     """Send the `beamshell` loggers of this process to `path`, rotated at MAX_LOG_BYTES."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(
         path, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
     )
-    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.setFormatter(MaskingFormatter(_FORMAT))
     logger = logging.getLogger("beamshell")
     logger.addHandler(handler)
     logger.setLevel(level)

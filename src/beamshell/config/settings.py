@@ -1,8 +1,9 @@
 """Typed values persisted in Redis: one value (SimpleSetting) or a mapping (HashSetting).
 
 Values are stored as JSON so that their type survives (int stays int, None stays None,
-lists and dicts round-trip). Keys live under `settings:` and never expire; every write
-goes straight to Redis, so nothing is lost when the shell exits.
+lists and dicts round-trip). Keys are `<key prefix>settings:<name>` (the configuration's
+`redis_key_prefix`, carried by the client that `connect()` made) and never expire; every
+write goes straight to Redis, so nothing is lost when the shell exits.
 """
 
 from __future__ import annotations
@@ -11,7 +12,14 @@ import json
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
+from beamshell.config.redis_access import key_prefix_of
+
 _PREFIX = "settings:"
+
+
+def settings_key(redis, name: str) -> str:
+    """The Redis key of setting `name` on this client's configuration."""
+    return key_prefix_of(redis) + _PREFIX + name
 
 
 def _encode(value: Any) -> str:
@@ -29,7 +37,7 @@ class SimpleSetting:
 
     def __init__(self, redis, name: str, default: Any = None):
         self._redis = redis
-        self.key = _PREFIX + name
+        self.key = settings_key(redis, name)
         self.default = default
 
     def get(self) -> Any:
@@ -55,7 +63,7 @@ class HashSetting(MutableMapping):
 
     def __init__(self, redis, name: str, defaults: Mapping[str, Any] | None = None):
         self._redis = redis
-        self.key = _PREFIX + name
+        self.key = settings_key(redis, name)
         self.defaults = dict(defaults or {})
 
     def __getitem__(self, field: str) -> Any:

@@ -22,7 +22,15 @@ from beamshell.errors import BeamshellError, ConfigError
 CONFIG_ENV = "BEAMSHELL_CONFIG"
 DEMO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "demo_config"
 # Keys of the root __init__.yml that configure beamshell itself and are not object defaults.
-ROOT_SETTINGS_KEYS = frozenset({"redis_url", "packages", "scan_data_expiration"})
+ROOT_SETTINGS_KEYS = frozenset(
+    {
+        "redis_url",
+        "redis_password_file",
+        "redis_key_prefix",
+        "packages",
+        "scan_data_expiration",
+    }
+)
 # Keys that every object may carry whatever its class.
 COMMON_KEYS = frozenset({"name", "class", "plugin"})
 
@@ -328,8 +336,26 @@ class Config:
         if self._redis is None:
             from beamshell.config.redis_server import connect
 
-            self._redis = connect(self.redis_url)
+            # The password and key prefix also come from this configuration's root.
+            self._redis = connect(self.redis_url, config_dir=self.root_dir)
         return self._redis
+
+    def redis_failure(self, exc: BaseException, in_session: bool = False):
+        """The one-line error for a redis-py failure of this configuration's Redis, or None.
+
+        It names the URL (password masked) and says what to do: start the server, check the
+        credentials, fix the ACL. None for an exception that is not about Redis.
+        """
+        import redis
+
+        if not isinstance(exc, redis.RedisError):
+            return None
+        client = self._redis
+        if client is not None and hasattr(client, "failure"):
+            return client.failure(exc, in_session=in_session)
+        from beamshell.config.redis_access import redis_failure
+
+        return redis_failure(exc, self._redis_url or "Redis")
 
     @property
     def settings(self):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from beamshell.config.redis_access import mask_secrets
 from beamshell.errors import BeamshellError, RedisUnreachable
 
 
@@ -22,7 +23,8 @@ class NodeNotFound(BeamshellError):
     def __init__(self, db_name: str, url: str):
         self.db_name = db_name
         super().__init__(
-            f"no scan data node '{db_name}' in Redis at {url} (never created or expired)"
+            f"no scan data node '{db_name}' in Redis at {mask_secrets(url)} "
+            "(never created or expired)"
         )
 
 

@@ -8,8 +8,10 @@ import time
 from typing import Any, TextIO
 
 import numpy as np
+import redis
 
-from beamshell.data.connection import describe_url
+from beamshell.config.redis_access import mask_secrets
+from beamshell.data.connection import describe_url, explain_failure
 from beamshell.data.events import ChannelData, Event
 from beamshell.data.node import DataNode, get_session_node
 from beamshell.data.walk import Walker
@@ -68,6 +70,7 @@ def run_listen(
 
     Returns the exit status: 0 when stopped, 1 (message on stderr) if Redis cannot be used.
     """
+    session = None
     try:
         session = get_session_node(session_name, redis_url=redis_url)
         walker = session.walk_events(from_last=True)
@@ -82,6 +85,10 @@ def run_listen(
     except KeyboardInterrupt:
         return 0
     except (BeamshellError, ValueError) as exc:
-        print(f"beamshell listen: {exc}", file=sys.stderr)
+        print(f"beamshell listen: {mask_secrets(str(exc))}", file=sys.stderr)
+        return 1
+    except redis.RedisError as exc:  # a command refused by the server's ACL, say
+        shown = explain_failure(session.connection, exc) if session is not None else None
+        print(f"beamshell listen: {mask_secrets(str(shown or exc))}", file=sys.stderr)
         return 1
     return 0

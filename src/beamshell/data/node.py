@@ -23,6 +23,7 @@ from beamshell.data.keys import (
     data_key,
     info_key,
     node_key,
+    prefix_of,
     short_name,
 )
 from beamshell.data.walk import Walker
@@ -63,6 +64,7 @@ class DataNode:
         fields: dict[str, str] | None = None,
     ):
         self._redis = connection
+        self._prefix = prefix_of(connection)  # the configuration's key prefix
         self.db_name = db_name
         self.type = node_type
         self._fields = fields
@@ -95,7 +97,7 @@ class DataNode:
     @property
     def info(self) -> dict[str, Any]:
         """The node's info hash, read afresh from Redis at each access."""
-        return encoding.decode_info(self._redis.hgetall(info_key(self.db_name)))
+        return encoding.decode_info(self._redis.hgetall(info_key(self.db_name, self._prefix)))
 
     @property
     def parent(self) -> DataNode | None:
@@ -105,7 +107,7 @@ class DataNode:
 
     def exists(self) -> bool:
         """False once the node's keys have expired (or before it was created)."""
-        return bool(self._redis.exists(node_key(self.db_name)))
+        return bool(self._redis.exists(node_key(self.db_name, self._prefix)))
 
     def node_for(self, db_name: str, node_type: str | None = None) -> DataNode:
         """A node of the same Redis (type read from Redis unless given)."""
@@ -178,7 +180,7 @@ class ContainerNode(DataNode):
 
     def children(self) -> list[DataNode]:
         """Existing children in creation order (expired ones left out)."""
-        entries = self._redis.xrange(children_key(self.db_name))
+        entries = self._redis.xrange(children_key(self.db_name, self._prefix))
         names = [
             (_text(fields[b"db"]), _text(fields[b"t"]))
             for _, fields in entries
@@ -186,7 +188,7 @@ class ContainerNode(DataNode):
         ]
         pipe = self._redis.pipeline(transaction=False)
         for name, _ in names:
-            pipe.hgetall(node_key(name))
+            pipe.hgetall(node_key(name, self._prefix))
         return [
             make_node(self._redis, name, node_type, _decode_fields(raw))
             for (name, node_type), raw in zip(names, pipe.execute(), strict=True)
@@ -218,7 +220,7 @@ class ChannelNode(DataNode):
         return self.info.get("unit")
 
     def __len__(self) -> int:
-        last = self._redis.xrevrange(data_key(self.db_name), count=1)
+        last = self._redis.xrevrange(data_key(self.db_name, self._prefix), count=1)
         if not last:
             return 0
         fields = last[0][1]
@@ -232,7 +234,7 @@ class ChannelNode(DataNode):
         stop = from_index if single else to_index
         if not isinstance(stop, int | np.integer) or stop < -1:
             raise ValueError(f"channel '{self.db_name}': bad to_index {to_index!r}")
-        key = data_key(self.db_name)
+        key = data_key(self.db_name, self._prefix)
         pipe = self._redis.pipeline(transaction=False)
         pipe.xrevrange(key, max=f"{from_index}-1", min="-", count=1)  # the batch holding it
         pipe.xrange(key, min=f"{from_index}-1", max="+" if stop == -1 else f"{stop}-1")
@@ -301,7 +303,7 @@ def _decode_fields(raw: dict) -> dict[str, str]:
 
 
 def _read_fields(connection: redis.Redis, db_name: str) -> dict[str, str]:
-    raw = connection.hgetall(node_key(db_name))
+    raw = connection.hgetall(node_key(db_name, prefix_of(connection)))
     if not raw:
         raise NodeNotFound(db_name, describe_url(connection))
     return _decode_fields(raw)
@@ -334,8 +336,9 @@ def get_nodes(
     """
     client = reader_connection(redis_url, connection)
     pipe = client.pipeline(transaction=False)
+    prefix = prefix_of(client)
     for name in db_names:
-        pipe.hgetall(node_key(name))
+        pipe.hgetall(node_key(name, prefix))
     nodes = []
     for name, raw in zip(db_names, pipe.execute(), strict=True):
         if not raw:

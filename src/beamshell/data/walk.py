@@ -23,10 +23,11 @@ from beamshell.data.events import ChannelData, Event
 from beamshell.data.keys import (
     CHANNEL_TYPES,
     SCAN_TYPES,
-    WAKE_PREFIX,
     children_key,
     data_key,
     node_key,
+    prefix_of,
+    wake_key,
 )
 
 if TYPE_CHECKING:
@@ -115,7 +116,8 @@ class Walker:
         self._redis: redis.Redis = root.connection
         self._streams: dict[str, bytes | str] = {}  # watched key -> last entry ID seen
         self._owners: dict[str, tuple[DataNode, bool]] = {}  # key -> (node, descend?)
-        self._wake_key = WAKE_PREFIX + uuid.uuid4().hex
+        self._prefix = prefix_of(self._redis)
+        self._wake_key = wake_key(uuid.uuid4().hex, self._prefix)
         self._started = False
         self._finished = False
         self._stopped = False
@@ -178,9 +180,9 @@ class Walker:
         root = self.root
         if root.type in CHANNEL_TYPES:
             if not self._nodes_only:
-                yield from self._watch(data_key(root.db_name), root, descend=False)
+                yield from self._watch(data_key(root.db_name, self._prefix), root, descend=False)
             return
-        key = children_key(root.db_name)
+        key = children_key(root.db_name, self._prefix)
         start: bytes | str = "0-0"
         if self._from_last:
             for entry_id, fields in self._redis.xrevrange(key, count=_CHUNK):
@@ -193,12 +195,12 @@ class Walker:
         """The stream to watch for a node, and whether to descend into its children."""
         if node_type in CHANNEL_TYPES:
             if not self._nodes_only and self._included(node_type):
-                return data_key(db_name), False
+                return data_key(db_name, self._prefix), False
             return None
         descend = node_type not in self._exclude
         # Not descending into a scan: still watch its own stream, for its END_SCAN.
         if descend or (not self._nodes_only and node_type in SCAN_TYPES):
-            return children_key(db_name), descend
+            return children_key(db_name, self._prefix), descend
         return None
 
     def _prefetch(self, children: list[tuple[str, str]]) -> dict[str, tuple[dict, list | None]]:
@@ -207,7 +209,7 @@ class Walker:
         plan = []
         for db_name, node_type in children:
             watch = self._stream_for(db_name, node_type)
-            pipe.hgetall(node_key(db_name))
+            pipe.hgetall(node_key(db_name, self._prefix))
             if watch is not None:
                 pipe.xrange(watch[0], min="0-0", count=_CHUNK)
             plan.append((db_name, watch is not None))

@@ -10,6 +10,7 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
+from beamshell.config.redis_access import mask_secrets
 from beamshell.config.static import Config, register_config, resolve_config_dir, unregister_config
 from beamshell.errors import BeamshellError, ConfigError
 from beamshell.sessions.error_history import ErrorHistory
@@ -24,15 +25,20 @@ class Session:
         self.config = config
         self.env_dict: dict[str, Any] = {}
         self.load_report: list[str] = []
-        self.error_history = ErrorHistory()
+        self.error_history = ErrorHistory(explain=self._explain_error)
         self.objects: dict[str, Any] = {}  # namespace name -> configured object
         self.failed_objects: dict[str, BaseException] = {}
         self.scan_env = None
         self._out = out
         self._closed = False
 
+    def _explain_error(self, exc: BaseException) -> BaseException | None:
+        """A Redis failure as one line with the URL and what to do (None for other errors)."""
+        return self.config.redis_failure(exc, in_session=True)
+
     # -- loading ---------------------------------------------------------------------------
     def _report(self, line: str) -> None:
+        line = mask_secrets(line)
         self.load_report.append(line)
         if self._out is not None:
             print(line, file=self._out, flush=True)
@@ -90,7 +96,7 @@ class Session:
         except Exception as exc:  # one broken device must not stop the session
             self.failed_objects[object_name] = exc
             self.error_history.record(type(exc), exc, exc.__traceback__)
-            self._report(f"ERROR {object_name}: {exc}")
+            self._report(f"ERROR {object_name}: {self.error_history.explain(exc)}")
             return
         self.objects[object_name] = obj
         self.env_dict[object_name] = obj
@@ -118,7 +124,10 @@ class Session:
                 run_script(path, self.env_dict)
         except Exception as exc:
             self.error_history.record(type(exc), exc, exc.__traceback__)
-            self._report(f"ERROR in setup file {_where(exc, path)}: {type(exc).__name__}: {exc}")
+            shown = self.error_history.explain(exc)
+            self._report(
+                f"ERROR in setup file {_where(exc, path)}: {type(shown).__name__}: {shown}"
+            )
 
     # -- namespace -----------------------------------------------------------------------
     def _build_namespace(self) -> None:

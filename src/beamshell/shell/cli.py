@@ -11,14 +11,16 @@ from beamshell.errors import BeamshellError
 
 
 def _server_command(args: argparse.Namespace) -> int:
+    from beamshell.config.redis_access import mask_secrets
     from beamshell.config.redis_server import EmbeddedRedis, configured_redis_url
     from beamshell.config.static import resolve_config_dir
 
     config_dir = resolve_config_dir(args.config)
     site_url = configured_redis_url(config_dir)
+    shown_url = mask_secrets(site_url or "")
     if site_url and args.action != "status":
         print(
-            f"Redis is configured at {site_url}: beamshell starts no server for this configuration"
+            f"Redis is configured at {shown_url}: beamshell starts no server for this configuration"
         )
         return 1
     server = EmbeddedRedis(config_dir)
@@ -34,8 +36,8 @@ def _server_command(args: argparse.Namespace) -> int:
         if site_url:
             from beamshell.config.redis_server import connect
 
-            connect(site_url).close()
-            print(f"Redis configured at {site_url}: reachable")
+            connect(site_url, config_dir=config_dir).close()
+            print(f"Redis configured at {shown_url}: reachable")
             return 0
         status = server.status()
         if status["running"]:
@@ -71,7 +73,7 @@ def _listen_command(args: argparse.Namespace) -> int:
     config_dir = _config_dir(args)
     session_name = args.session or _only_session(config_dir)
     redis_url = resolve_redis_url(config_dir)
-    connect(redis_url).close()  # one clear line if Redis is not there
+    connect(redis_url, config_dir=config_dir).close()  # one clear line if Redis is not usable
     from beamshell.data.listen import run_listen
 
     return run_listen(session_name, redis_url, out=sys.stdout)

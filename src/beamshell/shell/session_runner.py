@@ -16,12 +16,18 @@ EXIT_COMMAND_FAILED = 1
 EXIT_INTERRUPTED = 130
 
 
-def banner_header(config_dir: Path, redis_url: str) -> list[str]:
-    """The banner's first lines: what is running, with which configuration and Redis."""
+def banner_header(config_dir: Path, redis_url: str, key_prefix: str = "") -> list[str]:
+    """The banner's first lines: what is running, with which configuration and Redis.
+
+    The Redis URL is shown with its password masked (beamline screens are shared).
+    """
+    from beamshell.config.redis_access import mask_secrets
+
+    keys = f" (keys under '{key_prefix}')" if key_prefix else ""
     return [
         f"beamshell {__version__}",
         f"configuration: {config_dir}",
-        f"Redis: {redis_url}",
+        f"Redis: {mask_secrets(redis_url)}{keys}",
         "",
     ]
 
@@ -37,9 +43,12 @@ def open_session(name: str, config_dir: Path, show_banner: bool = True, out: Tex
 
     out = out or sys.stdout
     redis_url = resolve_redis_url(config_dir)
-    connect(redis_url).close()  # unreachable: one line naming the URL, before any banner
+    # Unreachable, credentials refused: one line naming the URL, before any banner.
+    client = connect(redis_url, config_dir=config_dir)
+    key_prefix = client.key_prefix
+    client.close()
     if show_banner:
-        out.write("\n".join(banner_header(config_dir, redis_url)) + "\n")
+        out.write("\n".join(banner_header(config_dir, redis_url, key_prefix)) + "\n")
         out.flush()
     session = load_session(name, config_dir, redis_url=redis_url, out=out if show_banner else None)
     if not show_banner:
