@@ -64,6 +64,11 @@ def _move(command: str, targets: dict[Axis, float], show: bool, out) -> None:
             _print_positions(axes, out)
         _report_stopped(axes, out)
         raise
+    except Exception:
+        if printer is not None:  # end the live line: the error goes on a line of its own
+            printer.kill()
+            _print_positions(axes, out)
+        raise
     finally:
         if printer is not None:
             printer.kill()

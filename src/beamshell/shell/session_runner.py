@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from beamshell import __version__
+from beamshell.shell.background_errors import report_background_failures
 from beamshell.shell.interrupt import CommandRunner
 from beamshell.shell.typing_helper import apply_typing_helper
 
@@ -66,8 +67,12 @@ def run_interactive(session: Any) -> int:
 
     runner = CommandRunner()
     runner.install()
-    with TerminalStreams():  # no greenlet ever blocks on a terminal that stopped reading
-        run_repl(session, str(history_file(session.name)), runner)
+    restore = report_background_failures(session.error_history)
+    try:
+        with TerminalStreams():  # no greenlet ever blocks on a terminal that stopped reading
+            run_repl(session, str(history_file(session.name)), runner)
+    finally:
+        restore()
     return 0
 
 
@@ -86,6 +91,7 @@ def run_batch(session: Any, script: str | None = None, commands: str | None = No
     """Run a macro file or a command string without a prompt; non-zero exit if it fails."""
     runner = CommandRunner()
     runner.install()
+    restore = report_background_failures(session.error_history)
     namespace = session.env_dict
     try:
         if script is not None:
@@ -102,5 +108,6 @@ def run_batch(session: Any, script: str | None = None, commands: str | None = No
         _report(session, exc)
         return EXIT_COMMAND_FAILED
     finally:
+        restore()
         sys.stdout.flush()
     return 0
