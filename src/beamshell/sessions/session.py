@@ -263,8 +263,11 @@ def load_session(
     session = Session(name, config, out)
     try:
         session._load()
-    except BaseException:
+    except BaseException as exc:
         session.close()
+        explained = config.redis_failure(exc)  # Redis went away while loading: one line
+        if explained is not None and explained is not exc:
+            raise explained from None
         raise
     return session
 
