@@ -1,7 +1,7 @@
 """Reading scan data from any process: nodes, their info, channel data and walking events.
 
-Imports only redis, numpy and the data package (and, lazily, config.redis_server to find the
-server), never the shell, hardware or scanning packages.
+Imports only redis, numpy, the data package and config.redis_access (and, lazily,
+config.redis_server to find the server), never the shell, hardware or scanning packages.
 """
 
 from __future__ import annotations
