@@ -14,6 +14,7 @@ import numpy as np
 from beamshell.scanning.chain import AcquisitionChain
 from beamshell.scanning.channel import AcquisitionChannel
 from beamshell.scanning.context import ScanEnvironment, default_environment
+from beamshell.scanning.estimate import ScanEstimate, estimate_scan
 from beamshell.scanning.stopping import StopErrors, run_shielded
 
 __all__ = ["Scan", "ScanData", "ScanPreset", "ScanState"]
@@ -147,6 +148,7 @@ class Scan:
         self._deferred_interrupts: list[BaseException] = []
         self._chain_stopped_at: float | None = None
         self._done = gevent.event.Event()
+        self._estimate: ScanEstimate | None = None
 
     # -- description ----------------------------------------------------------------------
     @property
@@ -242,6 +244,9 @@ class Scan:
                 node_name=self._node_name,
                 state=self._state.name,
             )
+            self._estimate = estimate_scan(self)
+            if self._estimate is not None:
+                self.scan_info["estimated_time"] = self._estimate.total
         if env.publishing and self._publisher is None:
             from beamshell.scanning.publishing import ScanPublisher
 
@@ -249,6 +254,18 @@ class Scan:
             publisher.create_nodes(self._public_info())
             self._publisher = publisher
         return self._node_name
+
+    # -- time estimate (beamshell.scanning.estimate) ---------------------------------------------
+    def estimate(self) -> ScanEstimate | None:
+        """How long the scan takes: the estimate made when it took its number, else (a scan
+        not started) one made now from where the axes are. None when it cannot be known."""
+        return self._estimate if self._estimate is not None else estimate_scan(self)
+
+    def time_left(self) -> float | None:
+        """Seconds left while the scan runs (from the estimate and the pace so far)."""
+        if self._estimate is None or self.start_time is None:
+            return None
+        return self._estimate.time_left(self.npoints_done, self.elapsed)
 
     # -- running ------------------------------------------------------------------------------
     def run(self) -> None:
