@@ -11,6 +11,7 @@ import gevent
 import gevent.event
 import numpy as np
 
+from beamshell.scanning import scan_peaks
 from beamshell.scanning.chain import AcquisitionChain
 from beamshell.scanning.channel import AcquisitionChannel
 from beamshell.scanning.context import ScanEnvironment, default_environment
@@ -244,6 +245,7 @@ class Scan:
                 node_name=self._node_name,
                 state=self._state.name,
             )
+            self.scan_info["plotselect"] = scan_peaks.selected_counters(self)
             self._estimate = estimate_scan(self)
             if self._estimate is not None:
                 self.scan_info["estimated_time"] = self._estimate.total
@@ -255,7 +257,27 @@ class Scan:
             self._publisher = publisher
         return self._node_name
 
-    # -- time estimate (beamshell.scanning.estimate) ---------------------------------------------
+    # -- alignment and time (beamshell.scanning.scan_peaks, beamshell.scanning.estimate) --------
+    def peak(self, counter: Any = None, axis: Any = None) -> Any:
+        """Position of the counter's maximum ({axis: position} when several axes moved)."""
+        return scan_peaks.find(self, "peak", counter, axis).value
+
+    def trough(self, counter: Any = None, axis: Any = None) -> Any:
+        """Position of the counter's minimum."""
+        return scan_peaks.find(self, "trough", counter, axis).value
+
+    def com(self, counter: Any = None, axis: Any = None) -> Any:
+        """Centre of mass of the counter, background subtracted."""
+        return scan_peaks.find(self, "com", counter, axis).value
+
+    def cen(self, counter: Any = None, axis: Any = None) -> Any:
+        """(centre, fwhm) of the counter's peak at half maximum."""
+        return scan_peaks.find(self, "cen", counter, axis).value
+
+    def fwhm(self, counter: Any = None, axis: Any = None) -> Any:
+        """Full width at half maximum of the counter's peak."""
+        return scan_peaks.find(self, "fwhm", counter, axis).value
+
     def estimate(self) -> ScanEstimate | None:
         """How long the scan takes: the estimate made when it took its number, else (a scan
         not started) one made now from where the axes are. None when it cannot be known."""
