@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from shell_pty import strip_escapes
+
 
 def _value(output: str) -> str:
     match = re.search(r"Out \[\d+\]: (.*)", output)
@@ -63,3 +65,18 @@ def test_live_plot_is_drawn_while_the_scan_runs(spawn_shell):
     assert "live plot off" in shell.run("plot(live=False)")
     out = shell.run("ascan(m1, 0, 1, 5, 0, gauss)")
     assert "Took" in out and "(green)" not in out and "┌" not in out  # no drawing
+
+
+def test_ctrl_c_stops_a_goto_like_umv(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.run("ascan(slow, 0, 0.2, 2, 0, diode)", timeout=30)
+    shell.send("goto_custom(lambda x, y: 8)")  # slow goes at 1 mm/s: 8 s of motion
+    shell.expect(r"goto_custom: slow from 0\.20000 to 8\.00000")
+    shell.expect(r" {3,}(?:0\.[3-9]|[1-7]\.)\d*")  # umv's live position: it is moving
+    shell.ctrl("c")
+    shell.expect_prompt(timeout=5)
+    out = strip_escapes(shell.child.before)
+    assert re.search(r"slow stopped at \d\.\d{5}", out) and "KeyboardInterrupt" in out
+    assert _value(shell.run("slow.is_moving")) == "False"
+    assert 0.2 < float(_value(shell.run("slow.position"))) < 8
