@@ -9,6 +9,10 @@ HEADER_RE = (
 )
 NUMBER = r"-?[\d.]+(?:e[+-]\d+)?"
 TOOK_RE = r"Took \d+:\d\d:\d\d(?:\.\d+)?"
+ESTIMATE_RE = (
+    r"Total \d+ points, \d+:\d\d:\d\d\.\d "
+    r"\((?:motion \d+:\d\d:\d\d\.\d, )?count \d+:\d\d:\d\d\.\d\)"
+)
 
 
 def lines_of(text: str) -> list[str]:

@@ -74,9 +74,15 @@ class PtyProcess:
 class Shell:
     """A `beamshell` process in a pseudo-terminal."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path):
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        size: tuple[int, int] = (50, 160),
+    ):
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in close()
-        self.process = PtyProcess([str(BEAMSHELL), *args], env)
+        self.process = PtyProcess([str(BEAMSHELL), *args], env, *size)
         self.child = self.process.reader
         self.child.logfile_read = self.log
         self.session = args[args.index("-s") + 1].upper() if "-s" in args else ""

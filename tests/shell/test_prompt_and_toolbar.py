@@ -43,6 +43,15 @@ def test_toolbar_shows_running_scan_progress_and_elapsed_time():
     assert text.startswith(" DEMO | scanning: loopscan 12/100 0:01:05 | ")
 
 
+def test_toolbar_shows_the_time_left_from_the_scan_estimate():
+    scan = SimpleNamespace(
+        name="ascan", npoints=41, npoints_done=10, start_time=1000.0, time_left=lambda: 25.4
+    )
+    assert scan_progress(scan, 1003.0) == "ascan 10/41 0:00:03, 0:00:25 left"
+    scan.time_left = lambda: None  # no estimate (a custom chain)
+    assert scan_progress(scan, 1003.0) == "ascan 10/41 0:00:03"
+
+
 def test_toolbar_scan_without_known_total():
     scan = SimpleNamespace(name="timescan", npoints=0, npoints_done=7, start_time=None)
     assert scan_progress(scan, 0) == "timescan 7"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True, slots=True)
 class Phase:
@@ -109,3 +111,13 @@ class MotionProfile:
 
     def __repr__(self) -> str:
         return f"<MotionProfile to {self.end_position:g} in {self.duration:.3f} s>"
+
+
+def move_durations(distances, velocity: float, acceleration: float) -> np.ndarray:
+    """How long `MotionProfile.trapezoid` takes to travel each of `distances` (numpy array):
+    accelerate, cruise, decelerate; a triangle when a move is too short to reach `velocity`."""
+    distance = np.abs(np.asarray(distances, dtype=float))
+    ramp_time = velocity / acceleration
+    with_cruise = distance / velocity + ramp_time
+    triangle = 2 * np.sqrt(distance / acceleration)
+    return np.where(distance >= velocity * ramp_time, with_cruise, triangle)

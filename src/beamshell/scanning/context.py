@@ -54,7 +54,10 @@ class ScanEnvironment:
     `redis` None means nothing is published; scan numbers then count in memory, unless a
     `settings` store (a SettingsStore) is given, which keeps `scan_counter:<session>` in Redis
     so that numbers survive a restart. `active_mg` is a callable returning the active
-    MeasurementGroup (or None). `output` None means sys.stdout at the time of each write.
+    MeasurementGroup (or None). `plotselect` is a callable returning the names of the
+    counters the operator selected for the peak tools and plots (each scan records those it
+    has in `scan_info["plotselect"]`). `output` None means sys.stdout at the time of each
+    write.
     """
 
     def __init__(
@@ -66,6 +69,7 @@ class ScanEnvironment:
         settings=None,
         scan_saving: ScanSaving | None = None,
         active_mg: Callable[[], Any] | None = None,
+        plotselect: Callable[[], list[str]] | None = None,
         display: bool = True,
         output: TextIO | None = None,
         data_expiration: float = DEFAULT_DATA_EXPIRATION_S,
@@ -85,6 +89,7 @@ class ScanEnvironment:
         self.settings = settings
         self.scan_saving = scan_saving or ScanSaving(session_name, settings)
         self._active_mg = active_mg
+        self.plotselect = plotselect
         self.display = display
         self.output = output
         self.data_expiration = data_expiration

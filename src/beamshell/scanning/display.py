@@ -61,6 +61,14 @@ def table_columns(scan: Scan) -> list[_Column]:
     return columns
 
 
+def _estimate_line(scan: Scan) -> str:
+    """`Total 21 points, 0:00:03.2 (motion ..., count ...)` and a newline, for a step scan."""
+    from beamshell.scanning.estimate import is_step_scan
+
+    estimate = scan.estimate() if is_step_scan(scan) else None
+    return f"{estimate}\n" if estimate is not None else ""
+
+
 def _blocking_stream(stream) -> int | None:
     """The file descriptor of a terminal/pipe/socket stream (writes to those may block)."""
     try:
@@ -131,7 +139,7 @@ class ScanDisplay:
         header = COLUMN_SEPARATOR.join(f"{col.label:>{col.width}}" for col in self.columns)
         return (
             f"\nScan {scan.scan_number} {started} {filename} {env.session_name} "
-            f"user = {env.user}\n{scan.title}\n\n{header}\n"
+            f"user = {env.user}\n{scan.title}\n{_estimate_line(scan)}\n{header}\n"
         )
 
     def _available_rows(self) -> int:

@@ -11,9 +11,11 @@ import gevent
 import gevent.event
 import numpy as np
 
+from beamshell.scanning import scan_peaks
 from beamshell.scanning.chain import AcquisitionChain
 from beamshell.scanning.channel import AcquisitionChannel
 from beamshell.scanning.context import ScanEnvironment, default_environment
+from beamshell.scanning.estimate import ScanEstimate, estimate_scan
 from beamshell.scanning.stopping import StopErrors, run_shielded
 
 __all__ = ["Scan", "ScanData", "ScanPreset", "ScanState"]
@@ -147,6 +149,7 @@ class Scan:
         self._deferred_interrupts: list[BaseException] = []
         self._chain_stopped_at: float | None = None
         self._done = gevent.event.Event()
+        self._estimate: ScanEstimate | None = None
 
     # -- description ----------------------------------------------------------------------
     @property
@@ -242,6 +245,10 @@ class Scan:
                 node_name=self._node_name,
                 state=self._state.name,
             )
+            self.scan_info["plotselect"] = scan_peaks.selected_counters(self)
+            self._estimate = estimate_scan(self)
+            if self._estimate is not None:
+                self.scan_info["estimated_time"] = self._estimate.total
         if env.publishing and self._publisher is None:
             from beamshell.scanning.publishing import ScanPublisher
 
@@ -249,6 +256,38 @@ class Scan:
             publisher.create_nodes(self._public_info())
             self._publisher = publisher
         return self._node_name
+
+    # -- alignment and time (beamshell.scanning.scan_peaks, beamshell.scanning.estimate) --------
+    def peak(self, counter: Any = None, axis: Any = None) -> Any:
+        """Position of the counter's maximum ({axis: position} when several axes moved)."""
+        return scan_peaks.find(self, "peak", counter, axis).value
+
+    def trough(self, counter: Any = None, axis: Any = None) -> Any:
+        """Position of the counter's minimum."""
+        return scan_peaks.find(self, "trough", counter, axis).value
+
+    def com(self, counter: Any = None, axis: Any = None) -> Any:
+        """Centre of mass of the counter, background subtracted."""
+        return scan_peaks.find(self, "com", counter, axis).value
+
+    def cen(self, counter: Any = None, axis: Any = None) -> Any:
+        """(centre, fwhm) of the counter's peak at half maximum."""
+        return scan_peaks.find(self, "cen", counter, axis).value
+
+    def fwhm(self, counter: Any = None, axis: Any = None) -> Any:
+        """Full width at half maximum of the counter's peak."""
+        return scan_peaks.find(self, "fwhm", counter, axis).value
+
+    def estimate(self) -> ScanEstimate | None:
+        """How long the scan takes: the estimate made when it took its number, else (a scan
+        not started) one made now from where the axes are. None when it cannot be known."""
+        return self._estimate if self._estimate is not None else estimate_scan(self)
+
+    def time_left(self) -> float | None:
+        """Seconds left while the scan runs (from the estimate and the pace so far)."""
+        if self._estimate is None or self.start_time is None:
+            return None
+        return self._estimate.time_left(self.npoints_done, self.elapsed)
 
     # -- running ------------------------------------------------------------------------------
     def run(self) -> None:

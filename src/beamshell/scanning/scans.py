@@ -241,6 +241,7 @@ def _nscan(kind: str, relative: bool, motor_args: tuple, intervals, count_time, 
 def _return_to_start(scan: Scan, axes: list) -> None:
     """A relative scan brings its axes back where they were, after success or abort."""
     origins = {axis: axis.position for axis in axes}
+    scan.return_positions = origins  # the time estimate counts this move
 
     def move_back() -> None:
         from beamshell.hardware.motion import move_axes

@@ -29,6 +29,7 @@ class Session:
         self.objects: dict[str, Any] = {}  # namespace name -> configured object
         self.failed_objects: dict[str, BaseException] = {}
         self.scan_env = None
+        self.live_plot = None  # plot(live=True): drawn by the shell above its toolbar
         self._out = out
         self._closed = False
 

@@ -40,6 +40,7 @@ from beamshell.shell.completion import NamespaceCompleter
 from beamshell.shell.interrupt import CommandRunner
 from beamshell.shell.line_input import cooperative_input
 from beamshell.shell.output_above import OutputAbove
+from beamshell.shell.plot_panel import plot_panel
 from beamshell.shell.prompt import continuation_prompt, input_prompt, next_count, output_prompt
 from beamshell.shell.refresh import refresh_periodically
 from beamshell.shell.toolbar import toolbar_text
@@ -162,7 +163,10 @@ class _BeamshellInput(PythonInput):
             ),
             filter=~is_done,
         )
-        super().__init__(_extra_toolbars=[toolbar], **kwargs)
+        panel = plot_panel(  # plot(live=True) while a scan runs in the background
+            getattr(shell.session, "live_plot", None), lambda: self.app, shown=~is_done
+        )
+        super().__init__(_extra_toolbars=[panel, toolbar], **kwargs)
         buffer = self.default_buffer
         buffer.completer = self._completer  # ptpython wraps it in a ThreadedCompleter
         buffer.auto_suggest = ConditionalAutoSuggest(
@@ -220,7 +224,10 @@ class BeamshellShell(InteractiveShellEmbed):
             self, history_path, get_globals=self.get_namespace, vi_mode=False
         )
         self._command_display = CommandDisplay(
-            self.python_input._toolbar_fragments, runner.interrupt, self.python_input.app.style
+            self.python_input._toolbar_fragments,
+            runner.interrupt,
+            self.python_input.app.style,
+            live_plot=getattr(session, "live_plot", None),
         )
         self._typeahead = ""
         self._queued: list[str] = []  # lines typed with Enter during the last command

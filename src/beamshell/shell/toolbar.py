@@ -14,20 +14,24 @@ def _elapsed(seconds: float) -> str:
 
 
 def scan_progress(scan: Any, now: float) -> str:
-    """`loopscan 12/100 0:00:03` for a running scan (attributes read from memory only)."""
+    """`ascan 12/100 0:00:03, 0:00:25 left` for a running scan (from memory only); the time
+    left comes from the scan's estimate and is not shown when there is none."""
     name = getattr(scan, "name", None) or "scan"
     done = getattr(scan, "npoints_done", 0) or 0
     total = getattr(scan, "npoints", None)
     start = getattr(scan, "start_time", None)
     points = f"{done}/{total}" if total else f"{done}"
     elapsed = f" {_elapsed(now - start)}" if start else ""
-    return f"{name} {points}{elapsed}"
+    time_left = getattr(scan, "time_left", None)
+    left = time_left() if callable(time_left) and start else None
+    remaining = f", {_elapsed(left)} left" if left is not None else ""
+    return f"{name} {points}{elapsed}{remaining}"
 
 
 def toolbar_text(
     session_name: str, scan: Any | None, now: float | None = None, busy: bool = False
 ) -> str:
-    """The whole toolbar line: ` DEMO | scanning: loopscan 12/100 0:00:03 | 14:02:11 `;
+    """The whole toolbar line: ` DEMO | scanning: ascan 12/100 0:00:03, 0:00:25 left | 14:02:11 `;
     without a scan, `running` while a command runs, else `idle`."""
     now = time.time() if now is None else now
     if scan is not None:
