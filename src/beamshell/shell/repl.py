@@ -25,8 +25,7 @@ from prompt_toolkit.layout.containers import ConditionalContainer, Window
 from prompt_toolkit.layout.controls import FormattedTextControl
 from prompt_toolkit.lexers import PygmentsLexer, SimpleLexer
 from prompt_toolkit.styles import Style
-from prompt_toolkit.validation import ValidationError, Validator
-from ptpython.ipython import IPythonValidator, MagicsCompleter, create_ipython_grammar
+from ptpython.ipython import MagicsCompleter, create_ipython_grammar
 from ptpython.prompt_style import PromptStyle
 from ptpython.python_input import PythonInput
 from ptpython.repl import PyCF_ALLOW_TOP_LEVEL_AWAIT
@@ -105,23 +104,6 @@ class _PromptStyle(PromptStyle):
         return []
 
 
-class _TypingHelperValidator(Validator):
-    """Accept what the typing helper can turn into Python; report other syntax errors."""
-
-    def __init__(self, inner: Validator, get_namespace):
-        self._inner = inner
-        self._get_namespace = get_namespace
-
-    def validate(self, document: Document) -> None:
-        code = apply_typing_helper(document.text, self._get_namespace())
-        try:
-            self._inner.validate(Document(code))
-        except ValidationError:
-            if code != document.text:
-                return  # the helper's rewrite is what will run
-            raise
-
-
 class _BeamshellInput(PythonInput):
     """ptpython's input for IPython (as ptpython.ipython.IPythonInput, compiling the IPython
     grammar once) with beamshell's toolbar, prompt, completer and no worker threads."""
@@ -151,9 +133,6 @@ class _BeamshellInput(PythonInput):
                 "system": PygmentsLexer(BashLexer),
             },
         )
-        kwargs["_validator"] = _TypingHelperValidator(
-            IPythonValidator(get_compiler_flags=self.get_compiler_flags), namespace
-        )
         toolbar = ConditionalContainer(  # not left behind under each accepted input
             Window(
                 FormattedTextControl(self._toolbar_fragments),
@@ -173,6 +152,9 @@ class _BeamshellInput(PythonInput):
             self.history = FileHistory(history_path)  # read in this thread, not ThreadedHistory
             buffer.history = self.history
         self.complete_while_typing = False  # Tab opens the menu
+        # A line that does not parse is accepted and reported like any failing command: left
+        # in the buffer, it would be glued to whatever the operator types next.
+        self.enable_input_validation = False
         self.show_signature = False
         self.show_docstring = False
         self.show_status_bar = False
