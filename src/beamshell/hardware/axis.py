@@ -437,7 +437,7 @@ class Axis(StrictAttributes):
             self._save(dial_position=self.controller.read_position(self))
         state = self.controller.state(self)
         if state in _STOPPED_BY_HARDWARE:
-            where = self._fmt_pos(self.position)
+            where = self.format_position(self.position)
             return f"{self.name}: {_STOPPED_BY_HARDWARE[state]} during the move, stopped at {where}"
         return None
 
@@ -461,14 +461,15 @@ class Axis(StrictAttributes):
     def _decimals(self) -> int:
         return max(0, math.ceil(math.log10(self.steps_per_unit) - 1e-9))
 
-    def _fmt_pos(self, value: float) -> str:
+    def format_position(self, value: float) -> str:
+        """`12.346 mm`: a position with the axis's step decimals and unit."""
         unit = f" {self.unit}" if self.unit else ""
         return f"{_fmt(value, self._decimals)}{unit}"
 
     def __repr__(self) -> str:
         low, high = self.limits
         return (
-            f"<Axis {self.name}: position {self._fmt_pos(self.position)}, {self.state}, "
+            f"<Axis {self.name}: position {self.format_position(self.position)}, {self.state}, "
             f"limits ({_fmt(low)}, {_fmt(high)})>"
         )
 
@@ -480,7 +481,7 @@ class Axis(StrictAttributes):
         rows = [
             f"AXIS {self.name}  (controller {controller})",
             f"  state         {self.state}",
-            f"  position      {self._fmt_pos(self.position)}",
+            f"  position      {self.format_position(self.position)}",
             f"  dial          {_fmt(self.dial, self._decimals)}   offset {_fmt(self._offset)}"
             f"   sign {self._sign}",
             f"  limits        ({_fmt(low)}, {_fmt(high)})   dial ({_fmt(dlow)}, {_fmt(dhigh)})",

@@ -19,6 +19,10 @@ DEFAULT_HISTORY_SIZE = 20
 DEFAULT_DATA_EXPIRATION_S = 24 * 3600
 
 
+class ScanAlreadyRunning(BeamshellError):
+    """A scan was started while another one of the session runs (outside a sequence)."""
+
+
 class ScansHistory:
     """The session's most recent scans, oldest first (`SCANS[-1]` is the last one started)."""
 
@@ -90,6 +94,7 @@ class ScanEnvironment:
         self.data_expiration = data_expiration
         self.scans = ScansHistory(history_size)
         self.current_scan: Scan | None = None  # the running scan, for the shell's toolbar
+        self.running_scans: list[Scan] = []
         self._local_counter = itertools.count(1)
 
     @property
@@ -100,6 +105,20 @@ class ScanEnvironment:
         if self.settings is None:
             return next(self._local_counter)
         return self.settings.value(f"scan_counter:{self.session_name}", 0).incr()
+
+    def check_no_other_scan(self, scan: Scan) -> None:
+        """Refuse to run `scan` while another scan of the session runs, unless both belong
+        to one sequence (whose scans may run side by side)."""
+        for other in self.running_scans:
+            if other is scan or (scan.sequence is not None and other.sequence is scan.sequence):
+                continue
+            done = f"{other.npoints_done}/{other.npoints}" if other.npoints else other.npoints_done
+            number = f" {other.scan_number}" if other.scan_number is not None else ""
+            raise ScanAlreadyRunning(
+                f"{scan.name}: scan{number} '{other.title}' is running in session "
+                f"{self.session_name} ({other.state.name}, {done} points): wait for its end "
+                "or stop it first"
+            )
 
     def active_mg(self):
         """The active measurement group, or None when the session has none."""

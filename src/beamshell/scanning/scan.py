@@ -147,6 +147,7 @@ class Scan:
         self._deferred_interrupts: list[BaseException] = []
         self._chain_stopped_at: float | None = None
         self._done = gevent.event.Event()
+        self.sequence = None  # the Sequence this scan was added to, if any
 
     # -- description ----------------------------------------------------------------------
     @property
@@ -257,7 +258,15 @@ class Scan:
             raise RuntimeError(
                 f"scan '{self.name}' has already run (state {self._state.name}): create a new one"
             )
+        self.env.check_no_other_scan(self)  # before anything: no number is taken
         self._started = True
+        self.env.running_scans.append(self)
+        try:
+            self._run()
+        finally:
+            self.env.running_scans.remove(self)
+
+    def _run(self) -> None:
         error: BaseException | None = None
         try:
             self._begin()

@@ -174,7 +174,12 @@ class _BeamshellInput(PythonInput):
 
     def _toolbar_fragments(self):
         shell = self._beamshell
-        text = toolbar_text(shell.session_name, shell.current_scan(), busy=shell.runner.busy)
+        text = toolbar_text(
+            shell.session_name,
+            shell.current_scan(),
+            busy=shell.runner.busy,
+            moving=shell.moving_axes(),
+        )
         return [("class:status-toolbar", text)]
 
 
@@ -211,6 +216,14 @@ class BeamshellShell(InteractiveShellEmbed):
 
     def get_namespace(self) -> dict:
         return self.user_ns
+
+    def moving_axes(self) -> list:
+        """The session's axes in a move started here (`m2.move(40, wait=False)` included);
+        a memory read, no I/O."""
+        from beamshell.hardware.axis import Axis
+
+        objects = getattr(self.session, "objects", {})
+        return [obj for obj in objects.values() if isinstance(obj, Axis) and obj.moving_here]
 
     def current_scan(self) -> Any:
         scan_env = getattr(self.session, "scan_env", None)
