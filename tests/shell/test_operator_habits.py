@@ -97,3 +97,30 @@ def test_a_second_scan_at_once_is_refused_in_one_line(spawn_shell):
     ), out
     shell.run("g.kill(KeyboardInterrupt)")
     assert "ABORTED" in shell.run("first.state")
+
+
+def test_objects_print_what_they_are(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.run("s = loopscan(3, 0.01)")
+    assert re.search(r"Out \[\d+\]: DONE\n", shell.run("s.state"))
+    assert re.search(r"\]: print\(s.state\)\nDONE\n", shell.run("print(s.state)"))
+    assert "True" in shell.run("s.state == 5")  # the old numbers still compare
+    out = shell.run("s")
+    assert re.search(r"Out \[\d+\]: Scan 1 'loopscan 3 0.01' DONE, 3/3 points, data /\S+\.h5", out)
+    out = shell.run("s.get_data()")
+    assert re.search(r"data of scan 1 'loopscan 3 0.01': \d+ channels", out), out
+    assert re.search(r"diode2\s+3\s+\(\)\s+float64", out), out
+    out = shell.run("SCANS")
+    assert re.search(r"#\s+title\s+state\s+points\s+started", out)
+    assert re.search(r"1\s+loopscan 3 0.01\s+DONE\s+3/3\s+\d{4}-\d\d-\d\d", out)
+
+
+def test_the_output_cache_never_prints_a_warning(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    outputs = [shell.run(f"{n} * 2") for n in range(1, 31)]  # more than the 20 kept
+    assert not any("Output cache limit" in out or "Warning" in out for out in outputs)
+    assert re.search(r"Out \[30\]: 60", outputs[-1])
+    assert "60" in shell.run("_30")
+    assert "NameError" in shell.run("_1")  # the oldest results were dropped: memory bounded

@@ -44,12 +44,35 @@ class ScansHistory:
         return iter(list(self._scans))
 
     def __repr__(self) -> str:
+        """A short table of the recent scans: number, title, state, points, start time."""
         if not self._scans:
-            return "SCANS: (none)"
-        return "\n".join(
-            f"{scan.scan_number or '-':>5} {scan.name:<16} {scan.state.name:<8} {scan.title}"
-            for scan in self._scans
-        )
+            return "SCANS: no scan has run in this session yet"
+        rows = [_history_row(scan) for scan in self._scans]
+        headers = ["#", "title", "state", "points", "started"]
+        widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+
+        def line(row: list[str]) -> str:
+            number, title, state, points, started = (
+                cell.rjust(width) if index in (0, 3) else cell.ljust(width)
+                for index, (cell, width) in enumerate(zip(row, widths, strict=True))
+            )
+            return f"{number}  {title}  {state}  {points}  {started}".rstrip()
+
+        return "\n".join([line(headers), *(line(row) for row in rows)])
+
+
+def _history_row(scan: Scan) -> list[str]:
+    import time
+
+    number = str(scan.scan_number) if scan.scan_number is not None else "-"
+    npoints = scan.npoints
+    points = f"{scan.npoints_done}/{npoints}" if npoints else str(scan.npoints_done)
+    started = (
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(scan.start_time))
+        if scan.start_time
+        else "-"
+    )
+    return [number, scan.title, scan.state.name, points, started]
 
 
 class ScanEnvironment:

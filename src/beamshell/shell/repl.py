@@ -13,7 +13,7 @@ import sys
 from typing import Any
 
 from IPython.terminal.embed import InteractiveShellEmbed
-from IPython.terminal.prompts import Prompts
+from IPython.terminal.prompts import Prompts, RichPromptDisplayHook
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory, ConditionalAutoSuggest
 from prompt_toolkit.completion import PathCompleter, WordCompleter
 from prompt_toolkit.contrib.regular_languages.completion import GrammarCompleter
@@ -32,6 +32,7 @@ from ptpython.repl import PyCF_ALLOW_TOP_LEVEL_AWAIT
 from ptpython.style import default_ui_style
 from pygments.lexers import BashLexer, PythonLexer
 from pygments.token import Token
+from traitlets import default
 from traitlets.config import Config as TraitletsConfig
 
 from beamshell.shell.busy_display import CommandDisplay
@@ -81,6 +82,18 @@ class _BeamshellPrompts(Prompts):
         count = self.shell.prompt_count
         width = len(input_prompt(self.shell.session_name, count))
         return [(Token.OutPrompt, output_prompt(count, width))]
+
+
+class _QuietOutputCache(RichPromptDisplayHook):
+    """IPython's display of results, whose output cache (`Out`, `_12`) drops its oldest
+    entries when full without printing a UserWarning between the operator's results."""
+
+    def cull_cache(self) -> None:
+        history = self.shell.user_ns.get("_oh", {})
+        oldest = sorted(history)[: max(int(len(history) * self.cull_fraction), 2)]
+        for number in oldest:
+            self.shell.user_ns.pop(f"_{number}", None)
+            history.pop(number, None)
 
 
 class _PromptStyle(PromptStyle):
@@ -185,6 +198,10 @@ class _BeamshellInput(PythonInput):
 
 class BeamshellShell(InteractiveShellEmbed):
     """The IPython shell of a session: runs each input as a Ctrl-C-able greenlet command."""
+
+    @default("displayhook_class")
+    def _quiet_output_cache(self):
+        return _QuietOutputCache
 
     def __init__(
         self,
