@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import subprocess
 
-from shell_pty import strip_escapes
+from shell_pty import BEAMSHELL, Shell, strip_escapes
 
 
 def test_assigning_a_position_redefines_it_and_a_typo_is_named(spawn_shell):
@@ -124,3 +125,43 @@ def test_the_output_cache_never_prints_a_warning(spawn_shell):
     assert re.search(r"Out \[30\]: 60", outputs[-1])
     assert "60" in shell.run("_30")
     assert "NameError" in shell.run("_1")  # the oldest results were dropped: memory bounded
+
+
+def test_listen_reads_naturally(shell_env, config_dir, tmp_path):
+    def listen(session: str, log: str) -> Shell:
+        args = ["listen", "-s", session, "--config", str(config_dir)]
+        return Shell(args, shell_env, tmp_path / log)
+
+    nobody = listen("nosuch", "nosuch.log")
+    try:
+        nobody.expect("listening to session 'nosuch'")
+        nobody.expect("session 'nosuch' has no scans yet: waiting for its first scan")
+        nobody.ctrl("c")
+        assert nobody.wait() in (0, 130)
+    finally:
+        nobody.close()
+    ran = subprocess.run(
+        [str(BEAMSHELL), "-s", "test_session", "--config", str(config_dir), "-c",
+         "loopscan(2, 0.01, diode)"],
+        env=shell_env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    follower = listen("test_session", "follower.log")
+    try:
+        follower.expect(
+            r"last scan of session 'test_session': 1 'loopscan 2 0.01' DONE, ended "
+            r"\S+: waiting for the next scan"
+        )
+        ran = subprocess.run(
+            [str(BEAMSHELL), "-s", "test_session", "--config", str(config_dir), "-c",
+             "loopscan(3, 0.01, diode)"],
+            env=shell_env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert ran.returncode == 0, ran.stderr
+        follower.expect(r"\d\d:\d\d:\d\d\.\d{3} NEW_NODE\s+test_session:\S+:2_loopscan \(scan\)")
+        follower.expect("END_SCAN")
+        assert "1_loopscan" not in strip_escapes(follower.child.before)
+        follower.ctrl("c")
+        assert follower.wait() in (0, 130)
+    finally:
+        follower.close()
