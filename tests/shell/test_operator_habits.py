@@ -165,3 +165,25 @@ def test_listen_reads_naturally(shell_env, config_dir, tmp_path):
         assert follower.wait() in (0, 130)
     finally:
         follower.close()
+
+
+def test_a_pager_has_the_terminal_and_leaves_the_screen_clean(spawn_shell, shell_env):
+    shell_env.update(PAGER="less", LESS="", LINES="6")  # a short screen: help texts are paged
+    shell_env.pop("MANPAGER", None)
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    for command, title in [("help(ascan)", "Help on function ascan"), ("ascan?", "Signature")]:
+        shell.send(command)
+        shell.expect(title)  # shown by less, which has the terminal in its own mode
+        shell.expect(r"\(END\)")  # less's prompt: it waits for a key
+        assert "ESC[" not in shell.child.before  # colours shown as colours, not as text
+        shell.child.send("q")
+        shell.expect_prompt()
+        screen = strip_escapes(shell.child.before)
+        assert "Traceback" not in screen and "Error" not in screen
+        # The input starts empty (no stray key or escape sequence left in it) and works.
+        out = shell.run("6 * 7")
+        assert re.search(r"Out \[\d+\]: 42", out), out
+        assert "SyntaxError" not in out
+    short = shell.run("len?")  # a text that fits is printed, no pager
+    assert "Return the number of items" in short

@@ -40,6 +40,7 @@ from beamshell.shell.completion import NamespaceCompleter
 from beamshell.shell.interrupt import CommandRunner
 from beamshell.shell.line_input import cooperative_input
 from beamshell.shell.output_above import OutputAbove
+from beamshell.shell.pager import make_pager, paged_help
 from beamshell.shell.prompt import continuation_prompt, input_prompt, next_count, output_prompt
 from beamshell.shell.refresh import refresh_periodically
 from beamshell.shell.toolbar import toolbar_text
@@ -228,8 +229,10 @@ class BeamshellShell(InteractiveShellEmbed):
         )
         self._typeahead = ""
         self._queued: list[str] = []  # lines typed with Enter during the last command
-        # Long help texts are printed, not paged: a pager would fight the toolbar for the terminal.
-        self.set_hook("show_in_pager", lambda _shell, text, *args, **kw: print(_page_text(text)))
+        # `obj?` and `help(obj)`: a text taller than the screen goes to a pager that gets
+        # the terminal to itself (see shell.pager); a shorter one is printed.
+        page = make_pager(self._command_display.released)
+        self.set_hook("show_in_pager", lambda _shell, data, *args, **kw: page(_page_text(data)))
 
     def get_namespace(self) -> dict:
         return self.user_ns
@@ -335,8 +338,9 @@ def _page_text(data: Any) -> str:
 def run_repl(session: Any, history_path: str | None, runner: CommandRunner) -> None:
     """Prompt until the operator leaves (Ctrl-D, confirmed, or `exit`)."""
     shell = BeamshellShell(session, runner, history_path)
+    released = shell._command_display.released
     try:
-        with cooperative_input(shell._command_display.released):
+        with cooperative_input(released), paged_help(released):
             shell.mainloop()
     finally:
         shell.python_input.history = None  # release the file before the session closes
