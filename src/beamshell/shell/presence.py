@@ -84,7 +84,8 @@ def announce_shell(redis_url: str, session_name: str, force: bool = False) -> Sh
     from beamshell.config.redis_server import connect
 
     info = ShellInfo(session_name, socket.gethostname(), os.getpid(), _terminal(), time.time())
-    client = connect(redis_url, client_name=info.client_name(), single_connection_client=True)
+    # One connection, kept open by the client's pool for the shell's life (named at connect).
+    client = connect(redis_url, client_name=info.client_name())
     try:
         own_id = client.client_id()
         others = [
