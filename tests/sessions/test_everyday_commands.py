@@ -177,3 +177,16 @@ def test_a_counter_read_that_raises(env):
     assert 0 < len(scan.get_data()["diode"]) < 10
     diode.clear_fault()
     assert env["ct"](0.01, diode).state.name == "DONE"
+
+
+def test_two_open_sessions_share_the_active_mg_and_scan_saving(open_session, capsys):
+    here = open_session("main")
+    there = open_session("main")  # another process of the same session, as far as Redis goes
+    assert there.env_dict["ACTIVE_MG"].name == "MG1"
+    here.env_dict["set_active_mg"](here.config.get("MG2"))
+    here.env_dict["SCAN_SAVING"].base_path = "/tmp/other_place"
+    assert there.config.settings.catch_up()
+    assert there.env_dict["ACTIVE_MG"].name == "MG2"  # the namespace name follows
+    assert there.env_dict["SCAN_SAVING"].base_path == "/tmp/other_place"
+    there.env_dict["lsmg"]()
+    assert "* MG2" in capsys.readouterr().out
