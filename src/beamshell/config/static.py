@@ -359,14 +359,17 @@ class Config:
 
     @property
     def settings(self):
-        """Factory of persisted settings for devices, scan numbering and saving."""
+        """Factory of persisted settings for devices, scan numbering and saving; it follows
+        changes made by other processes (see config.settings)."""
         if self._settings is None:
             from beamshell.config.settings import SettingsStore
 
-            self._settings = SettingsStore(self.redis)
+            self._settings = SettingsStore(self.redis, follow_changes=True)
         return self._settings
 
     def close(self) -> None:
+        if self._settings is not None:
+            self._settings.close()
         if self._redis is not None:
             self._redis.close()
             self._redis = None

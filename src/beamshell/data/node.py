@@ -156,6 +156,7 @@ class DataNode:
         from_last: bool = False,
         stop_on_end: bool = False,
         timeout: float | None = None,
+        after: bytes | str | None = None,
     ) -> Walker:
         """Iterate over (event, node, data): what exists now, then (wait=True) live events.
 
@@ -172,6 +173,7 @@ class DataNode:
             timeout=timeout,
             from_last=from_last,
             stop_on_end=stop_on_end,
+            after=after,
         )
 
 

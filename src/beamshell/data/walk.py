@@ -86,7 +86,9 @@ class Walker:
     Stop it with `stop()` from anywhere (inside the loop, another greenlet, another thread):
     a blocked XREAD is woken at once through a private stream. `stop_on_end` stops after the
     first END_SCAN given; `timeout` ends the iteration after that many seconds without any
-    Redis activity. With wait=False the iteration ends after what exists now.
+    Redis activity. With wait=False the iteration ends after what exists now. `after` (an
+    entry ID of the root's children stream) starts after that child: only later ones come.
+    `live` is False while the walker gives what existed when it started, True afterwards.
     """
 
     def __init__(
@@ -100,8 +102,11 @@ class Walker:
         nodes_only: bool = False,
         from_last: bool = False,
         stop_on_end: bool = False,
+        after: bytes | str | None = None,
     ):
         self.root = root
+        self._after = after
+        self.live = False
         self._include = _types(include_filter)
         exclude = _types(exclude_children) or frozenset()
         if self._include is not None and self._include <= _TOP_TYPES:
@@ -148,6 +153,7 @@ class Walker:
     def _run(self) -> Iterator[WalkEvent]:
         try:
             yield from self._until_stopped(self._discover_root())
+            self.live = True
             while self._wait and not self._stopped:
                 reply = self._read_live()
                 if reply is None:
@@ -183,8 +189,8 @@ class Walker:
                 yield from self._watch(data_key(root.db_name, self._prefix), root, descend=False)
             return
         key = children_key(root.db_name, self._prefix)
-        start: bytes | str = "0-0"
-        if self._from_last:
+        start: bytes | str = "0-0" if self._after is None else self._after
+        if self._from_last and self._after is None:
             for entry_id, fields in self._redis.xrevrange(key, count=_CHUNK):
                 if fields.get(b"e") == b"new":
                     start = _before(entry_id)

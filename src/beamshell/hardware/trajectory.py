@@ -70,6 +70,19 @@ class MotionProfile:
         ]
         return cls(phases, t_decel + ramp_time, end)
 
+    def to_dict(self) -> dict:
+        """A JSON-friendly form (kept in Redis so that every process sees the same move)."""
+        return {
+            "phases": [[p.t0, p.x0, p.v0, p.a] for p in self.phases],
+            "end_time": self.end_time,
+            "end_position": self.end_position,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MotionProfile:
+        phases = [Phase(*(float(value) for value in phase)) for phase in data["phases"]]
+        return cls(phases, float(data["end_time"]), float(data["end_position"]))
+
     @property
     def duration(self) -> float:
         return self.end_time - self.phases[0].t0 if self.phases else 0.0

@@ -19,6 +19,10 @@ DEFAULT_HISTORY_SIZE = 20
 DEFAULT_DATA_EXPIRATION_S = 24 * 3600
 
 
+class ScanAlreadyRunning(BeamshellError):
+    """A scan was started while another one of the session runs (outside a sequence)."""
+
+
 class ScansHistory:
     """The session's most recent scans, oldest first (`SCANS[-1]` is the last one started)."""
 
@@ -40,12 +44,35 @@ class ScansHistory:
         return iter(list(self._scans))
 
     def __repr__(self) -> str:
+        """A short table of the recent scans: number, title, state, points, start time."""
         if not self._scans:
-            return "SCANS: (none)"
-        return "\n".join(
-            f"{scan.scan_number or '-':>5} {scan.name:<16} {scan.state.name:<8} {scan.title}"
-            for scan in self._scans
-        )
+            return "SCANS: no scan has run in this session yet"
+        rows = [_history_row(scan) for scan in self._scans]
+        headers = ["#", "title", "state", "points", "started"]
+        widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+
+        def line(row: list[str]) -> str:
+            number, title, state, points, started = (
+                cell.rjust(width) if index in (0, 3) else cell.ljust(width)
+                for index, (cell, width) in enumerate(zip(row, widths, strict=True))
+            )
+            return f"{number}  {title}  {state}  {points}  {started}".rstrip()
+
+        return "\n".join([line(headers), *(line(row) for row in rows)])
+
+
+def _history_row(scan: Scan) -> list[str]:
+    import time
+
+    number = str(scan.scan_number) if scan.scan_number is not None else "-"
+    npoints = scan.npoints
+    points = f"{scan.npoints_done}/{npoints}" if npoints else str(scan.npoints_done)
+    started = (
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(scan.start_time))
+        if scan.start_time
+        else "-"
+    )
+    return [number, scan.title, scan.state.name, points, started]
 
 
 class ScanEnvironment:
@@ -95,6 +122,7 @@ class ScanEnvironment:
         self.data_expiration = data_expiration
         self.scans = ScansHistory(history_size)
         self.current_scan: Scan | None = None  # the running scan, for the shell's toolbar
+        self.running_scans: list[Scan] = []
         self._local_counter = itertools.count(1)
 
     @property
@@ -105,6 +133,20 @@ class ScanEnvironment:
         if self.settings is None:
             return next(self._local_counter)
         return self.settings.value(f"scan_counter:{self.session_name}", 0).incr()
+
+    def check_no_other_scan(self, scan: Scan) -> None:
+        """Refuse to run `scan` while another scan of the session runs, unless both belong
+        to one sequence (whose scans may run side by side)."""
+        for other in self.running_scans:
+            if other is scan or (scan.sequence is not None and other.sequence is scan.sequence):
+                continue
+            done = f"{other.npoints_done}/{other.npoints}" if other.npoints else other.npoints_done
+            number = f" {other.scan_number}" if other.scan_number is not None else ""
+            raise ScanAlreadyRunning(
+                f"{scan.name}: scan{number} '{other.title}' is running in session "
+                f"{self.session_name} ({other.state.name}, {done} points): wait for its end "
+                "or stop it first"
+            )
 
     def active_mg(self):
         """The active measurement group, or None when the session has none."""

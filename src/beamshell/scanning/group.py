@@ -243,6 +243,7 @@ class SequenceContext:
         db_name = scan.prepare_node()
         self._sequence._publication.reference(db_name)
         self.scans.append(scan)
+        scan.sequence = self._sequence  # its scans may run side by side
 
     def add_and_run(self, scan: Scan) -> None:
         """Add a scan that has not run and run it here: its table prints, its errors raise."""

@@ -26,6 +26,9 @@ YIELD_INTERVAL_S = 0.05
 
 
 class ScanState(enum.IntEnum):
+    """A scan's state. Shown by name (`ABORTED`, not `6`); compares equal to its number as
+    before (`state == 6`) and is ordered (`state >= ScanState.DONE`)."""
+
     IDLE = 0
     PREPARING = 1
     STARTING = 2
@@ -34,6 +37,15 @@ class ScanState(enum.IntEnum):
     DONE = 5
     ABORTED = 6
     KILLED = 7
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __format__(self, spec: str) -> str:
+        return format(self.name, spec)
 
 
 FINAL_STATES = frozenset({ScanState.DONE, ScanState.ABORTED, ScanState.KILLED})
@@ -56,7 +68,8 @@ class ScanPreset:
 class ScanData(Mapping):
     """A scan's data: numpy arrays keyed by channel name; a counter or axis object works too."""
 
-    def __init__(self, channels: list[AcquisitionChannel]):
+    def __init__(self, channels: list[AcquisitionChannel], title: str | None = None):
+        self._title = title
         self._by_name: dict[str, AcquisitionChannel] = {}
         for channel in channels:
             key = channel.name if channel.name not in self._by_name else channel.fullname
@@ -98,6 +111,28 @@ class ScanData(Mapping):
 
     def __len__(self) -> int:
         return len(self._by_name)
+
+    def __repr__(self) -> str:
+        """Its channels with their number of points, shape, dtype and unit: a table."""
+        rows = [
+            [key, str(len(channel)), str(channel.shape), channel.dtype.name, channel.unit or ""]
+            for key, channel in self._by_name.items()
+        ]
+        headers = ["channel", "points", "shape", "dtype", "unit"]
+        widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+        aligned = (0, 3, 4)  # left-aligned columns: names, dtype and unit read as words
+
+        def line(row: list[str]) -> str:
+            cells = [
+                cell.ljust(width) if index in aligned else cell.rjust(width)
+                for index, (cell, width) in enumerate(zip(row, widths, strict=True))
+            ]
+            return "  " + "  ".join(cells).rstrip()
+
+        title = f"data of {self._title}" if self._title else "scan data"
+        lines = [f"{title}: {len(rows)} channels", line(headers)]
+        lines += [line(row) for row in rows]
+        return "\n".join(lines)
 
 
 class Scan:
@@ -150,6 +185,7 @@ class Scan:
         self._chain_stopped_at: float | None = None
         self._done = gevent.event.Event()
         self._estimate: ScanEstimate | None = None
+        self.sequence = None  # the Sequence this scan was added to, if any
 
     # -- description ----------------------------------------------------------------------
     @property
@@ -201,11 +237,25 @@ class Scan:
         return next((c for c in self.channels if c.role == "elapsed_time"), None)
 
     def get_data(self) -> ScanData:
-        return ScanData(self.channels)
+        return ScanData(self.channels, title=self._label())
+
+    def _label(self) -> str:
+        number = f" {self._scan_number}" if self._scan_number is not None else ""
+        return f"scan{number} '{self.title}'"
+
+    @property
+    def data_file(self) -> str | None:
+        """The file the scan's data are saved in (`scan_info["filename"]`), once saving exists."""
+        filename = self.scan_info.get("filename")
+        return str(filename) if filename and self.save else None
 
     def __repr__(self) -> str:
-        number = self._scan_number if self._scan_number is not None else "-"
-        return f"Scan(number={number}, name={self.name}, state={self._state.name}, title={self.title!r})"
+        """`Scan 12 'loopscan 10 0.1' DONE, 10/10 points, data /tmp/scans/demo/data.h5`."""
+        points = f"{self.npoints_done}/{self.npoints}" if self.npoints else f"{self.npoints_done}"
+        text = f"{self._label().capitalize()} {self._state.name}, {points} points"
+        if self.data_file:
+            text += f", data {self.data_file}"
+        return text
 
     # -- configuration ----------------------------------------------------------------------
     def add_preset(self, preset: ScanPreset) -> None:
@@ -296,7 +346,15 @@ class Scan:
             raise RuntimeError(
                 f"scan '{self.name}' has already run (state {self._state.name}): create a new one"
             )
+        self.env.check_no_other_scan(self)  # before anything: no number is taken
         self._started = True
+        self.env.running_scans.append(self)
+        try:
+            self._run()
+        finally:
+            self.env.running_scans.remove(self)
+
+    def _run(self) -> None:
         error: BaseException | None = None
         try:
             self._begin()

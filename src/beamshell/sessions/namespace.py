@@ -53,6 +53,13 @@ def build_namespace(session: Session) -> None:
         active_mg.set(group)
         env["ACTIVE_MG"] = group
 
+    def active_mg_changed() -> None:
+        # Set in another shell of the session: ACTIVE_MG follows here too.
+        if "ACTIVE_MG" in env:
+            env["ACTIVE_MG"] = active_mg.get()
+
+    session.config.settings.on_change(active_mg.setting_name, active_mg_changed)
+
     env.update(
         config=session.config,
         ACTIVE_MG=None,

@@ -183,7 +183,7 @@ class Session:
         from beamshell.hardware.axis import Axis
 
         for obj in list(self.objects.values()):
-            if isinstance(obj, Axis) and obj.is_moving:
+            if isinstance(obj, Axis) and obj.moving_here:  # another process's move goes on
                 try:
                     obj.stop()
                 except Exception:  # closing must go on for the other devices

@@ -104,13 +104,23 @@ def _session_command(args: argparse.Namespace) -> int:
 
     config_dir = _config_dir(args)
     batch = args.script is not None or args.commands is not None
-    session = open_session(args.session, config_dir, show_banner=not (args.no_banner or batch))
+    presence = None
+    if not batch:  # -c and --script may run beside an open shell
+        from beamshell.config.redis_server import resolve_redis_url
+        from beamshell.shell.presence import announce_shell
+
+        presence = announce_shell(resolve_redis_url(config_dir), args.session, force=args.force)
     try:
-        if batch:
-            return run_batch(session, script=args.script, commands=args.commands)
-        return run_interactive(session)
+        session = open_session(args.session, config_dir, show_banner=not (args.no_banner or batch))
+        try:
+            if batch:
+                return run_batch(session, script=args.script, commands=args.commands)
+            return run_interactive(session)
+        finally:
+            session.close()  # the embedded Redis keeps running for other clients
     finally:
-        session.close()  # the embedded Redis keeps running for other clients
+        if presence is not None:
+            presence.close()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--list-sessions", action="store_true", help="print the configuration's sessions and exit"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="open the shell even if the session is open in another interactive shell",
     )
     run = parser.add_mutually_exclusive_group()
     run.add_argument("--script", metavar="FILE", help="run a macro file in the session, then exit")

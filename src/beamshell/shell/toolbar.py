@@ -1,4 +1,5 @@
-"""The bottom toolbar's text: session, the running scan's progress (or idle), and the clock."""
+"""The bottom toolbar's text: session, the running scan's progress, moving axes (or idle), and
+the clock."""
 
 from __future__ import annotations
 
@@ -28,14 +29,33 @@ def scan_progress(scan: Any, now: float) -> str:
     return f"{name} {points}{elapsed}{remaining}"
 
 
+def moving_axes(axes: list[Any]) -> str:
+    """`m2 12.345, m3 -1.2`: the axes this process moves, with where they are now."""
+    parts = []
+    for axis in axes:
+        try:
+            position = axis.format_position(axis.position)
+        except Exception:  # noqa: BLE001 - the toolbar must never fail: Redis may be away
+            position = "?"
+        parts.append(f"{axis.name} {position}")
+    return ", ".join(parts)
+
+
 def toolbar_text(
-    session_name: str, scan: Any | None, now: float | None = None, busy: bool = False
+    session_name: str,
+    scan: Any | None,
+    now: float | None = None,
+    busy: bool = False,
+    moving: list[Any] = (),
 ) -> str:
     """The whole toolbar line: ` DEMO | scanning: ascan 12/100 0:00:03, 0:00:25 left | 14:02:11 `;
-    without a scan, `running` while a command runs, else `idle`."""
+    without a scan, the axes moving (` DEMO | moving: m2 12.345 mm | ...`), else `running`
+    while a command runs, else `idle`."""
     now = time.time() if now is None else now
     if scan is not None:
         activity = f"scanning: {scan_progress(scan, now)}"
+    elif moving:
+        activity = f"moving: {moving_axes(list(moving))}"
     else:
         activity = "running" if busy else "idle"
     clock = time.strftime("%H:%M:%S", time.localtime(now))
