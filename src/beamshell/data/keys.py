@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from beamshell.data.errors import BadNodeName
+from beamshell.text import has_unprintable
 
 # One node `<db_name>` owns up to four keys; every one of them expires with the scan data.
 NODE_SUFFIX = "_node"  # hash: type, parent, dtype, shape
@@ -47,6 +48,11 @@ def check_node_name(db_name: str, parent: str | None) -> None:
     """Raise BadNodeName unless `db_name` is a well-formed child name of `parent`."""
     if not isinstance(db_name, str) or not db_name or db_name != db_name.strip():
         raise BadNodeName(f"bad scan data node name {db_name!r}: a non-empty string is needed")
+    if has_unprintable(db_name):
+        raise BadNodeName(
+            f"bad scan data node name {db_name!r}: control characters (newline, tab, escape...)"
+            " are not allowed"
+        )
     if any(part == "" for part in db_name.split(":")):
         raise BadNodeName(f"bad scan data node name '{db_name}': empty part between ':'")
     if db_name.startswith(SETTINGS_PREFIX) or db_name == SETTINGS_PREFIX[:-1]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from beamshell.errors import BeamshellError
 from beamshell.scanning.saving import ScanSaving
+from beamshell.text import printable
 
 if TYPE_CHECKING:
     from beamshell.scanning.scan import Scan
@@ -43,7 +44,7 @@ class ScansHistory:
         if not self._scans:
             return "SCANS: (none)"
         return "\n".join(
-            f"{scan.scan_number or '-':>5} {scan.name:<16} {scan.state.name:<8} {scan.title}"
+            f"{scan.scan_number or '-':>5} {scan.name:<16} {scan.state.name:<8} {printable(scan.title)}"
             for scan in self._scans
         )
 

@@ -18,6 +18,7 @@ from beamshell.errors import BeamshellError
 from beamshell.scanning.channel import AcquisitionChannel
 from beamshell.scanning.context import ScanEnvironment, default_environment
 from beamshell.scanning.scan import FINAL_STATES, Scan, ScanState
+from beamshell.text import printable
 
 GROUPING_MASTER = "GroupingMaster"
 SCANS_CHANNEL = "scans"
@@ -326,7 +327,7 @@ class Sequence:
             if self.env.display:
                 print(
                     f"\nSequence {self.scan_number} {time.ctime(self._publication.start_time)} "
-                    f"{self.env.session_name} user = {self.env.user}\n{self.scan_info['title']}",
+                    f"{self.env.session_name} user = {self.env.user}\n{printable(str(self.scan_info['title']))}",
                     file=out,
                     flush=True,
                 )

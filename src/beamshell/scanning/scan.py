@@ -15,6 +15,7 @@ from beamshell.scanning.chain import AcquisitionChain
 from beamshell.scanning.channel import AcquisitionChannel
 from beamshell.scanning.context import ScanEnvironment, default_environment
 from beamshell.scanning.stopping import StopErrors, run_shielded
+from beamshell.text import has_unprintable
 
 __all__ = ["Scan", "ScanData", "ScanPreset", "ScanState"]
 
@@ -119,8 +120,10 @@ class Scan:
             raise TypeError(f"Scan: chain must be an AcquisitionChain, got {chain!r}")
         if not chain.top_masters:
             raise ValueError("Scan: the acquisition chain has no master")
-        if not isinstance(name, str) or not name or ":" in name or " " in name:
-            raise ValueError(f"Scan: name must be a word without ':' or spaces, got {name!r}")
+        if not isinstance(name, str) or not name or ":" in name or _breaks_a_word(name):
+            raise ValueError(
+                f"Scan: name must be a word without ':', spaces or control characters, got {name!r}"
+            )
         self.env = env if env is not None else default_environment()
         self.acq_chain = chain
         self.name = name
@@ -430,6 +433,11 @@ def _capture(function: Callable, *args: Any) -> BaseException | None:
     except Exception as exc:  # noqa: BLE001  (raised again in the scan's greenlet)
         return exc
     return None
+
+
+def _breaks_a_word(name: str) -> bool:
+    """Whitespace or control characters: they would break names in line-oriented output."""
+    return any(char.isspace() for char in name) or has_unprintable(name)
 
 
 def _is_plain(value: Any) -> bool:
