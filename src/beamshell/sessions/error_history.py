@@ -22,11 +22,12 @@ class ErrorHistory:
         return len(self._errors)
 
     @staticmethod
-    def format_short(exc: BaseException) -> str:
-        """The one line an operator sees when a command fails."""
+    def format_short(exc: BaseException, hint: bool = True) -> str:
+        """The one line an operator sees when a command fails (`hint`: how to see more)."""
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-        return f"!!! === {text} === !!! {_HINT}"
+        line = f"!!! === {text} === !!!"
+        return f"{line} {_HINT}" if hint else line
 
     def format_traceback(self, n: int | None = None) -> str:
         """Full traceback of the latest error, or of the n-th latest (`n=1` is the latest)."""

@@ -5,10 +5,13 @@ from __future__ import annotations
 import ast
 import os
 import sys
+import sysconfig
+import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
 from beamshell import __version__
+from beamshell.sessions.error_history import ErrorHistory
 from beamshell.shell.interrupt import CommandRunner
 from beamshell.shell.typing_helper import apply_typing_helper
 
@@ -68,9 +71,40 @@ def compile_commands(source: str):
     return compile(ast.Interactive(body=tree.body), "<-c>", "single")
 
 
-def _report(session: Any, exc: BaseException) -> None:
+def macro_location(exc: BaseException, script: Path | None) -> str | None:
+    """`file:line` of the macro code where `exc` was raised: the deepest frame outside
+    beamshell and the Python installation (the script, a macro it loaded, `<-c>`)."""
+    library_dirs = _library_dirs()
+    found = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        filename = frame.f_code.co_filename
+        if filename == "<-c>" or (script is not None and filename == str(script)):
+            found = f"{filename}:{lineno}"
+        elif not filename.startswith("<") and not filename.startswith(library_dirs):
+            found = f"{filename}:{lineno}"
+    if found is None and isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
+        found = f"{exc.filename}:{exc.lineno}"
+    return found
+
+
+def _library_dirs() -> tuple[str, ...]:
+    import beamshell
+
+    paths = sysconfig.get_paths()
+    dirs = {str(Path(beamshell.__file__).parent)}
+    dirs |= {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    return tuple(os.path.join(d, "") for d in dirs)
+
+
+def _report(session: Any, exc: BaseException, script: Path | None = None) -> None:
+    """No prompt follows, so no `last_error()`: one line saying where, then the traceback."""
     session.error_history.record(type(exc), exc, exc.__traceback__)
-    print(session.error_history.format_short(exc), file=sys.stderr, flush=True)
+    line = ErrorHistory.format_short(exc, hint=False)
+    where = macro_location(exc, script)
+    if where is not None:
+        line = f"{line} at {where}"
+    print(line, file=sys.stderr)
+    print(session.error_history.format_traceback(), file=sys.stderr, flush=True)
 
 
 def run_batch(session: Any, script: str | None = None, commands: str | None = None) -> int:
@@ -78,19 +112,27 @@ def run_batch(session: Any, script: str | None = None, commands: str | None = No
     runner = CommandRunner()
     runner.install()
     namespace = session.env_dict
+    path = None
     try:
         if script is not None:
             path = Path(script).expanduser()
             if not path.is_file():
                 raise FileNotFoundError(f"no script file {os.fspath(path)}")
+            path = path.resolve()
             runner.run(session.user_script_run, path)
         else:
             runner.run(exec, compile_commands(apply_typing_helper(commands, namespace)), namespace)
     except KeyboardInterrupt as exc:
-        _report(session, exc)
+        _report(session, exc, path)
         return EXIT_INTERRUPTED
-    except Exception as exc:  # the macro's own error: one short line, like at the prompt
-        _report(session, exc)
+    except FileNotFoundError as exc:
+        if path is None or not path.is_file():
+            print(f"beamshell: {exc}", file=sys.stderr)  # no macro ran: nothing to trace
+            return EXIT_COMMAND_FAILED
+        _report(session, exc, path)
+        return EXIT_COMMAND_FAILED
+    except Exception as exc:  # the macro's own error
+        _report(session, exc, path)
         return EXIT_COMMAND_FAILED
     finally:
         sys.stdout.flush()
