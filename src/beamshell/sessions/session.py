@@ -38,6 +38,8 @@ class Session:
             print(line, file=self._out, flush=True)
 
     def _load(self) -> None:
+        for error in self.config.file_errors:  # each hides the objects its file defines
+            self._report(f"ERROR {error}")
         chain = self._session_chain(self.name, [])
         main = chain[-1]
         excluded = set(main.exclude_objects)
@@ -82,6 +84,10 @@ class Session:
     def _load_object(self, object_name: str, session_config: SessionConfig) -> None:
         try:
             if object_name not in self.config.names_list:
+                failed = self.config.failed_file_defining(object_name)
+                if failed is not None:
+                    where = self.config.display_path(failed.filename or "")
+                    raise BeamshellError(f"defined in {where}, which failed to load: {failed}")
                 raise session_config.error(
                     f"config-objects: no object named '{object_name}' in the configuration",
                     "config-objects",
