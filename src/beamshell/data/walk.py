@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from beamshell.data import validate
 from beamshell.data.connection import describe_url
 from beamshell.data.events import ChannelData, Event
 from beamshell.data.keys import (
@@ -151,6 +152,11 @@ class Walker:
                 if reply is None:
                     return
                 yield from self._until_stopped(self._handle_reply(reply))
+        except redis.ResponseError as exc:
+            # WRONGTYPE from a read over many streams: name the key that is not a stream.
+            watched = {key: (owner.db_name, "stream") for key, (owner, _) in self._owners.items()}
+            with validate.wrong_type_reported(self._redis, watched):
+                raise exc from None
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             from beamshell.errors import RedisUnreachable
 
@@ -211,7 +217,11 @@ class Walker:
             if watch is not None:
                 pipe.xrange(watch[0], min="0-0", count=_CHUNK)
             plan.append((db_name, watch is not None))
-        replies = iter(pipe.execute())
+        expected = {}
+        for db_name, node_type in children:
+            expected.update(validate.node_keys_expected(db_name, node_type))
+        with validate.wrong_type_reported(self._redis, expected):
+            replies = iter(pipe.execute())
         return {name: (next(replies), next(replies) if watched else None) for name, watched in plan}
 
     def _discover(
@@ -224,7 +234,7 @@ class Walker:
         if not raw_fields:
             return  # expired since its parent listed it
         node = self.root.node_for(db_name, node_type)
-        node._fields = {_text(k): _text(v) for k, v in raw_fields.items()}
+        node._fields = validate.node_fields(raw_fields, db_name)
         if self._included(node_type):
             yield (Event.NEW_NODE, node, None)
         watch = self._stream_for(db_name, node_type)
@@ -300,25 +310,24 @@ class Walker:
             return
         node, descend = self._owners[key]
         if node.type in CHANNEL_TYPES:
+            data = node.decode(entries)  # every entry checked: a bad one raises CorruptData
+            first_index = validate.batch_span(entries[0], node.db_name)[0]
             self._streams[key] = entries[-1][0]
-            first_index = int(entries[0][1][b"i"])
-            yield (Event.NEW_DATA, node, ChannelData(first_index, node.decode(entries)))
+            yield (Event.NEW_DATA, node, ChannelData(first_index, data))
             return
-        children = [
-            (_text(fields[b"db"]), _text(fields[b"t"]))
-            for _, fields in entries
-            if descend and fields.get(b"e") == b"new"
+        parsed = [
+            (entry_id, validate.child_entry(fields, node.db_name, entry_id))
+            for entry_id, fields in entries
         ]
+        children = [(name, kind) for _, (event, name, kind) in parsed if descend and event == "new"]
         prefetched = self._prefetch(children) if children else {}
-        for entry_id, fields in entries:
+        for entry_id, (event, name, child_type) in parsed:
             if key not in self._streams:
                 return
             self._streams[key] = entry_id
-            kind = fields.get(b"e")
-            if kind == b"new" and descend:
-                name = _text(fields[b"db"])
-                yield from self._discover(name, _text(fields[b"t"]), prefetched[name])
-            elif kind == b"end":
+            if event == "new" and descend:
+                yield from self._discover(name, child_type, prefetched[name])
+            elif event == "end":
                 yield from self._end(node)
 
     def _end(self, node: DataNode) -> Iterator[WalkEvent]:
