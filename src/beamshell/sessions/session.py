@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import logging
 import os
 import sys
 import traceback
@@ -14,6 +15,8 @@ from beamshell.config.static import Config, register_config, resolve_config_dir,
 from beamshell.errors import BeamshellError, ConfigError
 from beamshell.sessions.error_history import ErrorHistory
 from beamshell.sessions.session_config import SessionConfig
+
+log = logging.getLogger(__name__)
 
 
 class Session:
@@ -183,7 +186,7 @@ class Session:
                 try:
                     obj.stop()
                 except Exception:  # closing must go on for the other devices
-                    traceback.print_exc()
+                    log.exception("closing session %s: stopping %s failed", self.name, obj.name)
         if self.scan_env is not None:
             from beamshell.scanning import context
 

@@ -24,7 +24,10 @@ def _server_command(args: argparse.Namespace) -> int:
     server = EmbeddedRedis(config_dir)
     if args.action == "start":
         url = server.start()
-        print(f"Redis running at {url} (pid {server.pid()}, data in {server.data_dir})")
+        print(
+            f"Redis running at {url} (pid {server.pid()}, data in {server.data_dir}, "
+            f"log {server.log_file})"
+        )
     elif args.action == "stop":
         if server.stop():
             print(f"Redis for {config_dir} stopped")
@@ -40,10 +43,14 @@ def _server_command(args: argparse.Namespace) -> int:
         status = server.status()
         if status["running"]:
             print(
-                f"Redis running at {status['url']} (pid {status['pid']}, data in {status['data_dir']})"
+                f"Redis running at {status['url']} (pid {status['pid']}, "
+                f"data in {status['data_dir']}, log {status['log']})"
             )
         else:
-            print(f"Redis for {config_dir} is not running (it would listen at {status['url']})")
+            print(
+                f"Redis for {config_dir} is not running (it would listen at {status['url']}; "
+                f"its log: {status['log']})"
+            )
             return 3
     return 0
 

@@ -9,6 +9,7 @@ touched from another thread.
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -44,6 +45,8 @@ from beamshell.shell.prompt import continuation_prompt, input_prompt, next_count
 from beamshell.shell.refresh import refresh_periodically
 from beamshell.shell.toolbar import toolbar_text
 from beamshell.shell.typing_helper import apply_typing_helper
+
+log = logging.getLogger(__name__)
 
 TOOLBAR_REFRESH_S = 0.5  # the clock and a background scan's progress
 
@@ -289,7 +292,7 @@ class BeamshellShell(InteractiveShellEmbed):
             self._queued += queued
             self._typeahead += typed
         except Exception as exc:  # noqa: BLE001 - the command goes on without its toolbar
-            print(f"(toolbar unavailable: {exc})", file=sys.stderr)
+            log.warning("(toolbar unavailable: %s)", exc)
 
     # -- errors ----------------------------------------------------------------------------
     def showtraceback(self, exc_tuple=None, filename=None, tb_offset=None, **kwargs: Any):
