@@ -23,7 +23,7 @@ from beamshell.errors import BeamshellError, ConfigError
 CONFIG_ENV = "BEAMSHELL_CONFIG"
 DEMO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "demo_config"
 # Keys of the root __init__.yml that configure beamshell itself and are not object defaults.
-ROOT_SETTINGS_KEYS = frozenset({"redis_url", "packages", "scan_data_expiration"})
+ROOT_SETTINGS_KEYS = frozenset({"redis_url", "packages", "scan_data_expiration", "scan_lease_time"})
 # Keys that every object may carry whatever its class.
 COMMON_KEYS = frozenset({"name", "class", "plugin"})
 

@@ -10,6 +10,7 @@ NODE_SUFFIX = "_node"  # hash: type, parent, dtype, shape
 INFO_SUFFIX = "_info"  # hash: field -> JSON value
 CHILDREN_SUFFIX = "_children"  # stream: "new" entries (children, in creation order), "end"
 DATA_SUFFIX = "_data"  # stream: one entry per batch of points, ID "<first index>-1"
+LEASE_SUFFIX = "_lease"  # string with a short TTL: the writer of a running scan is alive
 
 SETTINGS_PREFIX = "settings:"
 WAKE_PREFIX = "beamshell:walker_wake:"
@@ -32,6 +33,10 @@ def children_key(db_name: str) -> str:
 
 def data_key(db_name: str) -> str:
     return db_name + DATA_SUFFIX
+
+
+def lease_key(db_name: str) -> str:
+    return db_name + LEASE_SUFFIX
 
 
 def node_keys(db_name: str, node_type: str) -> tuple[str, ...]:

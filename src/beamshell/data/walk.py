@@ -11,6 +11,7 @@ a scan gets every point exactly once and in order, and never polls.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -29,6 +30,7 @@ from beamshell.data.keys import (
     data_key,
     node_key,
 )
+from beamshell.data.lease import end_abandoned
 
 if TYPE_CHECKING:
     from beamshell.data.node import DataNode
@@ -40,6 +42,7 @@ _WAKE_TTL_S = 60
 # for a dead server: only a missing answer within the client's socket timeout is a failure.
 BLOCK_SLICE_S = 1.0
 _MAX_SEQ = 2**64 - 1
+log = logging.getLogger(__name__)
 _TOP_TYPES = frozenset({"session", *SCAN_TYPES})
 
 WalkEvent = tuple[Event, "DataNode", Any]
@@ -120,6 +123,8 @@ class Walker:
         self._started = False
         self._finished = False
         self._stopped = False
+        self._next_lease_check = 0.0
+        self._lease_checks = True
 
     def __iter__(self) -> Iterator[Any]:
         if self._started:
@@ -278,6 +283,7 @@ class Walker:
         slice_s = _block_slice(self._redis)
         deadline = None if self._timeout is None else time.monotonic() + self._timeout
         while not self._stopped:
+            self._end_abandoned_scans(slice_s)
             block_s = slice_s
             if deadline is not None:
                 remaining = deadline - time.monotonic()
@@ -290,6 +296,29 @@ class Walker:
             if reply:
                 return reply
         return []
+
+    def _end_abandoned_scans(self, every: float) -> None:
+        """About once per block slice: end the watched scans whose writer died (see lease).
+
+        Their END entry is then read like any other, so the walker gives END_SCAN and a
+        follower never waits for a scan whose process was killed.
+        """
+        now = time.monotonic()
+        if not self._lease_checks or now < self._next_lease_check:
+            return
+        self._next_lease_check = now + every
+        scans = [
+            node.db_name
+            for key, (node, _) in self._owners.items()
+            if node.type in SCAN_TYPES and key == children_key(node.db_name)
+        ]
+        if not scans:
+            return
+        try:
+            end_abandoned(self._redis, scans)
+        except redis.ResponseError as exc:  # a read-only Redis user, no scripting
+            log.warning("cannot end scans whose writer died (%s); not trying again", exc)
+            self._lease_checks = False
 
     def _handle_reply(self, reply: list) -> Iterator[WalkEvent]:
         by_key = [(_text(key), entries) for key, entries in reply]

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 DEFAULT_HISTORY_SIZE = 20
 DEFAULT_DATA_EXPIRATION_S = 24 * 3600
+DEFAULT_LEASE_TIME_S = 10.0  # see beamshell.data.lease
 
 
 class ScansHistory:
@@ -71,6 +72,7 @@ class ScanEnvironment:
         output: TextIO | None = None,
         data_expiration: float = DEFAULT_DATA_EXPIRATION_S,
         history_size: int = DEFAULT_HISTORY_SIZE,
+        lease_time: float = DEFAULT_LEASE_TIME_S,
     ):
         if not session_name or ":" in session_name:
             raise ValueError(
@@ -89,6 +91,7 @@ class ScanEnvironment:
         self.display = display
         self.output = output
         self.data_expiration = data_expiration
+        self.lease_time = lease_time  # a running scan's lease in Redis, renewed while it runs
         self.scans = ScansHistory(history_size)
         self.current_scan: Scan | None = None  # the running scan, for the shell's toolbar
         self._local_counter = itertools.count(1)

@@ -60,6 +60,10 @@ class _GroupPublication:
         self.scan_info = scan_info
         self._publisher = DataPublisher(env.redis, expiration=env.data_expiration)
         self._publisher.create_node(self.db_name, "scan_group", scan_info, parent=env.session_name)
+        from beamshell.data.lease import ScanLease
+
+        self._lease = ScanLease(env.redis, self.db_name, env.lease_time)
+        self._lease.acquire()
         self.master = self._publisher.create_node(
             f"{self.db_name}:{GROUPING_MASTER}", "master", {}, parent=self.db_name
         )
@@ -102,6 +106,7 @@ class _GroupPublication:
             )
             self._publisher.end_scan(self.db_name)
         finally:
+            self._lease.release()
             self._publisher.close()
 
     @property

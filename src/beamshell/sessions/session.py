@@ -43,6 +43,7 @@ class Session:
     def _load(self) -> None:
         for error in self.config.file_errors:  # each hides the objects its file defines
             self._report(f"ERROR {error}")
+        self._end_abandoned_scans()
         chain = self._session_chain(self.name, [])
         main = chain[-1]
         excluded = set(main.exclude_objects)
@@ -57,6 +58,24 @@ class Session:
             self._refresh_active_mg()
             if session_config.setup_file is not None:
                 self._run_setup_file(session_config)
+
+    def _end_abandoned_scans(self) -> None:
+        """Scans of this session left running by a process that was killed: end them KILLED.
+
+        Followers do this too (see beamshell.data.lease); a session opening makes sure it
+        happens even when nobody follows.
+        """
+        import redis
+
+        from beamshell.data.lease import end_abandoned_in_session
+
+        try:
+            ended = end_abandoned_in_session(self.config.redis, self.name)
+        except redis.ResponseError as exc:  # a Redis user without scripting rights
+            log.warning("cannot end scans left running by a killed process: %s", exc)
+            return
+        for db_name in ended:
+            self._report(f"Scan {db_name} was left running by a process that died: ended KILLED")
 
     def _session_chain(self, name: str, seen: list[str]) -> list[SessionConfig]:
         """Included sessions first (depth first), each once, the session itself last."""
