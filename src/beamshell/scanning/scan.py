@@ -150,6 +150,7 @@ class Scan:
         self._deferred_interrupts: list[BaseException] = []
         self._chain_stopped_at: float | None = None
         self._done = gevent.event.Event()
+        self._runner: gevent.Greenlet | None = None  # the greenlet running run()
 
     # -- description ----------------------------------------------------------------------
     @property
@@ -223,6 +224,17 @@ class Scan:
         """`callback(scan, state)` at every state change (a Sequence follows its scans so)."""
         self._state_callbacks.append(callback)
 
+    def abort(self, timeout: float | None = None) -> bool:
+        """From another greenlet: interrupt the running scan as Ctrl-C would (devices stopped,
+        presets' stop called, state ABORTED) and wait until it has ended; False on timeout."""
+        runner = self._runner
+        if runner is None or self._done.is_set():
+            return True
+        if runner is gevent.getcurrent():
+            raise RuntimeError(f"scan '{self.name}': abort() from its own greenlet")
+        gevent.kill(runner, KeyboardInterrupt)
+        return self._done.wait(timeout)
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the scan has ended (DONE, ABORTED or KILLED); False on timeout."""
         return self._done.wait(timeout)
@@ -261,6 +273,7 @@ class Scan:
                 f"scan '{self.name}' has already run (state {self._state.name}): create a new one"
             )
         self._started = True
+        self._runner = gevent.getcurrent()
         error: BaseException | None = None
         try:
             self._begin()

@@ -18,6 +18,8 @@ from beamshell.sessions.session_config import SessionConfig
 
 log = logging.getLogger(__name__)
 
+SCAN_ABORT_TIMEOUT_S = 30.0  # a scan still running when its session closes, to stop
+
 
 class Session:
     """A loaded session: `env_dict` is the operator's namespace; `close()` stops what it started."""
@@ -198,6 +200,13 @@ class Session:
         if self._closed:
             return
         self._closed = True
+        scan = getattr(self.scan_env, "current_scan", None)
+        if scan is not None:  # running in the background (gevent.spawn(s.run)): abort it
+            try:
+                if not scan.abort(timeout=SCAN_ABORT_TIMEOUT_S):
+                    log.error("closing session %s: scan %s did not stop", self.name, scan.name)
+            except Exception:  # closing must go on
+                log.exception("closing session %s: aborting scan %s failed", self.name, scan.name)
         from beamshell.hardware.axis import Axis
 
         for obj in list(self.objects.values()):

@@ -105,16 +105,25 @@ def _list_sessions_command(args: argparse.Namespace) -> int:
 
 def _session_command(args: argparse.Namespace) -> int:
     _patch_gevent()
-    from beamshell.shell.session_runner import open_session, run_batch, run_interactive
+    from beamshell.shell.session_runner import (
+        install_runner,
+        open_session,
+        run_batch,
+        run_interactive,
+    )
 
     config_dir = _config_dir(args)
     batch = args.script is not None or args.commands is not None
+    # From here on SIGTERM and SIGHUP stop what runs properly (scans end ABORTED, presets'
+    # stop runs) instead of ending the process where it stands.
+    runner = install_runner()
     session = open_session(args.session, config_dir, show_banner=not (args.no_banner or batch))
     try:
         if batch:
-            return run_batch(session, script=args.script, commands=args.commands)
-        return run_interactive(session)
+            return run_batch(session, script=args.script, commands=args.commands, runner=runner)
+        return run_interactive(session, runner)
     finally:
+        runner.on_idle_terminate = lambda: None  # closing: a late signal must not cut it short
         session.close()  # the embedded Redis keeps running for other clients
 
 
@@ -181,8 +190,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BeamshellError as exc:
         print(f"beamshell: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as exc:
+        # SIGTERM or SIGHUP while the session was loading: 128 + signum, like a shell's kill.
+        return getattr(exc, "exit_status", 130)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from beamshell import __version__
 from beamshell.sessions.error_history import ErrorHistory
-from beamshell.shell.interrupt import CommandRunner
+from beamshell.shell.interrupt import CommandRunner, TerminatedBySignal
 from beamshell.shell.typing_helper import apply_typing_helper
 
 EXIT_COMMAND_FAILED = 1
@@ -52,17 +52,35 @@ def open_session(name: str, config_dir: Path, show_banner: bool = True, out: Tex
     return session
 
 
-def run_interactive(session: Any) -> int:
-    """The prompt, until the operator leaves."""
+def install_runner() -> CommandRunner:
+    """The command runner, handling SIGINT, SIGTERM and SIGHUP from now on (main thread)."""
+    runner = CommandRunner()
+    runner.install()
+    return runner
+
+
+def run_interactive(session: Any, runner: CommandRunner | None = None) -> int:
+    """The prompt, until the operator leaves (or a SIGTERM/SIGHUP: then 128 + signum)."""
     from beamshell.shell.history import history_file
     from beamshell.shell.repl import run_repl
     from beamshell.shell.terminal_stream import TerminalStreams
 
-    runner = CommandRunner()
-    runner.install()
+    runner = runner or install_runner()
     with TerminalStreams():  # no greenlet ever blocks on a terminal that stopped reading
         run_repl(session, str(history_file(session.name)), runner)
+    if runner.exit_status is not None:
+        _say_terminated(runner.terminated)
+        return runner.exit_status
     return 0
+
+
+def _say_terminated(signum: int | None) -> None:
+    if signum is None:
+        return
+    try:  # the terminal may be gone (SIGHUP): nobody to tell then
+        print(f"beamshell: {TerminatedBySignal(signum)}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
 
 
 def compile_commands(source: str):
@@ -107,10 +125,15 @@ def _report(session: Any, exc: BaseException, script: Path | None = None) -> Non
     print(session.error_history.format_traceback(), file=sys.stderr, flush=True)
 
 
-def run_batch(session: Any, script: str | None = None, commands: str | None = None) -> int:
-    """Run a macro file or a command string without a prompt; non-zero exit if it fails."""
-    runner = CommandRunner()
-    runner.install()
+def run_batch(
+    session: Any,
+    script: str | None = None,
+    commands: str | None = None,
+    runner: CommandRunner | None = None,
+) -> int:
+    """Run a macro file or a command string without a prompt; non-zero exit if it fails
+    (1; 130 after Ctrl-C; 128 + signum after SIGTERM or SIGHUP)."""
+    runner = runner or install_runner()
     namespace = session.env_dict
     path = None
     try:
@@ -122,7 +145,13 @@ def run_batch(session: Any, script: str | None = None, commands: str | None = No
             runner.run(session.user_script_run, path)
         else:
             runner.run(exec, compile_commands(apply_typing_helper(commands, namespace)), namespace)
+    except TerminatedBySignal as exc:
+        _say_terminated(exc.signum)  # no traceback: nothing went wrong in the macro
+        return exc.exit_status
     except KeyboardInterrupt as exc:
+        if runner.exit_status is not None:  # a signal landed while it was stopping
+            _say_terminated(runner.terminated)
+            return runner.exit_status
         _report(session, exc, path)
         return EXIT_INTERRUPTED
     except FileNotFoundError as exc:
@@ -135,5 +164,6 @@ def run_batch(session: Any, script: str | None = None, commands: str | None = No
         _report(session, exc, path)
         return EXIT_COMMAND_FAILED
     finally:
+        runner.on_idle_terminate = lambda: None  # done: a late signal only sets the status
         sys.stdout.flush()
-    return 0
+    return runner.exit_status or 0
