@@ -5,10 +5,25 @@ from gevent import monkey
 monkey.patch_all(thread=False)
 
 
+import os  # noqa: E402
+
 import pytest  # noqa: E402
 import redis  # noqa: E402
 
 from beamshell.config.redis_server import PrivateRedis  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def state_home(tmp_path_factory):
+    """Logs of detached processes (embedded Redis...) go to the run's temp dir, not ~/.local."""
+    path = tmp_path_factory.mktemp("state")
+    saved = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(path)
+    yield path
+    if saved is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = saved
 
 
 @pytest.fixture(scope="session")

@@ -61,10 +61,21 @@ class PtyProcess:
     def wait(self, timeout: float = 20) -> int:
         return self.process.wait(timeout)
 
+    def hang_up(self) -> None:
+        """Close the terminal's master side, as a closing terminal window does: the kernel
+        then sends SIGHUP to the process. (gevent's os.close waits until no watcher uses the
+        descriptor, which pexpect's reads leave behind: close it for real, now.)"""
+        from gevent import monkey
+
+        monkey.get_original("os", "close")(self.master)
+        self.master = -1
+
     def close(self) -> None:
         if self.isalive():
             self.process.kill()
             self.process.wait(10)
+        if self.master < 0:
+            return
         try:
             os.close(self.master)
         except OSError:

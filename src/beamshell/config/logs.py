@@ -53,3 +53,25 @@ def log_to_file(path: Path, level: int = logging.INFO) -> logging.Handler:
     logger.addHandler(handler)
     logger.setLevel(level)
     return handler
+
+
+def rotate_if_large(path: Path, max_bytes: int | None = None) -> bool:
+    """Rotate a log another program appends to (`path` -> `path.1` ...) once it is too big.
+
+    For a process that reopens its log for each write (redis-server does), so that the
+    next line starts a fresh file; the backups are those of `log_to_file`.
+    """
+    limit = MAX_LOG_BYTES if max_bytes is None else max_bytes
+    try:
+        if path.stat().st_size < limit:
+            return False
+    except FileNotFoundError:
+        return False
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=limit, backupCount=LOG_BACKUPS, delay=True, encoding="utf-8"
+    )
+    try:
+        handler.doRollover()
+    finally:
+        handler.close()
+    return True

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import shutil
 import signal
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from beamshell.config import logs
 from beamshell.config.redis_access import (
     REDIS_URL_ENV,
     BeamshellRedis,
@@ -35,6 +37,8 @@ from beamshell.config.redis_access import (
 from beamshell.errors import BeamshellError, RedisUnreachable
 
 __all__ = ["REDIS_URL_ENV", "EmbeddedRedis", "PrivateRedis", "connect", "resolve_redis_url"]
+
+log = logging.getLogger(__name__)
 # sun_path is 108 bytes on Linux; stay well under it.
 _MAX_SOCKET_PATH = 100
 _START_TIMEOUT_S = 10.0
@@ -108,7 +112,8 @@ class EmbeddedRedis:
 
     @property
     def log_file(self) -> Path:
-        return self.run_dir / "redis.log"
+        """redis-server's own log, under the user's state directory (see config.logs)."""
+        return logs.log_path("redis", self.config_dir)
 
     @property
     def url(self) -> str:
@@ -130,6 +135,9 @@ class EmbeddedRedis:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with open(self.run_dir / "start.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
+            # redis-server reopens its log for every line: renaming it rotates it, also
+            # while it runs; each start or session opening gives it the chance.
+            logs.rotate_if_large(self.log_file)
             if self.is_running():
                 return self.url
             self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -162,15 +170,36 @@ class EmbeddedRedis:
                 "--maxmemory-policy",
                 "volatile-lru",
             ]
-            subprocess.run(args, check=True, stdout=subprocess.DEVNULL, start_new_session=True)
+            started = subprocess.run(
+                args,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
+                start_new_session=True,
+            )
+            if started.returncode != 0:
+                raise self._start_error(started.stderr)
             deadline = time.monotonic() + _START_TIMEOUT_S
             while not _ping(self.url):
                 if time.monotonic() > deadline:
-                    raise RedisUnreachable(
-                        self.url, "embedded server did not start", f"see {self.log_file}"
-                    )
+                    raise self._start_error("")
                 time.sleep(0.01)  # start-up only: the server has no event to wait on yet
+            log.info("embedded redis-server started at %s (log %s)", self.url, self.log_file)
             return self.url
+
+    def _start_error(self, stderr: str) -> RedisUnreachable:
+        """Why the server did not start: its own last words, and where its log is."""
+        said = [line.strip() for line in stderr.splitlines() if line.strip()]
+        if not said:
+            try:
+                lines = self.log_file.read_text(errors="replace").splitlines()
+                said = [line.strip() for line in lines if line.strip()][-1:]
+            except OSError:
+                said = []
+        reason = "embedded server did not start" + (f": {said[-1]}" if said else "")
+        log.error("%s (log %s)", reason, self.log_file)
+        return RedisUnreachable(self.url, reason, f"see its log {self.log_file}")
 
     def stop(self, timeout: float = 10.0) -> bool:
         """Stop the server (it writes its append-only file first); False if none ran."""
@@ -184,6 +213,7 @@ class EmbeddedRedis:
                 break
             time.sleep(0.01)
         else:
+            log.warning("redis-server pid %d ignored SIGTERM for %.0f s: killed", pid, timeout)
             os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
         return True
@@ -195,6 +225,7 @@ class EmbeddedRedis:
             "pid": pid,
             "url": self.url,
             "data_dir": str(self.data_dir),
+            "log": str(self.log_file),
         }
 
 

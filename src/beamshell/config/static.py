@@ -11,6 +11,7 @@ does not stop the others; asking for the broken one raises its error.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ ROOT_SETTINGS_KEYS = frozenset(
         "redis_key_prefix",
         "packages",
         "scan_data_expiration",
+        "scan_lease_time",
     }
 )
 # Keys that every object may carry whatever its class.
@@ -262,13 +264,54 @@ class Config:
     def errors(self) -> dict[str, ConfigError]:
         return dict(self._errors)
 
+    def display_path(self, filename: str) -> str:
+        """A file of the tree as written relative to the configuration directory."""
+        try:
+            return str(Path(filename).relative_to(self.root_dir))
+        except ValueError:
+            return filename
+
+    def failed_file_defining(self, name: str) -> ConfigError | None:
+        """The load error of a file that failed and whose text defines `name`, if any.
+
+        A file that failed to load cannot be parsed, so it is searched as text for a
+        `name: <name>` entry: enough to tell the operator where a missing object went.
+        """
+        if not self.file_errors:
+            return None
+        pattern = re.compile(
+            r"(?:^|[\s{,-])name\s*:\s*(['\"]?)" + re.escape(name) + r"\1\s*(?:$|[,}#])",
+            re.MULTILINE,
+        )
+        for error in self.file_errors:
+            if not error.filename:
+                continue
+            try:
+                text = Path(error.filename).read_bytes().decode("utf-8", "replace")
+            except OSError:
+                continue
+            if pattern.search(text):
+                return error
+        return None
+
+    def missing_object_error(self, name: str) -> BeamshellError:
+        """Why there is no object `name`: its file failed to load, or it is nowhere."""
+        failed = self.failed_file_defining(name)
+        if failed is not None:
+            return ConfigError(
+                f"defined in {self.display_path(failed.filename or '')}, which failed to load: "
+                f"{failed}",
+                name=name,
+            )
+        return BeamshellError(f"no object named '{name}' in configuration {self.root_dir}")
+
     def get_config(self, name: str) -> ConfigNode:
         """The configuration node of `name` (without building the object)."""
         if name in self._errors:
             raise self._errors[name]
         entry = self._entries.get(name)
         if entry is None:
-            raise BeamshellError(f"no object named '{name}' in configuration {self.root_dir}")
+            raise self.missing_object_error(name)
         return ConfigNode(self, entry.data, entry.defaults)
 
     def get(self, name: str) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from beamshell.config.redis_access import mask_secrets
 from beamshell.errors import BeamshellError, RedisUnreachable
+from beamshell.text import printable
 
 
 class DataPublishError(RedisUnreachable):
@@ -34,3 +35,16 @@ class BadNodeName(BeamshellError):
 
 class ChannelDataError(BeamshellError):
     """Data appended to a channel do not match its dtype or shape."""
+
+
+class CorruptData(BeamshellError):
+    """Scan data in Redis that break the data model; names the node, the key and what is wrong."""
+
+    def __init__(self, db_name: str, key: str, what: str):
+        self.db_name = db_name
+        self.key = key
+        self.what = what
+        super().__init__(
+            f"corrupt scan data: node '{printable(db_name)}', key '{printable(key)}': "
+            f"{printable(what)}"
+        )

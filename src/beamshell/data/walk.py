@@ -11,6 +11,7 @@ a scan gets every point exactly once and in order, and never polls.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from beamshell.data import validate
 from beamshell.data.connection import describe_url
 from beamshell.data.events import ChannelData, Event
 from beamshell.data.keys import (
@@ -29,6 +31,7 @@ from beamshell.data.keys import (
     prefix_of,
     wake_key,
 )
+from beamshell.data.lease import end_abandoned
 
 if TYPE_CHECKING:
     from beamshell.data.node import DataNode
@@ -40,6 +43,7 @@ _WAKE_TTL_S = 60
 # for a dead server: only a missing answer within the client's socket timeout is a failure.
 BLOCK_SLICE_S = 1.0
 _MAX_SEQ = 2**64 - 1
+log = logging.getLogger(__name__)
 _TOP_TYPES = frozenset({"session", *SCAN_TYPES})
 
 WalkEvent = tuple[Event, "DataNode", Any]
@@ -126,6 +130,8 @@ class Walker:
         self._started = False
         self._finished = False
         self._stopped = False
+        self._next_lease_check = 0.0
+        self._lease_checks = True
 
     def __iter__(self) -> Iterator[Any]:
         if self._started:
@@ -159,6 +165,11 @@ class Walker:
                 if reply is None:
                     return
                 yield from self._until_stopped(self._handle_reply(reply))
+        except redis.ResponseError as exc:
+            # WRONGTYPE from a read over many streams: name the key that is not a stream.
+            watched = {key: (owner.db_name, "stream") for key, (owner, _) in self._owners.items()}
+            with validate.wrong_type_reported(self._redis, watched):
+                raise exc from None
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             from beamshell.errors import RedisUnreachable
 
@@ -219,7 +230,11 @@ class Walker:
             if watch is not None:
                 pipe.xrange(watch[0], min="0-0", count=_CHUNK)
             plan.append((db_name, watch is not None))
-        replies = iter(pipe.execute())
+        expected = {}
+        for db_name, node_type in children:
+            expected.update(validate.node_keys_expected(db_name, node_type))
+        with validate.wrong_type_reported(self._redis, expected):
+            replies = iter(pipe.execute())
         return {name: (next(replies), next(replies) if watched else None) for name, watched in plan}
 
     def _discover(
@@ -232,7 +247,7 @@ class Walker:
         if not raw_fields:
             return  # expired since its parent listed it
         node = self.root.node_for(db_name, node_type)
-        node._fields = {_text(k): _text(v) for k, v in raw_fields.items()}
+        node._fields = validate.node_fields(raw_fields, db_name)
         if self._included(node_type):
             yield (Event.NEW_NODE, node, None)
         watch = self._stream_for(db_name, node_type)
@@ -276,6 +291,7 @@ class Walker:
         slice_s = _block_slice(self._redis)
         deadline = None if self._timeout is None else time.monotonic() + self._timeout
         while not self._stopped:
+            self._end_abandoned_scans(slice_s)
             block_s = slice_s
             if deadline is not None:
                 remaining = deadline - time.monotonic()
@@ -288,6 +304,29 @@ class Walker:
             if reply:
                 return reply
         return []
+
+    def _end_abandoned_scans(self, every: float) -> None:
+        """About once per block slice: end the watched scans whose writer died (see lease).
+
+        Their END entry is then read like any other, so the walker gives END_SCAN and a
+        follower never waits for a scan whose process was killed.
+        """
+        now = time.monotonic()
+        if not self._lease_checks or now < self._next_lease_check:
+            return
+        self._next_lease_check = now + every
+        scans = [
+            node.db_name
+            for key, (node, _) in self._owners.items()
+            if node.type in SCAN_TYPES and key == children_key(node.db_name)
+        ]
+        if not scans:
+            return
+        try:
+            end_abandoned(self._redis, scans)
+        except redis.ResponseError as exc:  # a read-only Redis user, no scripting
+            log.warning("cannot end scans whose writer died (%s); not trying again", exc)
+            self._lease_checks = False
 
     def _handle_reply(self, reply: list) -> Iterator[WalkEvent]:
         by_key = [(_text(key), entries) for key, entries in reply]
@@ -308,25 +347,24 @@ class Walker:
             return
         node, descend = self._owners[key]
         if node.type in CHANNEL_TYPES:
+            data = node.decode(entries)  # every entry checked: a bad one raises CorruptData
+            first_index = validate.batch_span(entries[0], node.db_name)[0]
             self._streams[key] = entries[-1][0]
-            first_index = int(entries[0][1][b"i"])
-            yield (Event.NEW_DATA, node, ChannelData(first_index, node.decode(entries)))
+            yield (Event.NEW_DATA, node, ChannelData(first_index, data))
             return
-        children = [
-            (_text(fields[b"db"]), _text(fields[b"t"]))
-            for _, fields in entries
-            if descend and fields.get(b"e") == b"new"
+        parsed = [
+            (entry_id, validate.child_entry(fields, node.db_name, entry_id))
+            for entry_id, fields in entries
         ]
+        children = [(name, kind) for _, (event, name, kind) in parsed if descend and event == "new"]
         prefetched = self._prefetch(children) if children else {}
-        for entry_id, fields in entries:
+        for entry_id, (event, name, child_type) in parsed:
             if key not in self._streams:
                 return
             self._streams[key] = entry_id
-            kind = fields.get(b"e")
-            if kind == b"new" and descend:
-                name = _text(fields[b"db"])
-                yield from self._discover(name, _text(fields[b"t"]), prefetched[name])
-            elif kind == b"end":
+            if event == "new" and descend:
+                yield from self._discover(name, child_type, prefetched[name])
+            elif event == "end":
                 yield from self._end(node)
 
     def _end(self, node: DataNode) -> Iterator[WalkEvent]:

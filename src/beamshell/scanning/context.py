@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from beamshell.errors import BeamshellError
 from beamshell.scanning.saving import ScanSaving
+from beamshell.text import printable
 
 if TYPE_CHECKING:
     from beamshell.scanning.scan import Scan
 
 DEFAULT_HISTORY_SIZE = 20
 DEFAULT_DATA_EXPIRATION_S = 24 * 3600
+DEFAULT_LEASE_TIME_S = 10.0  # see beamshell.data.lease
 
 
 class ScanAlreadyRunning(BeamshellError):
@@ -72,7 +74,7 @@ def _history_row(scan: Scan) -> list[str]:
         if scan.start_time
         else "-"
     )
-    return [number, scan.title, scan.state.name, points, started]
+    return [number, printable(scan.title), scan.state.name, points, started]
 
 
 class ScanEnvironment:
@@ -101,6 +103,7 @@ class ScanEnvironment:
         output: TextIO | None = None,
         data_expiration: float = DEFAULT_DATA_EXPIRATION_S,
         history_size: int = DEFAULT_HISTORY_SIZE,
+        lease_time: float = DEFAULT_LEASE_TIME_S,
     ):
         if not session_name or ":" in session_name:
             raise ValueError(
@@ -120,6 +123,7 @@ class ScanEnvironment:
         self.display = display
         self.output = output
         self.data_expiration = data_expiration
+        self.lease_time = lease_time  # a running scan's lease in Redis, renewed while it runs
         self.scans = ScansHistory(history_size)
         self.current_scan: Scan | None = None  # the running scan, for the shell's toolbar
         self.running_scans: list[Scan] = []

@@ -13,6 +13,8 @@ import gevent.event
 import gevent.socket
 import numpy as np
 
+from beamshell.text import printable
+
 if TYPE_CHECKING:
     from beamshell.scanning.channel import AcquisitionChannel
     from beamshell.scanning.scan import Scan
@@ -37,7 +39,7 @@ def format_duration(seconds: float) -> str:
 
 
 def _label(name: str, unit: str | None) -> str:
-    return f"{name}[{unit}]" if unit else name
+    return printable(f"{name}[{unit}]" if unit else name)
 
 
 class _Column:
@@ -139,7 +141,7 @@ class ScanDisplay:
         header = COLUMN_SEPARATOR.join(f"{col.label:>{col.width}}" for col in self.columns)
         return (
             f"\nScan {scan.scan_number} {started} {filename} {env.session_name} "
-            f"user = {env.user}\n{scan.title}\n{_estimate_line(scan)}\n{header}\n"
+            f"user = {env.user}\n{printable(scan.title)}\n{_estimate_line(scan)}\n{header}\n"
         )
 
     def _available_rows(self) -> int:

@@ -18,6 +18,7 @@ from beamshell.errors import BeamshellError
 from beamshell.scanning.channel import AcquisitionChannel
 from beamshell.scanning.context import ScanEnvironment, default_environment
 from beamshell.scanning.scan import FINAL_STATES, Scan, ScanState
+from beamshell.text import printable
 
 GROUPING_MASTER = "GroupingMaster"
 SCANS_CHANNEL = "scans"
@@ -59,6 +60,10 @@ class _GroupPublication:
         self.scan_info = scan_info
         self._publisher = DataPublisher(env.redis, expiration=env.data_expiration)
         self._publisher.create_node(self.db_name, "scan_group", scan_info, parent=env.session_name)
+        from beamshell.data.lease import ScanLease
+
+        self._lease = ScanLease(env.redis, self.db_name, env.lease_time)
+        self._lease.acquire()
         self.master = self._publisher.create_node(
             f"{self.db_name}:{GROUPING_MASTER}", "master", {}, parent=self.db_name
         )
@@ -101,6 +106,7 @@ class _GroupPublication:
             )
             self._publisher.end_scan(self.db_name)
         finally:
+            self._lease.release()
             self._publisher.close()
 
     @property
@@ -327,7 +333,7 @@ class Sequence:
             if self.env.display:
                 print(
                     f"\nSequence {self.scan_number} {time.ctime(self._publication.start_time)} "
-                    f"{self.env.session_name} user = {self.env.user}\n{self.scan_info['title']}",
+                    f"{self.env.session_name} user = {self.env.user}\n{printable(str(self.scan_info['title']))}",
                     file=out,
                     flush=True,
                 )

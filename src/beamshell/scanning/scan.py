@@ -17,6 +17,7 @@ from beamshell.scanning.channel import AcquisitionChannel
 from beamshell.scanning.context import ScanEnvironment, default_environment
 from beamshell.scanning.estimate import ScanEstimate, estimate_scan
 from beamshell.scanning.stopping import StopErrors, run_shielded
+from beamshell.text import has_unprintable
 
 __all__ = ["Scan", "ScanData", "ScanPreset", "ScanState"]
 
@@ -156,8 +157,10 @@ class Scan:
             raise TypeError(f"Scan: chain must be an AcquisitionChain, got {chain!r}")
         if not chain.top_masters:
             raise ValueError("Scan: the acquisition chain has no master")
-        if not isinstance(name, str) or not name or ":" in name or " " in name:
-            raise ValueError(f"Scan: name must be a word without ':' or spaces, got {name!r}")
+        if not isinstance(name, str) or not name or ":" in name or _breaks_a_word(name):
+            raise ValueError(
+                f"Scan: name must be a word without ':', spaces or control characters, got {name!r}"
+            )
         self.env = env if env is not None else default_environment()
         self.acq_chain = chain
         self.name = name
@@ -186,6 +189,7 @@ class Scan:
         self._done = gevent.event.Event()
         self._estimate: ScanEstimate | None = None
         self.sequence = None  # the Sequence this scan was added to, if any
+        self._runner: gevent.Greenlet | None = None  # the greenlet running run()
 
     # -- description ----------------------------------------------------------------------
     @property
@@ -273,6 +277,17 @@ class Scan:
         """`callback(scan, state)` at every state change (a Sequence follows its scans so)."""
         self._state_callbacks.append(callback)
 
+    def abort(self, timeout: float | None = None) -> bool:
+        """From another greenlet: interrupt the running scan as Ctrl-C would (devices stopped,
+        presets' stop called, state ABORTED) and wait until it has ended; False on timeout."""
+        runner = self._runner
+        if runner is None or self._done.is_set():
+            return True
+        if runner is gevent.getcurrent():
+            raise RuntimeError(f"scan '{self.name}': abort() from its own greenlet")
+        gevent.kill(runner, KeyboardInterrupt)
+        return self._done.wait(timeout)
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the scan has ended (DONE, ABORTED or KILLED); False on timeout."""
         return self._done.wait(timeout)
@@ -348,6 +363,7 @@ class Scan:
             )
         self.env.check_no_other_scan(self)  # before anything: no number is taken
         self._started = True
+        self._runner = gevent.getcurrent()
         self.env.running_scans.append(self)
         try:
             self._run()
@@ -527,6 +543,11 @@ def _capture(function: Callable, *args: Any) -> BaseException | None:
     except Exception as exc:  # noqa: BLE001  (raised again in the scan's greenlet)
         return exc
     return None
+
+
+def _breaks_a_word(name: str) -> bool:
+    """Whitespace or control characters: they would break names in line-oriented output."""
+    return any(char.isspace() for char in name) or has_unprintable(name)
 
 
 def _is_plain(value: Any) -> bool:

@@ -43,14 +43,16 @@ class ErrorHistory:
                 return explained
         return exc
 
-    def format_short(self, exc: BaseException, where: str | None = None) -> str:
-        """The one line an operator sees when a command (or, `where`, a background task) fails."""
+    def format_short(self, exc: BaseException, where: str | None = None, hint: bool = True) -> str:
+        """The one line an operator sees when a command (or, `where`, a background task) fails
+        (`hint`: how to see more, pointless in a process that exits)."""
         shown = self.explain(exc)
         message = str(shown).strip().splitlines()[0] if str(shown).strip() else ""
         text = f"{type(shown).__name__}: {message}" if message else type(shown).__name__
         if where:
             text = f"{where}: {text}"
-        return mask_secrets(f"!!! === {text} === !!! {_HINT}")
+        line = f"!!! === {text} === !!!"
+        return mask_secrets(f"{line} {_HINT}" if hint else line)
 
     def format_traceback(self, n: int | None = None) -> str:
         """Full traceback of the latest error, or of the n-th latest (`n=1` is the latest)."""

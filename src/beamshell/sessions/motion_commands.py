@@ -76,7 +76,7 @@ def _move(command: str, targets: dict[Axis, float], show: bool, out) -> None:
     except Exception:
         if printer is not None:  # end the live line: the error goes on a line of its own
             printer.kill()
-            _print_positions(axes, out)
+            print(file=out, flush=True)  # no new reading: the error may be Redis's own
         raise
     finally:
         if printer is not None:

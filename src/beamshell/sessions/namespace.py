@@ -85,7 +85,11 @@ def build_namespace(session: Session) -> None:
 def _add_scanning(session: Session, active_mg: ActiveMeasurementGroup):
     from beamshell.scanning import scans
     from beamshell.scanning.chain import AcquisitionChannel, ChainIterationPreset, ChainPreset
-    from beamshell.scanning.context import ScanEnvironment, set_default_environment
+    from beamshell.scanning.context import (
+        DEFAULT_LEASE_TIME_S,
+        ScanEnvironment,
+        set_default_environment,
+    )
     from beamshell.scanning.group import Group, Sequence
     from beamshell.scanning.saving import ScanSaving
     from beamshell.scanning.scan import ScanPreset
@@ -100,6 +104,7 @@ def _add_scanning(session: Session, active_mg: ActiveMeasurementGroup):
         scan_saving=ScanSaving(session.name, config.settings),
         active_mg=active_mg.get,
         data_expiration=int(config.root.get("scan_data_expiration", 86400)),
+        lease_time=float(config.root.get("scan_lease_time", DEFAULT_LEASE_TIME_S)),
     )
     set_default_environment(scan_env)
     session.scan_env = scan_env

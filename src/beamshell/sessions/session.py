@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import logging
 import os
 import sys
 import traceback
@@ -15,6 +16,10 @@ from beamshell.config.static import Config, register_config, resolve_config_dir,
 from beamshell.errors import BeamshellError, ConfigError
 from beamshell.sessions.error_history import ErrorHistory
 from beamshell.sessions.session_config import SessionConfig
+
+log = logging.getLogger(__name__)
+
+SCAN_ABORT_TIMEOUT_S = 30.0  # a scan still running when its session closes, to stop
 
 
 class Session:
@@ -45,6 +50,9 @@ class Session:
             print(line, file=self._out, flush=True)
 
     def _load(self) -> None:
+        for error in self.config.file_errors:  # each hides the objects its file defines
+            self._report(f"ERROR {error}")
+        self._end_abandoned_scans()
         chain = self._session_chain(self.name, [])
         main = chain[-1]
         excluded = set(main.exclude_objects)
@@ -59,6 +67,24 @@ class Session:
             self._refresh_active_mg()
             if session_config.setup_file is not None:
                 self._run_setup_file(session_config)
+
+    def _end_abandoned_scans(self) -> None:
+        """Scans of this session left running by a process that was killed: end them KILLED.
+
+        Followers do this too (see beamshell.data.lease); a session opening makes sure it
+        happens even when nobody follows.
+        """
+        import redis
+
+        from beamshell.data.lease import end_abandoned_in_session
+
+        try:
+            ended = end_abandoned_in_session(self.config.redis, self.name)
+        except redis.ResponseError as exc:  # a Redis user without scripting rights
+            log.warning("cannot end scans left running by a killed process: %s", exc)
+            return
+        for db_name in ended:
+            self._report(f"Scan {db_name} was left running by a process that died: ended KILLED")
 
     def _session_chain(self, name: str, seen: list[str]) -> list[SessionConfig]:
         """Included sessions first (depth first), each once, the session itself last."""
@@ -89,6 +115,10 @@ class Session:
     def _load_object(self, object_name: str, session_config: SessionConfig) -> None:
         try:
             if object_name not in self.config.names_list:
+                failed = self.config.failed_file_defining(object_name)
+                if failed is not None:
+                    where = self.config.display_path(failed.filename or "")
+                    raise BeamshellError(f"defined in {where}, which failed to load: {failed}")
                 raise session_config.error(
                     f"config-objects: no object named '{object_name}' in the configuration",
                     "config-objects",
@@ -180,6 +210,13 @@ class Session:
         if self._closed:
             return
         self._closed = True
+        scan = getattr(self.scan_env, "current_scan", None)
+        if scan is not None:  # running in the background (gevent.spawn(s.run)): abort it
+            try:
+                if not scan.abort(timeout=SCAN_ABORT_TIMEOUT_S):
+                    log.error("closing session %s: scan %s did not stop", self.name, scan.name)
+            except Exception:  # closing must go on
+                log.exception("closing session %s: aborting scan %s failed", self.name, scan.name)
         from beamshell.hardware.axis import Axis
 
         for obj in list(self.objects.values()):
@@ -187,7 +224,7 @@ class Session:
                 try:
                     obj.stop()
                 except Exception:  # closing must go on for the other devices
-                    traceback.print_exc()
+                    log.exception("closing session %s: stopping %s failed", self.name, obj.name)
         if self.scan_env is not None:
             from beamshell.scanning import context
 

@@ -26,7 +26,10 @@ def _server_command(args: argparse.Namespace) -> int:
     server = EmbeddedRedis(config_dir)
     if args.action == "start":
         url = server.start()
-        print(f"Redis running at {url} (pid {server.pid()}, data in {server.data_dir})")
+        print(
+            f"Redis running at {url} (pid {server.pid()}, data in {server.data_dir}, "
+            f"log {server.log_file})"
+        )
     elif args.action == "stop":
         if server.stop():
             print(f"Redis for {config_dir} stopped")
@@ -42,10 +45,14 @@ def _server_command(args: argparse.Namespace) -> int:
         status = server.status()
         if status["running"]:
             print(
-                f"Redis running at {status['url']} (pid {status['pid']}, data in {status['data_dir']})"
+                f"Redis running at {status['url']} (pid {status['pid']}, "
+                f"data in {status['data_dir']}, log {status['log']})"
             )
         else:
-            print(f"Redis for {config_dir} is not running (it would listen at {status['url']})")
+            print(
+                f"Redis for {config_dir} is not running (it would listen at {status['url']}; "
+                f"its log: {status['log']})"
+            )
             return 3
     return 0
 
@@ -100,7 +107,12 @@ def _list_sessions_command(args: argparse.Namespace) -> int:
 
 def _session_command(args: argparse.Namespace) -> int:
     _patch_gevent()
-    from beamshell.shell.session_runner import open_session, run_batch, run_interactive
+    from beamshell.shell.session_runner import (
+        install_runner,
+        open_session,
+        run_batch,
+        run_interactive,
+    )
 
     config_dir = _config_dir(args)
     batch = args.script is not None or args.commands is not None
@@ -111,12 +123,18 @@ def _session_command(args: argparse.Namespace) -> int:
 
         presence = announce_shell(resolve_redis_url(config_dir), args.session, force=args.force)
     try:
+        # From here on SIGTERM and SIGHUP stop what runs properly (scans end ABORTED,
+        # presets' stop runs) instead of ending the process where it stands.
+        runner = install_runner()
         session = open_session(args.session, config_dir, show_banner=not (args.no_banner or batch))
         try:
             if batch:
-                return run_batch(session, script=args.script, commands=args.commands)
-            return run_interactive(session)
+                return run_batch(
+                    session, script=args.script, commands=args.commands, runner=runner
+                )
+            return run_interactive(session, runner)
         finally:
+            runner.on_idle_terminate = lambda: None  # closing: a late signal must not cut it
             session.close()  # the embedded Redis keeps running for other clients
     finally:
         if presence is not None:
@@ -191,8 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BeamshellError as exc:
         print(f"beamshell: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as exc:
+        # SIGTERM or SIGHUP while the session was loading: 128 + signum, like a shell's kill.
+        return getattr(exc, "exit_status", 130)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ touched from another thread.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
 from typing import Any
 
@@ -46,6 +48,8 @@ from beamshell.shell.prompt import continuation_prompt, input_prompt, next_count
 from beamshell.shell.refresh import refresh_periodically
 from beamshell.shell.toolbar import toolbar_text
 from beamshell.shell.typing_helper import apply_typing_helper
+
+log = logging.getLogger(__name__)
 
 TOOLBAR_REFRESH_S = 0.5  # the clock and a background scan's progress
 
@@ -262,6 +266,8 @@ class BeamshellShell(InteractiveShellEmbed):
 
         What greenlets print meanwhile (a scan run in the background) appears above it.
         """
+        if self.runner.terminated is not None:
+            raise EOFError  # SIGTERM or SIGHUP: leave (IPython's loop ends on EOFError)
         app = self.python_input.app
         buffer = self.python_input.default_buffer
         if self._queued:
@@ -276,13 +282,29 @@ class BeamshellShell(InteractiveShellEmbed):
         app.pre_run_callables.append(
             lambda: app.create_background_task(refresh_periodically(app, TOOLBAR_REFRESH_S))
         )
+        app.pre_run_callables.append(self._leave_on_termination)
         try:
             return app.run(handle_sigint=False)
         except KeyboardInterrupt:
             self.python_input.default_buffer.document = Document()
             return ""
         finally:
+            self.runner.on_idle_terminate = None
             output.stop()
+
+    def _leave_on_termination(self) -> None:
+        """While the prompt waits: a SIGTERM or SIGHUP ends it as Ctrl-D would, unasked."""
+        app = self.python_input.app
+        loop = asyncio.get_running_loop()
+
+        def leave() -> None:
+            if app.is_running and not app.future.done():
+                app.exit(exception=EOFError())
+
+        # Called from the signal handler: hand over to the prompt's loop.
+        self.runner.on_idle_terminate = lambda: loop.call_soon_threadsafe(leave)
+        if self.runner.terminated is not None:  # arrived while the prompt was being set up
+            leave()
 
     # -- execution -------------------------------------------------------------------------
     def run_cell(self, raw_cell: str, store_history: bool = False, **kwargs: Any):
@@ -311,7 +333,7 @@ class BeamshellShell(InteractiveShellEmbed):
             self._queued += queued
             self._typeahead += typed
         except Exception as exc:  # noqa: BLE001 - the command goes on without its toolbar
-            print(f"(toolbar unavailable: {exc})", file=sys.stderr)
+            log.warning("(toolbar unavailable: %s)", exc)
 
     # -- errors ----------------------------------------------------------------------------
     def showtraceback(self, exc_tuple=None, filename=None, tb_offset=None, **kwargs: Any):
