@@ -5,17 +5,32 @@ from gevent import monkey
 monkey.patch_all(thread=False)
 
 
+import os  # noqa: E402
+
 import pytest  # noqa: E402
 import redis  # noqa: E402
 
 from beamshell.config.redis_server import PrivateRedis  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def state_home(tmp_path_factory):
+    """Logs of detached processes (embedded Redis...) go to the run's temp dir, not ~/.local."""
+    path = tmp_path_factory.mktemp("state")
+    saved = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(path)
+    yield path
+    if saved is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = saved
+
+
 @pytest.fixture(autouse=True)
 def user_directories(tmp_path, monkeypatch):
-    """Data, state and runtime files of every test go under its tmp_path, never in $HOME.
-
-    Sessions start no file writer unless a test asks for one (the writer's own tests).
+    """Data and state files of each test go under its tmp_path (after the run's own state
+    directory above, which serves what starts before the tests). Sessions start no file
+    writer unless a test asks for one (the writer's own tests).
     """
     monkeypatch.setenv("BEAMSHELL_WRITER_AUTOSTART", "0")
     for variable, name in (("XDG_DATA_HOME", "data"), ("XDG_STATE_HOME", "state")):

@@ -122,3 +122,62 @@ def test_environment_url_wins_over_the_configured_one(config_dir, monkeypatch):
     monkeypatch.setenv("BEAMSHELL_REDIS_URL", "unix:///from/environment.sock")
     assert Config(config_dir).redis_url == "unix:///from/environment.sock"
     assert EmbeddedRedis(config_dir).pid() is None
+
+
+def test_embedded_server_logs_under_the_state_directory_and_status_says_where(
+    config_dir, tmp_path, monkeypatch
+):
+    state = tmp_path / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    server = EmbeddedRedis(config_dir)
+    assert server.log_file.parent == state / "beamshell"
+    started = run_cli("server", "start", "--config", str(config_dir))
+    assert started.returncode == 0, started.stderr
+    assert f"log {server.log_file})" in started.stdout
+    assert "Redis is starting" in server.log_file.read_text()  # its own words
+    status = run_cli("server", "status", "--config", str(config_dir))
+    assert status.returncode == 0
+    assert f"log {server.log_file})" in status.stdout
+    assert not (server.run_dir / "redis.log").exists()
+    server.stop()
+    stopped = run_cli("server", "status", "--config", str(config_dir))
+    assert stopped.returncode == 3 and f"its log: {server.log_file})" in stopped.stdout
+
+
+def test_embedded_server_log_is_rotated_when_large(config_dir, tmp_path, monkeypatch):
+    from beamshell.config import logs
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setattr(logs, "MAX_LOG_BYTES", 4096)
+    server = EmbeddedRedis(config_dir)
+    server.log_file.write_text("an old line of a long log\n" * 200)  # over the limit
+    server.start()
+    rotated = server.log_file.with_name(server.log_file.name + ".1")
+    assert rotated.read_text().startswith("an old line")
+    # The running server goes on writing to a fresh file, which the next start rotates too.
+    client = connect(server.url)
+    client.execute_command("DEBUG", "LOG", "written after the rotation")
+    client.close()
+    fresh = server.log_file.read_text()
+    assert "written after the rotation" in fresh and "an old line" not in fresh
+    server.log_file.write_text("x" * 5000)
+    server.start()  # already running: the log is rotated all the same
+    assert rotated.read_text() == "x" * 5000
+    assert server.log_file.with_name(server.log_file.name + ".2").read_text().startswith("an old")
+
+
+def test_server_that_cannot_start_says_why_and_where_its_log_is(config_dir, tmp_path, monkeypatch):
+    from beamshell.config import redis_server
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    failing = tmp_path / "redis-server"
+    failing.write_text("#!/bin/sh\necho '*** FATAL CONFIG FILE ERROR: Bad directive' >&2\nexit 1\n")
+    failing.chmod(0o755)
+    monkeypatch.setattr(redis_server, "find_redis_server_binary", lambda: str(failing))
+    server = EmbeddedRedis(config_dir)
+    with pytest.raises(RedisUnreachable) as info:
+        server.start()
+    message = str(info.value)
+    assert "embedded server did not start: *** FATAL CONFIG FILE ERROR: Bad directive" in message
+    assert f"see its log {server.log_file}" in message
+    assert "\n" not in message

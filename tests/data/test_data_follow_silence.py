@@ -52,6 +52,7 @@ def test_followers_wait_through_a_quiet_session_and_a_slow_point(redis_client, r
     ]
     with gevent.Timeout(20):
         assert listener.stdout.readline().startswith("listening to session 'demo'")
+        assert listener.stdout.readline().startswith("session 'demo' has no scans yet")
     gevent.sleep(QUIET_S)  # a quiet session: no scan at all
     pub = DataPublisher(redis_client)
     pub.create_node(SCAN, "scan", {"scan_nb": 1, "state": "RUNNING"}, parent="demo")

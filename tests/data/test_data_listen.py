@@ -45,6 +45,9 @@ def test_listen_in_a_separate_process_prints_each_event(redis_client):
     )
     with gevent.Timeout(20):
         assert listener.stdout.readline().startswith("listening to session 'demo' at unix://")
+        assert listener.stdout.readline() == (
+            "session 'demo' has no scans yet: waiting for its first scan\n"
+        )
         scan = publish_scan(redis_client)
         lines = []
         while not lines or "END_SCAN" not in lines[-1]:
@@ -82,3 +85,77 @@ def test_listen_without_redis_is_one_line_and_status_1(url, capsys):
     assert run_listen("demo", url) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"Redis not reachable at {url}" in err
+
+
+def _start_listener():
+    listener = subprocess.Popen(
+        [sys.executable, "-c", LISTEN], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert listener.stdout.readline().startswith("listening to session 'demo'")
+    return listener, listener.stdout.readline().rstrip("\n")
+
+
+def _lines_until_end(listener) -> list[str]:
+    lines: list[str] = []
+    while not lines or "END_SCAN" not in lines[-1] or ":timer" in lines[-1]:
+        lines.append(listener.stdout.readline().rstrip("\n"))
+    return lines
+
+
+def _stop(listener) -> None:
+    listener.send_signal(signal.SIGINT)
+    assert listener.wait(10) == 0
+
+
+def test_a_finished_scan_is_named_not_replayed_as_if_it_happened_now(redis_client):
+    old = publish_scan(redis_client, scan_nb=1)
+    with gevent.Timeout(20):
+        listener, status = _start_listener()
+        assert status == "last scan of session 'demo': 1 DONE: waiting for the next scan"
+        new = publish_scan(redis_client, scan_nb=2)
+        lines = _lines_until_end(listener)
+    _stop(listener)
+    assert not any(old in line for line in lines)  # the old scan is not replayed
+    assert lines[0].split()[1:] == ["NEW_NODE", new, "(scan)"]
+    assert all(line[:2].isdigit() and "replay" not in line for line in lines)  # live: clock
+
+
+def test_a_running_scan_is_caught_up_marked_replay_then_followed_live(redis_client):
+    pub = DataPublisher(redis_client)
+    scan = pub.create_node(
+        "demo:tmp:scans:3_loopscan",
+        "scan",
+        {"scan_nb": 3, "title": "loopscan 4 0.1", "state": "RUNNING",
+         "start_time": "2026-01-02T14:03:04"},
+        parent="demo",
+    )  # fmt: skip
+    master = pub.create_node(scan + ":timer", "master", {}, parent=scan)
+    diode = pub.create_channel(master + ":diode", parent=master)
+    diode.append(np.array([0.5, 1.5]))
+    pub.flush()
+    with gevent.Timeout(20):
+        listener, status = _start_listener()
+        assert status == (
+            "scan 3 'loopscan 4 0.1' of session 'demo' is running (started "
+            "2026-01-02T14:03:04): its events so far are marked 'replay', then live"
+        )
+        replayed = [listener.stdout.readline().rstrip("\n") for _ in range(4)]
+        diode.append(np.array([2.5]))
+        pub.update_info(scan, {"state": "DONE"})
+        pub.end_scan(scan)
+        pub.close()
+        live = _lines_until_end(listener)
+    _stop(listener)
+    assert [line.split()[:2] for line in replayed] == [
+        ["replay", "NEW_NODE"], ["replay", "NEW_NODE"], ["replay", "NEW_NODE"],
+        ["replay", "NEW_DATA"],
+    ]  # fmt: skip
+    assert replayed[0].endswith(f"{scan} (scan, started 2026-01-02T14:03:04)")
+    assert replayed[3].endswith("[0..1] last=1.5")
+    assert live[0].split()[1:] == ["NEW_DATA", diode_name(scan), "[2..2]", "last=2.5"]
+    assert live[-1].split()[1:] == ["END_SCAN", scan, "state=DONE"]
+    assert all(line[:2].isdigit() for line in live)
+
+
+def diode_name(scan: str) -> str:
+    return scan + ":timer:diode"

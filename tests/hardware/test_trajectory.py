@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from beamshell.hardware.trajectory import MotionProfile
+from beamshell.hardware.trajectory import MotionProfile, move_durations
 
 
 def test_trapezoid_with_cruise():
@@ -49,3 +49,14 @@ def test_null_move_and_stop_at_rest():
     profile = MotionProfile.trapezoid(3, 3, 1, 1, t0=5)
     assert profile.duration == 0 and profile.position(10) == 3
     assert profile.stopping(6, 1).end_position == 3
+
+
+def test_move_durations_agree_with_the_profiles_the_motors_follow():
+    distances = [0.0, 1e-4, 0.05, 0.5, 0.9999, 1.0, 1.0001, 3.0, -7.5, 250.0]
+    for velocity, acceleration in [(5, 25), (10, 50), (200, 4000), (1, 10)]:
+        expected = [
+            MotionProfile.trapezoid(0.0, d, velocity, acceleration, t0=0.0).duration
+            for d in distances
+        ]
+        got = move_durations(distances, velocity, acceleration)
+        assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)

@@ -28,6 +28,10 @@ DEVICES_YML = """
 - {name: stats, class: simulation_diode, mode: STATS, level: 50, noise: 0.1}
 - {name: mca, class: simulation_mca, size: 8}
 - {name: MG1, class: MeasurementGroup, counters: [$diode, $diode2]}
+- {name: gauss, class: simulation_gaussian, axis: $m1, center: 0.3, fwhm: 1, height: 1000,
+   noise: 0.01}
+- {name: spot, class: simulation_gaussian, axis: $m2, center: -0.2, fwhm: 0.5, height: 500,
+   background: 20}
 """
 
 

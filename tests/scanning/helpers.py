@@ -13,6 +13,10 @@ NUMBER = r"-?[\d.]+(?:e[+-]\d+)?"
 TOOK_RE = r"Took \d+:\d\d:\d\d(?:\.\d+)?"
 # No session, so no writer: the footer says where the scan would have gone.
 SAVED_RE = r"Not saved yet: no writer runs for session demo \(" + re.escape(FILE) + r"::/\d+\.1\)"
+ESTIMATE_RE = (
+    r"Total \d+ points, \d+:\d\d:\d\d\.\d "
+    r"\((?:motion \d+:\d\d:\d\d\.\d, )?count \d+:\d\d:\d\d\.\d\)"
+)
 
 
 def lines_of(text: str) -> list[str]:

@@ -12,6 +12,7 @@ from beamshell.scanning.display import FOOTER_WAIT_S, HEADER_WAIT_S
 from beamshell.scanning.scan import ScanState
 
 from .helpers import (
+    ESTIMATE_RE,
     HEADER_RE,
     NUMBER,
     SAVED_RE,
@@ -46,9 +47,11 @@ def test_table_layout_units_aliases_and_one_dimensional_channels(env, devices):
     devices.diode2.name = "a_long_alias_for_diode2"  # what a session alias does
     scans.ascan(devices.m1, 0, 1, 2, 0, devices.diode2, devices.mca, devices.diode3)
     lines = lines_of(stream.text)
-    header = lines[2]
+    assert lines[1] == "ascan m1 0 1 2 0"
+    assert re.fullmatch(ESTIMATE_RE, lines[2])  # a step scan's time estimate, under its title
+    header = lines[3]
     assert header.split() == ["#", "dt[s]", "m1[mm]", "a_long_alias_for_diode2", "diode3[mV]"]
-    rows = lines[3:6]
+    rows = lines[4:7]
     for index, row in enumerate(rows):
         assert re.fullmatch(rf"\s+{index}(\s+{NUMBER}){{4}}", row)
         assert len(row) == len(header)  # aligned: every column right-aligned to its width

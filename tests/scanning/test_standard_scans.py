@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from beamshell.scanning import scans
+from beamshell.scanning.context import ScanAlreadyRunning
 from beamshell.scanning.scan import Scan, ScanState
 
 
@@ -62,6 +63,19 @@ def test_ct_prints_values_and_returns_the_scan(env, devices, capsys):
     assert "diode2 =            7 (         140/s)" in out
     assert "diode3[mV] =           10 (         200/s)" in out
     assert scan.get_data()[devices.diode2][0] == 7
+
+
+def test_ct_shows_every_column_a_scan_would(env, devices, capsys):
+    scan = scans.ct(0.05, devices.stats, devices.mca)
+    data = scan.get_data()
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split(" = ")[0].strip(): line.split(" = ")[1] for line in lines if " = " in line}
+    assert list(rows) == ["stats", "stats_std", "stats_min", "stats_max", "mca"]
+    for name in ("stats", "stats_std", "stats_min", "stats_max"):
+        assert float(rows[name].split()[0]) == pytest.approx(data[name][0], rel=1e-5)
+    total = float(data["mca"][0].sum())
+    assert float(rows["mca"].split()[0]) == pytest.approx(total, rel=1e-5)
+    assert rows["mca"].endswith("/s) sum of 8")
 
 
 def test_ascan_positions(quiet_env, devices):
@@ -290,3 +304,25 @@ def test_no_counter_and_no_active_group(quiet_env):
     quiet_env._active_mg = lambda: None
     with pytest.raises(ValueError, match="loopscan: no counter given and no active measurement"):
         scans.loopscan(2, 0.1)
+
+
+def test_a_second_scan_at_once_is_refused_naming_the_running_one(quiet_env, devices):
+    first = scans.loopscan(50, 0.05, devices.diode, run=False)
+    running = gevent.event.Event()
+    first.add_state_callback(lambda _scan, state: state is ScanState.RUNNING and running.set())
+    runner = gevent.spawn(first.run)
+    assert running.wait(10)
+    second = scans.loopscan(3, 0, devices.diode, run=False)
+    with pytest.raises(ScanAlreadyRunning) as refused:
+        second.run()
+    message = str(refused.value)
+    assert message.startswith(f"loopscan: scan {first.scan_number} 'loopscan 50 0.05' is running")
+    assert "RUNNING" in message and "/50 points" in message
+    assert second.state is ScanState.IDLE and second.scan_number is None  # nothing taken
+    with pytest.raises(ScanAlreadyRunning):
+        scans.ct(0.01, devices.diode)
+    with pytest.raises(KeyboardInterrupt):  # gevent hands it on to the main greenlet
+        runner.kill(KeyboardInterrupt)
+    assert first.state is ScanState.ABORTED
+    second.run()  # once the first has ended, the refused scan can run
+    assert second.state is ScanState.DONE

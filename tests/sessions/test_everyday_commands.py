@@ -26,16 +26,27 @@ def test_mvr_and_umvr_are_relative(env, capsys):
     env["umvr"](env["m1"], -1)
     assert env["m1"].position == pytest.approx(0.5)
     out = capsys.readouterr().out
-    assert "m1" in out and "0.50000" in out.splitlines()[-1]
+    assert "m1[mm]" in out and out.splitlines()[-1].split() == ["dial", "0.50000"]
 
 
 def test_umv_prints_positions_while_moving(env, capsys):
     env["m1"].velocity = 5
-    env["umv"](env["m1"], 3)
+    env["m1"].offset = 1
+    env["umv"](env["m1"], 3, env["m2"], -1)
     out = capsys.readouterr().out
     frames = [f for f in out.replace("\r", "\n").splitlines() if f.strip()]
-    assert len(frames) >= 4  # header, intermediate positions, final position
-    assert frames[-1].strip() == "3.00000"
+    assert len(frames) >= 5  # header, intermediate positions, final user and dial rows
+    assert frames[0].split() == ["m1[mm]", "m2"]  # units as in wa (m2 has none)
+    assert frames[-2].split() == ["user", "3.00000", "-1.00000"]
+    assert frames[-1].split() == ["dial", "2.00000", "-1.00000"]
+    assert all(f.startswith("user") for f in frames[1:-1])
+
+
+def test_umv_checks_every_limit_before_printing_anything(env, capsys):
+    with pytest.raises(ValueError, match="m1: target 50 is outside limits"):
+        env["umv"](env["m2"], 1, env["m1"], 50)
+    assert capsys.readouterr().out == ""
+    assert env["m2"].position == 0
 
 
 @pytest.mark.parametrize(
@@ -166,3 +177,16 @@ def test_a_counter_read_that_raises(env):
     assert 0 < len(scan.get_data()["diode"]) < 10
     diode.clear_fault()
     assert env["ct"](0.01, diode).state.name == "DONE"
+
+
+def test_two_open_sessions_share_the_active_mg_and_scan_saving(open_session, capsys):
+    here = open_session("main")
+    there = open_session("main")  # another process of the same session, as far as Redis goes
+    assert there.env_dict["ACTIVE_MG"].name == "MG1"
+    here.env_dict["set_active_mg"](here.config.get("MG2"))
+    here.env_dict["SCAN_SAVING"].base_path = "/tmp/other_place"
+    assert there.config.settings.catch_up()
+    assert there.env_dict["ACTIVE_MG"].name == "MG2"  # the namespace name follows
+    assert there.env_dict["SCAN_SAVING"].base_path == "/tmp/other_place"
+    there.env_dict["lsmg"]()
+    assert "* MG2" in capsys.readouterr().out

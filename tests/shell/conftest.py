@@ -23,13 +23,15 @@ COUNTERS = """\
 - {name: diode, class: simulation_diode}
 - {name: diode2, class: simulation_diode, constant: 7}
 - {name: MG1, class: MeasurementGroup, counters: [$diode, $diode2]}
+- {name: gauss, class: simulation_gaussian, axis: $m1, center: 0.7, fwhm: 1, height: 1000,
+   noise: 0.01}
 """
 
 SESSIONS = """\
 - name: test_session
   class: Session
   setup-file: ./test_setup.py
-  config-objects: [m1, slow, diode, diode2, MG1]
+  config-objects: [m1, slow, diode, diode2, MG1, gauss]
 - name: broken_setup
   class: Session
   setup-file: ./broken_setup.py
@@ -70,9 +72,11 @@ def spawn_shell(shell_env, config_dir, tmp_path):
     """Start `beamshell -s NAME --config DIR [args]`; every shell is killed at the end."""
     shells: list[Shell] = []
 
-    def spawn(session: str = "test_session", *extra: str) -> Shell:
+    def spawn(session: str = "test_session", *extra: str, size=None, env=None) -> Shell:
+        """`size`: (rows, columns) of the terminal; `env`: the environment instead of shell_env."""
         args = ["-s", session, "--config", str(config_dir), *extra]
-        shell = Shell(args, shell_env, tmp_path / f"pty-{len(shells)}.log")
+        log = tmp_path / f"pty-{len(shells)}.log"
+        shell = Shell(args, env or shell_env, log, size or (50, 160))
         shells.append(shell)
         return shell
 

@@ -78,10 +78,21 @@ class PtyProcess:
     def wait(self, timeout: float = 20) -> int:
         return self.process.wait(timeout)
 
+    def hang_up(self) -> None:
+        """Close the terminal's master side, as a closing terminal window does: the kernel
+        then sends SIGHUP to the process. (gevent's os.close waits until no watcher uses the
+        descriptor, which pexpect's reads leave behind: close it for real, now.)"""
+        from gevent import monkey
+
+        monkey.get_original("os", "close")(self.master)
+        self.master = -1
+
     def close(self) -> None:
         if self.isalive():
             self.process.kill()
             self.process.wait(10)
+        if self.master < 0:
+            return
         try:
             os.close(self.master)
         except OSError:
@@ -91,9 +102,15 @@ class PtyProcess:
 class Shell:
     """A `beamshell` process in a pseudo-terminal."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path):
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        log_path: Path,
+        size: tuple[int, int] = (50, 160),
+    ):
         self.log = open(log_path, "w")  # noqa: SIM115 - closed in close()
-        self.process = PtyProcess([str(BEAMSHELL), *args], env)
+        self.process = PtyProcess([str(BEAMSHELL), *args], env, *size)
         self.child = self.process.reader
         self.child.logfile_read = self.log
         self.session = args[args.index("-s") + 1].upper() if "-s" in args else ""

@@ -43,6 +43,15 @@ def test_toolbar_shows_running_scan_progress_and_elapsed_time():
     assert text.startswith(" DEMO | scanning: loopscan 12/100 0:01:05 | ")
 
 
+def test_toolbar_shows_the_time_left_from_the_scan_estimate():
+    scan = SimpleNamespace(
+        name="ascan", npoints=41, npoints_done=10, start_time=1000.0, time_left=lambda: 25.4
+    )
+    assert scan_progress(scan, 1003.0) == "ascan 10/41 0:00:03, 0:00:25 left"
+    scan.time_left = lambda: None  # no estimate (a custom chain)
+    assert scan_progress(scan, 1003.0) == "ascan 10/41 0:00:03"
+
+
 def test_toolbar_scan_without_known_total():
     scan = SimpleNamespace(name="timescan", npoints=0, npoints_done=7, start_time=None)
     assert scan_progress(scan, 0) == "timescan 7"
@@ -55,3 +64,13 @@ def test_live_line_is_what_a_terminal_shows_of_an_unfinished_line():
     assert live_line("done\nWaiting for beam") == "Waiting for beam"
     assert live_line("complete line\n") == ""
     assert live_line("") == ""
+
+
+def test_toolbar_shows_axes_moving_in_the_background():
+    now = time.mktime((2026, 1, 2, 14, 3, 4, 0, 0, -1))
+    m2 = SimpleNamespace(name="m2", position=12.3456, format_position=lambda v: f"{v:.3f} mm")
+    th = SimpleNamespace(name="th", position=-1.5, format_position=lambda v: f"{v:.2f} deg")
+    text = toolbar_text("demo", None, now, moving=[m2, th])
+    assert text == " DEMO | moving: m2 12.346 mm, th -1.50 deg | 14:03:04 "
+    scan = SimpleNamespace(name="ascan", npoints=10, npoints_done=2, start_time=now)
+    assert "scanning: ascan 2/10" in toolbar_text("demo", scan, now, moving=[m2])

@@ -152,10 +152,12 @@ def test_commands_option_exit_codes(shell_env, config_dir):
         shell_env,
     )
     assert failed.returncode == 1
-    assert failed.stderr.strip().splitlines()[-1] == (
-        "!!! === ValueError: bad value 3 === !!! ( for more details type cmd 'last_error()' )"
-    )
-    assert "Traceback" not in failed.stderr
+    error_line, *trace = failed.stderr.strip().splitlines()
+    # No prompt follows: where it failed, then the whole traceback, no last_error() hint.
+    assert error_line == "!!! === ValueError: bad value 3 === !!! at <-c>:1"
+    assert trace[0] == "Traceback (most recent call last):"
+    assert trace[-1] == "ValueError: bad value 3"
+    assert "last_error" not in failed.stderr
 
 
 def test_script_option_exit_codes(shell_env, config_dir, write_macro):
@@ -163,15 +165,31 @@ def test_script_option_exit_codes(shell_env, config_dir, write_macro):
     ok = _run(["-s", "test_session", "--config", str(config_dir), "--script", str(good)], shell_env)
     assert ok.returncode == 0, ok.stderr
     assert "position" in ok.stdout
-    bad = write_macro("bad.py", "umv(m1, 1000)\n")
+    bad = write_macro(
+        "bad.py",
+        """\
+        def go(target):
+            umv(m1, target)
+
+        print("before")
+        go(1000)
+        print("never")
+        """,
+    )
     failed = _run(
         ["-s", "test_session", "--config", str(config_dir), "--script", str(bad)], shell_env
     )
     assert failed.returncode == 1
-    assert failed.stderr.strip().splitlines()[-1] == (
-        "!!! === AxisLimitError: m1: target 1000 is outside limits (-100, 100) === !!! "
-        "( for more details type cmd 'last_error()' )"
+    assert "before" in failed.stdout and "never" not in failed.stdout
+    error_line, *trace = failed.stderr.strip().splitlines()
+    assert error_line == (
+        f"!!! === AxisLimitError: m1: target 1000 is outside limits (-100, 100) === !!! at {bad}:2"
     )
+    assert trace[0] == "Traceback (most recent call last):"
+    assert f'File "{bad}", line 5, in <module>' in failed.stderr
+    assert f'File "{bad}", line 2, in go' in failed.stderr
+    assert trace[-1].startswith("beamshell.hardware.axis.AxisLimitError: m1: target 1000")
+    assert "last_error" not in failed.stderr
     missing = _run(
         ["-s", "test_session", "--config", str(config_dir), "--script", "/nonexistent.py"],
         shell_env,
@@ -200,7 +218,8 @@ def test_redis_unreachable_is_one_line(shell_env, config_dir, tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert url in lines[0] and "beamshell server start" in lines[0]
+    # The URL came from BEAMSHELL_REDIS_URL: the advice is about that, not the embedded server.
+    assert url in lines[0] and "fix BEAMSHELL_REDIS_URL" in lines[0]
     assert result.stdout.count("Traceback") == 0
 
 

@@ -49,7 +49,9 @@ def test_loopscan_rows_appear_while_it_runs(spawn_shell):
     shell.send("loopscan(12, 0.2, diode)")
     first_rows_seen = shell.expect(_row(2))
     # the toolbar under the table shows the scan's progress while it runs
-    shell.expect(r"TEST_SESSION \| scanning: loopscan \d+/12 0:00:0\d \| \d\d:\d\d:\d\d")
+    shell.expect(
+        r"TEST_SESSION \| scanning: loopscan \d+/12 0:00:0\d, 0:00:0\d left \| \d\d:\d\d:\d\d"
+    )
     end = shell.expect_prompt()
     # 9 more points of 0.2 s were still to come when row 2 arrived
     assert end - first_rows_seen > 1.0

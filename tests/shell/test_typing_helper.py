@@ -77,3 +77,26 @@ def test_other_lines_are_left_unchanged(line):
 
 def test_keywords_are_not_commands():
     assert apply_typing_helper("pass 1", {"pass": wa}) == "pass 1"
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("wa; ct 0.1", "wa(); ct(0.1)"),
+        ("umv m1 1 m2 2", "umv(m1, 1, m2, 2)"),
+        ("ct -1", "ct(-1)"),  # an argument, not `ct - 1`
+        ("ct -m1.position", "ct(-m1.position)"),
+        ("umv m1 -0.5", "umv(m1, -0.5)"),
+        ("sync(); wa", "sync(); wa()"),
+        ("ct -1; wa", "ct(-1); wa()"),
+        ('x = "a;b"; wa', 'x = "a;b"; wa()'),  # only top-level semicolons cut
+    ],
+)
+def test_each_statement_is_helped_and_signs_are_arguments(line, expected):
+    namespace = dict(NAMESPACE, sync=wa, m2=Axis())
+    assert apply_typing_helper(line, namespace) == expected
+
+
+@pytest.mark.parametrize("line", ["ct - 1", "x -1", "wa(); x = 2", "m1 -1"])
+def test_real_subtractions_and_plain_statements_stay(line):
+    assert apply_typing_helper(line, dict(NAMESPACE, x=3)) == line

@@ -14,10 +14,10 @@ import gevent
 import gevent.event
 import h5py
 import numpy as np
+from writer_helpers import SESSION, dump_entry
 
 from beamshell.config.daemon import session_daemon
 from beamshell.scanning.chain import ChainIterationPreset, ChainPreset
-from conftest import SESSION, dump_entry
 
 HERE = Path(__file__).resolve().parent
 

@@ -130,13 +130,15 @@ def test_spectra_and_stats_channels(ns, writer, writer_events):
 
 
 def test_plotselect_chooses_the_default_signal(ns, writer, writer_events):
-    scan = ns["loopscan"](3, 0.01, ns["diode"], ns["diode2"], scan_info={"plotselect": ["diode2"]})
+    ns["plotselect"](ns["diode2"])
+    scan = ns["loopscan"](3, 0.01, ns["diode"], ns["diode2"])
+    assert scan.scan_info["plotselect"] == ["diode2"]
     event = writer_events.saved(scan)
     handle, entry = open_entry(event)
     with handle:
         plot = get_default(entry)
         assert plot.signal_name == "diode2"
-        assert plot.auxiliary_signals_dataset_names == ["diode"]
+        assert [n.split(" ")[0] for n in plot.auxiliary_signals_names] == ["diode"]
 
 
 def test_group_and_sequence_with_custom_channels(ns, writer, writer_events, redis_client):

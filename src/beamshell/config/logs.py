@@ -8,6 +8,8 @@ import logging.handlers
 import os
 from pathlib import Path
 
+from beamshell.config.redis_access import mask_secrets
+
 STATE_ENV = "XDG_STATE_HOME"
 MAX_LOG_BYTES = 5 * 1024 * 1024
 LOG_BACKUPS = 3
@@ -33,14 +35,43 @@ def log_path(kind: str, config_dir: Path, session: str | None = None) -> Path:
     return state_dir() / ("-".join(part for part in parts if part) + ".log")
 
 
+class MaskingFormatter(logging.Formatter):
+    """Formats records (tracebacks included) with every Redis password masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_secrets(super().format(record))
+
+
 def log_to_file(path: Path, level: int = logging.INFO) -> logging.Handler:
     """Send the `beamshell` loggers of this process to `path`, rotated at MAX_LOG_BYTES."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.handlers.RotatingFileHandler(
         path, maxBytes=MAX_LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
     )
-    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.setFormatter(MaskingFormatter(_FORMAT))
     logger = logging.getLogger("beamshell")
     logger.addHandler(handler)
     logger.setLevel(level)
     return handler
+
+
+def rotate_if_large(path: Path, max_bytes: int | None = None) -> bool:
+    """Rotate a log another program appends to (`path` -> `path.1` ...) once it is too big.
+
+    For a process that reopens its log for each write (redis-server does), so that the
+    next line starts a fresh file; the backups are those of `log_to_file`.
+    """
+    limit = MAX_LOG_BYTES if max_bytes is None else max_bytes
+    try:
+        if path.stat().st_size < limit:
+            return False
+    except FileNotFoundError:
+        return False
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=limit, backupCount=LOG_BACKUPS, delay=True, encoding="utf-8"
+    )
+    try:
+        handler.doRollover()
+    finally:
+        handler.close()
+    return True

@@ -1,17 +1,37 @@
 """Typed values persisted in Redis: one value (SimpleSetting) or a mapping (HashSetting).
 
 Values are stored as JSON so that their type survives (int stays int, None stays None,
-lists and dicts round-trip). Keys live under `settings:` and never expire; every write
-goes straight to Redis, so nothing is lost when the shell exits.
+lists and dicts round-trip). Keys are `<key prefix>settings:<name>` (the configuration's
+`redis_key_prefix`, carried by the client that `connect()` made) and never expire; every
+write goes straight to Redis, so nothing is lost when the shell exits.
+
+Several processes share one session's settings (two shells, a script, a writer). A store
+created with `follow_changes=True` (the configuration's store is) keeps what it read in a
+local cache and follows Redis's invalidation messages for every key under its settings
+prefix (server-assisted client tracking, see `config.settings_feed`): a change made by any
+process, even with redis-cli, drops the cached value at once and calls the callbacks
+registered with `on_change`, so reads cost no round trip and are never stale for longer
+than the message takes to arrive. Without gevent's patched sockets (the feed could never
+run) or when the feed has lost its connection, every read goes to Redis instead: always
+correct, just slower.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, MutableMapping
+import sys
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
+from beamshell.config.redis_access import key_prefix_of
+
 _PREFIX = "settings:"
+_MISSING = object()
+
+
+def settings_key(redis, name: str) -> str:
+    """The Redis key of setting `name` on this client's configuration."""
+    return key_prefix_of(redis) + _PREFIX + name
 
 
 def _encode(value: Any) -> str:
@@ -24,27 +44,121 @@ def _decode(raw: bytes | str | None) -> Any:
     return json.loads(raw)
 
 
+class SettingsCache:
+    """Values read from Redis, per key, kept until Redis says the key changed.
+
+    Invalidations arrive in the feed's greenlet; a read or write in another greenlet may be
+    waiting on Redis at that moment. A generation number per key (plus an epoch for whole
+    flushes) tells such a read or write that its answer may predate the change, and then it
+    is not cached.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+        self._generations: dict[str, int] = {}
+        self._epoch = 0
+        self._callbacks: dict[str, list[Callable[[], None]]] = {}
+        self.enabled: Callable[[], bool] = lambda: False
+
+    def stamp(self, key: str) -> tuple[int, int]:
+        return (self._epoch, self._generations.get(key, 0))
+
+    def lookup(self, key: str) -> Any:
+        """The cached value, or _MISSING."""
+        return self._values.get(key, _MISSING)
+
+    def read(self, key: str, fetch: Callable[[], Any]) -> Any:
+        """The cached value of `key`, else `fetch()` (cached if nothing changed meanwhile)."""
+        if not self.enabled():
+            return fetch()
+        value = self._values.get(key, _MISSING)
+        if value is not _MISSING:
+            return value
+        stamp = self.stamp(key)
+        value = fetch()
+        if self.stamp(key) == stamp and self.enabled():
+            self._values[key] = value
+        return value
+
+    def wrote(self, key: str, stamp: tuple[int, int], apply: Callable[[Any], Any]) -> None:
+        """A write to `key` returned: update the cached value with `apply(old) -> new`,
+        unless an invalidation came in during the write (then forget it, read it again)."""
+        if key not in self._values:
+            return
+        if self.stamp(key) == stamp:
+            self._values[key] = apply(self._values[key])
+        else:
+            self._values.pop(key, None)
+
+    def invalidate(self, keys: list[str] | None) -> None:
+        """Redis says these keys changed (None: everything, after a flush or a lost feed)."""
+        if keys is None:
+            self._epoch += 1
+            self._values.clear()
+            keys = list(self._callbacks)
+        else:
+            for key in keys:
+                self._values.pop(key, None)
+                self._generations[key] = self._generations.get(key, 0) + 1
+        for key in keys:
+            for callback in list(self._callbacks.get(key, ())):
+                try:
+                    callback()
+                except Exception as exc:  # noqa: BLE001 - one bad callback must not stop the others
+                    print(f"beamshell: callback for {key} failed: {exc!r}", file=sys.stderr)
+
+    def forget(self) -> None:
+        """Drop every cached value (no callbacks: nobody follows changes any more)."""
+        self._epoch += 1
+        self._values.clear()
+
+    def add_callback(self, key: str, callback: Callable[[], None]) -> None:
+        self._callbacks.setdefault(key, []).append(callback)
+
+    def remove_callback(self, key: str, callback: Callable[[], None]) -> None:
+        callbacks = self._callbacks.get(key, [])
+        if callback in callbacks:
+            callbacks.remove(callback)
+        if not callbacks:
+            self._callbacks.pop(key, None)
+
+
 class SimpleSetting:
     """One persisted value with a default used while nothing was written."""
 
-    def __init__(self, redis, name: str, default: Any = None):
+    def __init__(
+        self, redis, name: str, default: Any = None, *, cache: SettingsCache | None = None
+    ):
         self._redis = redis
-        self.key = _PREFIX + name
+        self.key = settings_key(redis, name)
         self.default = default
+        self._cache = cache or SettingsCache()
+
+    def _fetch(self) -> Any:
+        raw = self._redis.get(self.key)
+        return _MISSING if raw is None else _decode(raw)
 
     def get(self) -> Any:
-        raw = self._redis.get(self.key)
-        return self.default if raw is None else _decode(raw)
+        value = self._cache.read(self.key, self._fetch)
+        return self.default if value is _MISSING else value
 
     def set(self, value: Any) -> None:
-        self._redis.set(self.key, _encode(value))
+        encoded = _encode(value)
+        stamp = self._cache.stamp(self.key)
+        self._redis.set(self.key, encoded)
+        self._cache.wrote(self.key, stamp, lambda _old: _decode(encoded))
 
     def clear(self) -> None:
+        stamp = self._cache.stamp(self.key)
         self._redis.delete(self.key)
+        self._cache.wrote(self.key, stamp, lambda _old: _MISSING)
 
     def incr(self, amount: int = 1) -> int:
         """Atomically add to an integer setting and return the new value."""
-        return int(self._redis.incrby(self.key, amount))
+        stamp = self._cache.stamp(self.key)
+        value = int(self._redis.incrby(self.key, amount))
+        self._cache.wrote(self.key, stamp, lambda _old: value)
+        return value
 
     def __repr__(self) -> str:
         return f"<SimpleSetting {self.key}={self.get()!r}>"
@@ -53,24 +167,51 @@ class SimpleSetting:
 class HashSetting(MutableMapping):
     """A persisted mapping of typed values; missing fields fall back to `defaults`."""
 
-    def __init__(self, redis, name: str, defaults: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        redis,
+        name: str,
+        defaults: Mapping[str, Any] | None = None,
+        *,
+        cache: SettingsCache | None = None,
+    ):
         self._redis = redis
-        self.key = _PREFIX + name
+        self.key = settings_key(redis, name)
         self.defaults = dict(defaults or {})
+        self._cache = cache or SettingsCache()
+
+    def _fetch(self) -> dict[str, Any]:
+        return {
+            field.decode() if isinstance(field, bytes) else field: _decode(raw)
+            for field, raw in self._redis.hgetall(self.key).items()
+        }
+
+    def _stored(self) -> dict[str, Any]:
+        """Every stored field (no defaults); the cache's own dict: do not modify it."""
+        return self._cache.read(self.key, self._fetch)
 
     def __getitem__(self, field: str) -> Any:
-        raw = self._redis.hget(self.key, field)
-        if raw is None:
-            if field in self.defaults:
-                return self.defaults[field]
-            raise KeyError(field)
-        return _decode(raw)
+        stored = self._stored()
+        if field in stored:
+            return stored[field]
+        if field in self.defaults:
+            return self.defaults[field]
+        raise KeyError(field)
+
+    def get(self, field: str, default: Any = None) -> Any:
+        stored = self._stored()
+        if field in stored:
+            return stored[field]
+        return self.defaults.get(field, default)
 
     def __setitem__(self, field: str, value: Any) -> None:
-        self._redis.hset(self.key, field, _encode(value))
+        self.update({field: value})
 
     def __delitem__(self, field: str) -> None:
-        if not self._redis.hdel(self.key, field) and field not in self.defaults:
+        stamp = self._cache.stamp(self.key)
+        removed = self._redis.hdel(self.key, field)
+        self._cache.wrote(self.key, stamp, lambda old: {k: v for k, v in old.items() if k != field})
+        if not removed and field not in self.defaults:
             raise KeyError(field)
 
     def __iter__(self) -> Iterator[str]:
@@ -80,33 +221,123 @@ class HashSetting(MutableMapping):
         return len(self.get_all())
 
     def get_all(self) -> dict[str, Any]:
-        """Defaults overlaid with every stored field, in one round trip."""
+        """Defaults overlaid with every stored field, in one round trip (none when cached)."""
         values = dict(self.defaults)
-        for field, raw in self._redis.hgetall(self.key).items():
-            values[field.decode() if isinstance(field, bytes) else field] = _decode(raw)
+        values.update(self._stored())
         return values
 
     def update(self, other: Mapping[str, Any] = (), **kwargs: Any) -> None:  # type: ignore[override]
         """Write several fields in one round trip."""
         values = dict(other, **kwargs)
-        if values:
-            self._redis.hset(self.key, mapping={k: _encode(v) for k, v in values.items()})
+        if not values:
+            return
+        encoded = {k: _encode(v) for k, v in values.items()}
+        stamp = self._cache.stamp(self.key)
+        self._redis.hset(self.key, mapping=encoded)
+        written = {k: _decode(v) for k, v in encoded.items()}  # a copy, as a reader would get
+        self._cache.wrote(self.key, stamp, lambda old: {**old, **written})
 
     def clear(self) -> None:
+        stamp = self._cache.stamp(self.key)
         self._redis.delete(self.key)
+        self._cache.wrote(self.key, stamp, lambda _old: {})
 
     def __repr__(self) -> str:
         return f"<HashSetting {self.key} {self.get_all()!r}>"
 
 
 class SettingsStore:
-    """Creates settings on one Redis connection; handed to devices by the configuration."""
+    """Creates settings on one Redis connection; handed to devices by the configuration.
 
-    def __init__(self, redis):
+    With `follow_changes`, values are cached and kept coherent with every other process
+    (see the module docstring); `on_change(name, callback)` is then called whenever
+    setting `name` changes, whoever changed it (this process included).
+    """
+
+    def __init__(self, redis, *, follow_changes: bool = False):
         self.redis = redis
+        self._cache = SettingsCache()
+        self._feed = None
+        self._follow = follow_changes and _gevent_sockets()
+        self._closed = False
+        self._cache.enabled = self._feed_running
 
     def value(self, name: str, default: Any = None) -> SimpleSetting:
-        return SimpleSetting(self.redis, name, default)
+        return SimpleSetting(self.redis, name, default, cache=self._cache)
 
     def mapping(self, name: str, defaults: Mapping[str, Any] | None = None) -> HashSetting:
-        return HashSetting(self.redis, name, defaults)
+        return HashSetting(self.redis, name, defaults, cache=self._cache)
+
+    def on_change(self, name: str, callback: Callable[[], None]) -> None:
+        """Call `callback()` (in the feed's greenlet) each time setting `name` changes.
+
+        Callbacks must be quick and must not raise (a failure is printed, not propagated).
+        A lost connection to Redis calls every callback once: anything may have changed.
+        """
+        self._cache.add_callback(settings_key(self.redis, name), callback)
+        self._feed_running()
+
+    def remove_callback(self, name: str, callback: Callable[[], None]) -> None:
+        self._cache.remove_callback(settings_key(self.redis, name), callback)
+
+    def catch_up(self, timeout: float = 10.0) -> bool:
+        """Wait until every change made (by anyone) before this call has been heard here.
+
+        Redis sends invalidations in order, so once the one for a key written now arrives,
+        the earlier ones have arrived too. False if not following, or on timeout.
+        """
+        if not self._feed_running():
+            return False
+        import uuid
+
+        import gevent.event
+
+        key = settings_key(self.redis, f".catch_up:{uuid.uuid4().hex}")
+        heard = gevent.event.Event()
+        self._cache.add_callback(key, heard.set)
+        try:
+            self.redis.set(key, 1, ex=60)
+            return heard.wait(timeout)
+        finally:
+            self._cache.remove_callback(key, heard.set)
+            self.redis.delete(key)
+
+    @property
+    def following(self) -> bool:
+        """True while changes made elsewhere are followed (reads are then cached)."""
+        return self._feed is not None and self._feed.running
+
+    def _feed_running(self) -> bool:
+        """Is the feed running? (Started, or restarted after a lost connection, on demand.)"""
+        if not self._follow or self._closed:
+            return False
+        feed = self._feed
+        if feed is not None and feed.running:
+            return True
+        from beamshell.config.settings_feed import FeedUnavailable, InvalidationFeed
+
+        try:
+            prefix = settings_key(self.redis, "")
+            self._feed = InvalidationFeed(self.redis, prefix, self._cache.invalidate)
+        except FeedUnavailable as exc:
+            if exc.permanent:  # a server without client tracking (Redis < 6)
+                self._follow = False
+            return False  # read through: a Redis that is away is then reported by the read
+        return True
+
+    def close(self) -> None:
+        """Stop following changes (values are read from Redis afterwards)."""
+        self._closed = True
+        feed, self._feed = self._feed, None
+        if feed is not None:
+            feed.close()
+        self._cache.forget()
+
+
+def _gevent_sockets() -> bool:
+    """The feed is a greenlet blocked on a socket: it only runs if sockets are gevent's."""
+    try:
+        from gevent import monkey
+    except ImportError:
+        return False
+    return bool(monkey.is_module_patched("socket"))

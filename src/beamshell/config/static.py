@@ -11,6 +11,7 @@ does not stop the others; asking for the broken one raises its error.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,16 @@ from beamshell.errors import BeamshellError, ConfigError
 CONFIG_ENV = "BEAMSHELL_CONFIG"
 DEMO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "demo_config"
 # Keys of the root __init__.yml that configure beamshell itself and are not object defaults.
-ROOT_SETTINGS_KEYS = frozenset({"redis_url", "packages", "scan_data_expiration"})
+ROOT_SETTINGS_KEYS = frozenset(
+    {
+        "redis_url",
+        "redis_password_file",
+        "redis_key_prefix",
+        "packages",
+        "scan_data_expiration",
+        "scan_lease_time",
+    }
+)
 # Keys that every object may carry whatever its class.
 COMMON_KEYS = frozenset({"name", "class", "plugin"})
 
@@ -254,13 +264,54 @@ class Config:
     def errors(self) -> dict[str, ConfigError]:
         return dict(self._errors)
 
+    def display_path(self, filename: str) -> str:
+        """A file of the tree as written relative to the configuration directory."""
+        try:
+            return str(Path(filename).relative_to(self.root_dir))
+        except ValueError:
+            return filename
+
+    def failed_file_defining(self, name: str) -> ConfigError | None:
+        """The load error of a file that failed and whose text defines `name`, if any.
+
+        A file that failed to load cannot be parsed, so it is searched as text for a
+        `name: <name>` entry: enough to tell the operator where a missing object went.
+        """
+        if not self.file_errors:
+            return None
+        pattern = re.compile(
+            r"(?:^|[\s{,-])name\s*:\s*(['\"]?)" + re.escape(name) + r"\1\s*(?:$|[,}#])",
+            re.MULTILINE,
+        )
+        for error in self.file_errors:
+            if not error.filename:
+                continue
+            try:
+                text = Path(error.filename).read_bytes().decode("utf-8", "replace")
+            except OSError:
+                continue
+            if pattern.search(text):
+                return error
+        return None
+
+    def missing_object_error(self, name: str) -> BeamshellError:
+        """Why there is no object `name`: its file failed to load, or it is nowhere."""
+        failed = self.failed_file_defining(name)
+        if failed is not None:
+            return ConfigError(
+                f"defined in {self.display_path(failed.filename or '')}, which failed to load: "
+                f"{failed}",
+                name=name,
+            )
+        return BeamshellError(f"no object named '{name}' in configuration {self.root_dir}")
+
     def get_config(self, name: str) -> ConfigNode:
         """The configuration node of `name` (without building the object)."""
         if name in self._errors:
             raise self._errors[name]
         entry = self._entries.get(name)
         if entry is None:
-            raise BeamshellError(f"no object named '{name}' in configuration {self.root_dir}")
+            raise self.missing_object_error(name)
         return ConfigNode(self, entry.data, entry.defaults)
 
     def get(self, name: str) -> Any:
@@ -328,19 +379,40 @@ class Config:
         if self._redis is None:
             from beamshell.config.redis_server import connect
 
-            self._redis = connect(self.redis_url)
+            # The password and key prefix also come from this configuration's root.
+            self._redis = connect(self.redis_url, config_dir=self.root_dir)
         return self._redis
+
+    def redis_failure(self, exc: BaseException, in_session: bool = False):
+        """The one-line error for a redis-py failure of this configuration's Redis, or None.
+
+        It names the URL (password masked) and says what to do: start the server, check the
+        credentials, fix the ACL. None for an exception that is not about Redis.
+        """
+        import redis
+
+        if not isinstance(exc, redis.RedisError):
+            return None
+        client = self._redis
+        if client is not None and hasattr(client, "failure"):
+            return client.failure(exc, in_session=in_session)
+        from beamshell.config.redis_access import redis_failure
+
+        return redis_failure(exc, self._redis_url or "Redis")
 
     @property
     def settings(self):
-        """Factory of persisted settings for devices, scan numbering and saving."""
+        """Factory of persisted settings for devices, scan numbering and saving; it follows
+        changes made by other processes (see config.settings)."""
         if self._settings is None:
             from beamshell.config.settings import SettingsStore
 
-            self._settings = SettingsStore(self.redis)
+            self._settings = SettingsStore(self.redis, follow_changes=True)
         return self._settings
 
     def close(self) -> None:
+        if self._settings is not None:
+            self._settings.close()
         if self._redis is not None:
             self._redis.close()
             self._redis = None

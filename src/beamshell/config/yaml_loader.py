@@ -50,10 +50,19 @@ _LineLoader.add_constructor(
 def load_yaml_file(path: str) -> Any:
     """Parse one YAML file safely; any failure is a ConfigError naming the file and line."""
     try:
-        with open(path, encoding="utf-8") as stream:
-            text = stream.read()
-    except (OSError, UnicodeDecodeError) as exc:
+        with open(path, "rb") as stream:
+            data = stream.read()
+    except OSError as exc:
         raise ConfigError(f"cannot read file: {exc.__class__.__name__}: {exc}", path) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        byte = data[exc.start : exc.start + 1].hex()
+        raise ConfigError(
+            f"cannot read file: not UTF-8 text (byte 0x{byte} at column {column})", path, line
+        ) from None
     return load_yaml_text(text, path)
 
 
@@ -62,6 +71,14 @@ def load_yaml_text(text: str, filename: str) -> Any:
     loader.filename = filename
     try:
         return loader.get_single_data()
+    except yaml.constructor.ConstructorError as exc:
+        # A tag such as !!python/object: the safe loader builds plain data only.
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "unknown tag"
+        raise ConfigError(
+            f"YAML tag refused (only plain data are read): {problem}", filename, line
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

@@ -15,12 +15,28 @@ _binary_twins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def describe_url(client: redis.Redis) -> str:
-    """The URL a redis-py client talks to, for error messages."""
-    kwargs = client.connection_pool.connection_kwargs
+    """The URL a redis-py client talks to, for messages: never with its password."""
+    shown = getattr(client, "display_url", "")  # set by config.redis_server.connect
+    if shown:
+        return shown
+    pool = client.connection_pool
+    kwargs = pool.connection_kwargs
+    user = f"{kwargs['username']}@" if kwargs.get("username") else ""
     if kwargs.get("path"):
-        return f"unix://{kwargs['path']}"
+        return f"unix://{user}{kwargs['path']}"
+    scheme = "rediss" if issubclass(pool.connection_class, redis.SSLConnection) else "redis"
     host, port, db = kwargs.get("host", "localhost"), kwargs.get("port", 6379), kwargs.get("db", 0)
-    return f"redis://{host}:{port}/{db}"
+    return f"{scheme}://{user}{host}:{port}/{db}"
+
+
+def explain_failure(client: redis.Redis, exc: BaseException) -> Exception | None:
+    """The one-line error for a redis-py failure of `client` (URL masked), or None."""
+    failure = getattr(client, "failure", None)  # a client made by connect() knows its hints
+    if failure is not None:
+        return failure(exc)
+    from beamshell.config.redis_access import redis_failure
+
+    return redis_failure(exc, describe_url(client))
 
 
 def default_redis_url() -> str:
@@ -48,13 +64,16 @@ def reader_connection(
         if twin is None:
             pool = connection.connection_pool
             kwargs = dict(pool.connection_kwargs, decode_responses=False)
-            twin = redis.Redis(
+            twin = type(connection)(
                 connection_pool=redis.ConnectionPool(
                     connection_class=pool.connection_class, **kwargs
                 )
             )
+            if hasattr(twin, "same_identity"):  # keep the key prefix and the shown URL
+                twin.same_identity(connection)
             _binary_twins[connection] = twin
         return twin
     from beamshell.config.redis_server import connect
 
+    # The password and the key prefix come from the environment or $BEAMSHELL_CONFIG.
     return connect(redis_url or default_redis_url())

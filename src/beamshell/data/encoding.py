@@ -40,11 +40,6 @@ def encode_info(info: dict, where: str) -> dict[str, str]:
     return encoded
 
 
-def decode_info(raw: dict) -> dict[str, Any]:
-    """The info hash as Python values (JSON only: nothing read is evaluated as code)."""
-    return {(k.decode() if isinstance(k, bytes) else k): json.loads(v) for k, v in raw.items()}
-
-
 def checked_dtype(dtype: Any, where: str) -> np.dtype:
     """A numpy dtype whose values are plain bytes (no Python objects)."""
     try:
@@ -87,10 +82,3 @@ def decode_points(payloads: list[bytes], dtype: np.dtype, shape: tuple[int, ...]
 
 def encode_refs(db_names: list[str]) -> bytes:
     return json.dumps(db_names).encode()
-
-
-def decode_refs(payloads: list[bytes]) -> list[str]:
-    names: list[str] = []
-    for payload in payloads:
-        names.extend(json.loads(payload))
-    return names

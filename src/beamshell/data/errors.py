@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from beamshell.config.redis_access import mask_secrets
 from beamshell.errors import BeamshellError, RedisUnreachable
+from beamshell.text import printable
 
 
 class DataPublishError(RedisUnreachable):
@@ -22,7 +24,8 @@ class NodeNotFound(BeamshellError):
     def __init__(self, db_name: str, url: str):
         self.db_name = db_name
         super().__init__(
-            f"no scan data node '{db_name}' in Redis at {url} (never created or expired)"
+            f"no scan data node '{db_name}' in Redis at {mask_secrets(url)} "
+            "(never created or expired)"
         )
 
 
@@ -32,3 +35,16 @@ class BadNodeName(BeamshellError):
 
 class ChannelDataError(BeamshellError):
     """Data appended to a channel do not match its dtype or shape."""
+
+
+class CorruptData(BeamshellError):
+    """Scan data in Redis that break the data model; names the node, the key and what is wrong."""
+
+    def __init__(self, db_name: str, key: str, what: str):
+        self.db_name = db_name
+        self.key = key
+        self.what = what
+        super().__init__(
+            f"corrupt scan data: node '{printable(db_name)}', key '{printable(key)}': "
+            f"{printable(what)}"
+        )

@@ -1,20 +1,21 @@
 """Reading scan data from any process: nodes, their info, channel data and walking events.
 
-Imports only redis, numpy and the data package (and, lazily, config.redis_server to find the
-server), never the shell, hardware or scanning packages.
+Imports only redis, numpy, the data package and config.redis_access (and, lazily,
+config.redis_server to find the server), never the shell, hardware or scanning packages.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import redis
 
-from beamshell.data import encoding
+from beamshell.data import encoding, validate
 from beamshell.data.connection import describe_url, reader_connection
-from beamshell.data.errors import NodeNotFound
+from beamshell.data.errors import CorruptData, NodeNotFound
 from beamshell.data.events import END_SCAN, NEW_DATA, NEW_NODE, ChannelData, Event
 from beamshell.data.keys import (
     CHANNEL_TYPES,
@@ -23,6 +24,7 @@ from beamshell.data.keys import (
     data_key,
     info_key,
     node_key,
+    prefix_of,
     short_name,
 )
 from beamshell.data.walk import Walker
@@ -34,6 +36,7 @@ __all__ = [
     "ChannelData",
     "ChannelNode",
     "ContainerNode",
+    "CorruptData",
     "DataNode",
     "Event",
     "NodeNotFound",
@@ -44,12 +47,6 @@ __all__ = [
     "get_node",
     "get_session_node",
 ]
-
-_TEXT = "utf-8"
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode(_TEXT) if isinstance(value, bytes) else value
 
 
 class DataNode:
@@ -63,6 +60,7 @@ class DataNode:
         fields: dict[str, str] | None = None,
     ):
         self._redis = connection
+        self._prefix = prefix_of(connection)  # the configuration's key prefix
         self.db_name = db_name
         self.type = node_type
         self._fields = fields
@@ -95,7 +93,10 @@ class DataNode:
     @property
     def info(self) -> dict[str, Any]:
         """The node's info hash, read afresh from Redis at each access."""
-        return encoding.decode_info(self._redis.hgetall(info_key(self.db_name)))
+        key = info_key(self.db_name, self._prefix)
+        with validate.wrong_type_reported(self._redis, {key: (self.db_name, "hash")}):
+            raw = self._redis.hgetall(key)
+        return validate.info(raw, self.db_name)
 
     @property
     def parent(self) -> DataNode | None:
@@ -105,7 +106,7 @@ class DataNode:
 
     def exists(self) -> bool:
         """False once the node's keys have expired (or before it was created)."""
-        return bool(self._redis.exists(node_key(self.db_name)))
+        return bool(self._redis.exists(node_key(self.db_name, self._prefix)))
 
     def node_for(self, db_name: str, node_type: str | None = None) -> DataNode:
         """A node of the same Redis (type read from Redis unless given)."""
@@ -154,6 +155,7 @@ class DataNode:
         from_last: bool = False,
         stop_on_end: bool = False,
         timeout: float | None = None,
+        after: bytes | str | None = None,
     ) -> Walker:
         """Iterate over (event, node, data): what exists now, then (wait=True) live events.
 
@@ -170,6 +172,7 @@ class DataNode:
             timeout=timeout,
             from_last=from_last,
             stop_on_end=stop_on_end,
+            after=after,
         )
 
 
@@ -178,18 +181,23 @@ class ContainerNode(DataNode):
 
     def children(self) -> list[DataNode]:
         """Existing children in creation order (expired ones left out)."""
-        entries = self._redis.xrange(children_key(self.db_name))
-        names = [
-            (_text(fields[b"db"]), _text(fields[b"t"]))
-            for _, fields in entries
-            if fields.get(b"e") == b"new"
-        ]
+        key = children_key(self.db_name, self._prefix)
+        with validate.wrong_type_reported(self._redis, {key: (self.db_name, "stream")}):
+            entries = self._redis.xrange(key)
+        names = []
+        for entry_id, fields in entries:
+            kind, name, node_type = validate.child_entry(fields, self.db_name, entry_id)
+            if kind == "new":
+                names.append((name, node_type))
         pipe = self._redis.pipeline(transaction=False)
         for name, _ in names:
-            pipe.hgetall(node_key(name))
+            pipe.hgetall(node_key(name, self._prefix))
+        expected = {node_key(name, self._prefix): (name, "hash") for name, _ in names}
+        with validate.wrong_type_reported(self._redis, expected):
+            replies = pipe.execute()
         return [
-            make_node(self._redis, name, node_type, _decode_fields(raw))
-            for (name, node_type), raw in zip(names, pipe.execute(), strict=True)
+            make_node(self._redis, name, node_type, validate.node_fields(raw, name))
+            for (name, node_type), raw in zip(names, replies, strict=True)
             if raw
         ]
 
@@ -205,24 +213,36 @@ class ScanNode(ContainerNode):
 class ChannelNode(DataNode):
     """A channel: points of one dtype and shape, indexed from 0."""
 
-    @property
+    # The node hash is read once, so its checked dtype and shape are kept too.
+    @functools.cached_property
     def dtype(self) -> np.dtype:
-        return np.dtype(self.fields["dtype"])
+        return validate.channel_dtype(self.fields, self.db_name)
 
-    @property
+    @functools.cached_property
     def shape(self) -> tuple[int, ...]:
-        return tuple(encoding.json.loads(self.fields.get("shape", "[]")))
+        return validate.channel_shape(self.fields, self.db_name)
+
+    @functools.cached_property
+    def point_bytes(self) -> int | None:
+        """Bytes of one point in a payload (None: payloads are JSON)."""
+        return self.dtype.itemsize * int(np.prod(self.shape, dtype=np.int64))
+
+    def _read_data(self, call) -> Any:
+        key = data_key(self.db_name, self._prefix)
+        with validate.wrong_type_reported(self._redis, {key: (self.db_name, "stream")}):
+            return call(key)
 
     @property
     def unit(self) -> str | None:
         return self.info.get("unit")
 
     def __len__(self) -> int:
-        last = self._redis.xrevrange(data_key(self.db_name), count=1)
+        last = self._read_data(lambda key: self._redis.xrevrange(key, count=1))
         if not last:
             return 0
-        fields = last[0][1]
-        return int(fields[encoding.FIRST_INDEX]) + int(fields[encoding.COUNT])
+        # The same checks as get(): a batch that get() would refuse is not counted either.
+        first, _, counts = validate.batches(last, self.db_name, self.point_bytes)
+        return first + counts[0]
 
     def get(self, from_index: int, to_index: int | None = None) -> Any:
         """Points from_index..to_index inclusive (to_index=-1: to the end); one point if None."""
@@ -232,14 +252,23 @@ class ChannelNode(DataNode):
         stop = from_index if single else to_index
         if not isinstance(stop, int | np.integer) or stop < -1:
             raise ValueError(f"channel '{self.db_name}': bad to_index {to_index!r}")
-        key = data_key(self.db_name)
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.xrevrange(key, max=f"{from_index}-1", min="-", count=1)  # the batch holding it
-        pipe.xrange(key, min=f"{from_index}-1", max="+" if stop == -1 else f"{stop}-1")
-        holding, following = pipe.execute()
+
+        def read(key: str) -> list:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.xrevrange(key, max=f"{from_index}-1", min="-", count=1)  # the batch holding it
+            pipe.xrange(key, min=f"{from_index}-1", max="+" if stop == -1 else f"{stop}-1")
+            return pipe.execute()
+
+        holding, following = self._read_data(read)
         entries = holding + [e for e in following if not holding or e[0] != holding[0][0]]
         values = self.decode(entries) if entries else self.empty()
-        first = int(entries[0][1][encoding.FIRST_INDEX]) if entries else 0
+        first = validate.batch_span(entries[0], self.db_name)[0] if entries else 0
+        if first > from_index:
+            raise CorruptData(
+                self.db_name,
+                data_key(self.db_name, self._prefix),
+                f"points {from_index}..{first - 1} are missing (the first batch starts at {first})",
+            )
         start = max(from_index - first, 0)
         end = len(values) if stop == -1 else stop - first + 1
         selected = values[start:end] if end > start else values[0:0]
@@ -255,8 +284,8 @@ class ChannelNode(DataNode):
         return np.empty((0, *self.shape), dtype=self.dtype)
 
     def decode(self, entries: list) -> Any:
-        """Points of consecutive stream entries, as one (n, *shape) array."""
-        payloads = [fields[encoding.PAYLOAD] for _, fields in entries]
+        """Points of consecutive stream entries, as one (n, *shape) array (each entry checked)."""
+        _, payloads, _ = validate.batches(entries, self.db_name, self.point_bytes)
         return encoding.decode_points(payloads, self.dtype, self.shape)
 
 
@@ -271,11 +300,16 @@ class NodeRefChannelNode(ChannelNode):
     def shape(self) -> tuple[int, ...]:
         return ()
 
+    @property
+    def point_bytes(self) -> int | None:
+        return None
+
     def empty(self) -> list:
         return []
 
     def decode(self, entries: list) -> list[DataNode]:
-        names = encoding.decode_refs([fields[encoding.PAYLOAD] for _, fields in entries])
+        _, payloads, counts = validate.batches(entries, self.db_name, None)
+        names = validate.refs(payloads, counts, self.db_name)
         # A group may list a scan before the scan has created its node (run=False).
         return get_nodes(names, connection=self._redis, missing_type="scan")
 
@@ -296,15 +330,13 @@ def make_node(
     return _CLASSES.get(node_type, ContainerNode)(connection, db_name, node_type, fields)
 
 
-def _decode_fields(raw: dict) -> dict[str, str]:
-    return {_text(k): _text(v) for k, v in raw.items()}
-
-
 def _read_fields(connection: redis.Redis, db_name: str) -> dict[str, str]:
-    raw = connection.hgetall(node_key(db_name))
+    key = node_key(db_name, prefix_of(connection))
+    with validate.wrong_type_reported(connection, {key: (db_name, "hash")}):
+        raw = connection.hgetall(key)
     if not raw:
         raise NodeNotFound(db_name, describe_url(connection))
-    return _decode_fields(raw)
+    return validate.node_fields(raw, db_name)
 
 
 def get_node(
@@ -334,16 +366,19 @@ def get_nodes(
     """
     client = reader_connection(redis_url, connection)
     pipe = client.pipeline(transaction=False)
+    prefix = prefix_of(client)
     for name in db_names:
-        pipe.hgetall(node_key(name))
+        pipe.hgetall(node_key(name, prefix))
+    with validate.wrong_type_reported(client, {node_key(n, prefix): (n, "hash") for n in db_names}):
+        replies = pipe.execute()
     nodes = []
-    for name, raw in zip(db_names, pipe.execute(), strict=True):
+    for name, raw in zip(db_names, replies, strict=True):
         if not raw:
             if missing_type is None:
                 raise NodeNotFound(name, describe_url(client))
             nodes.append(make_node(client, name, missing_type))
             continue
-        fields = _decode_fields(raw)
+        fields = validate.node_fields(raw, name)
         nodes.append(make_node(client, name, fields["type"], fields))
     return nodes
 

@@ -28,6 +28,7 @@ from beamshell.data.keys import (
     info_key,
     node_key,
     node_keys,
+    prefix_of,
 )
 
 DEFAULT_EXPIRATION_S = 86400
@@ -138,6 +139,7 @@ class DataPublisher:
         if expiration is not None and expiration <= 0:
             raise ValueError(f"scan data expiration must be > 0 seconds or None, not {expiration}")
         self._redis = redis_client
+        self._prefix = prefix_of(redis_client)  # the configuration's key prefix
         self.url = describe_url(redis_client)
         self.expiration = int(expiration) if expiration is not None else None
         self.flush_delay = flush_delay
@@ -209,8 +211,8 @@ class DataPublisher:
         if not encoded:
             return
         with self._transaction(f"info of '{db_name}'") as pipe:
-            pipe.hset(info_key(db_name), mapping=encoded)
-            self._expire(pipe, info_key(db_name), node_key(db_name))
+            pipe.hset(info_key(db_name, self._prefix), mapping=encoded)
+            self._expire(pipe, info_key(db_name, self._prefix), node_key(db_name, self._prefix))
 
     def end_scan(self, db_name: str) -> None:
         """Write every pending point, then the END_SCAN event of `db_name` (scan or group)."""
@@ -222,11 +224,11 @@ class DataPublisher:
         # A long-lived publisher (a sequence of scans) writes only channels still running.
         self._channels = [channel for channel in self._channels if not channel._ended]
         with self._transaction(f"end of '{db_name}'") as pipe:
-            pipe.xadd(children_key(db_name), {b"e": b"end", b"t": str(time.time())})
+            pipe.xadd(children_key(db_name, self._prefix), {b"e": b"end", b"t": str(time.time())})
             # A scan may last longer than the expiration: every key of it restarts its clock.
             for name in subtree:
-                self._expire(pipe, *node_keys(name, self._nodes[name]))
-            self._expire(pipe, children_key(db_name))
+                self._expire(pipe, *node_keys(name, self._nodes[name], self._prefix))
+            self._expire(pipe, children_key(db_name, self._prefix))
 
     def flush(self) -> None:
         """Write every pending point now and wait until Redis has them."""
@@ -283,30 +285,33 @@ class DataPublisher:
         self._check_new_node(db_name, parent, parent_is_session)
         with self._transaction(f"node '{db_name}'") as pipe:
             if parent_is_session:
-                pipe.hset(node_key(parent), mapping={"type": "session", "parent": ""})
+                pipe.hset(node_key(parent, self._prefix), mapping={"type": "session", "parent": ""})
                 if self.expiration is not None:
                     # Entries are time-stamped: drop those of scans expired long ago.
                     oldest_ms = int((time.time() - self.expiration) * 1000)
-                    pipe.xtrim(children_key(parent), minid=f"{max(oldest_ms, 0)}-0")
-                self._expire(pipe, node_key(parent))
+                    pipe.xtrim(children_key(parent, self._prefix), minid=f"{max(oldest_ms, 0)}-0")
+                self._expire(pipe, node_key(parent, self._prefix))
             pipe.hset(
-                node_key(db_name), mapping={"type": node_type, "parent": parent or "", **fields}
+                node_key(db_name, self._prefix),
+                mapping={"type": node_type, "parent": parent or "", **fields},
             )
             if encoded:
-                pipe.hset(info_key(db_name), mapping=encoded)
-            self._expire(pipe, node_key(db_name), info_key(db_name))
+                pipe.hset(info_key(db_name, self._prefix), mapping=encoded)
+            self._expire(pipe, node_key(db_name, self._prefix), info_key(db_name, self._prefix))
             if parent is not None:
                 entry = {b"e": b"new", b"db": db_name, b"t": node_type}
-                pipe.xadd(children_key(parent), entry)
-                self._expire(pipe, children_key(parent))
+                pipe.xadd(children_key(parent, self._prefix), entry)
+                self._expire(pipe, children_key(parent, self._prefix))
         self._nodes[db_name] = node_type
 
     def _check_new_node(self, db_name: str, parent: str | None, parent_is_session: bool) -> None:
         """One round trip: the node must be new and its parent (unless a session) must exist."""
         try:
             pipe = self._redis.pipeline(transaction=False)
-            pipe.exists(node_key(db_name))
-            pipe.exists(node_key(parent) if parent else node_key(db_name))
+            pipe.exists(node_key(db_name, self._prefix))
+            pipe.exists(
+                node_key(parent, self._prefix) if parent else node_key(db_name, self._prefix)
+            )
             exists, parent_exists = pipe.execute()
         except _REDIS_ERRORS as exc:
             raise self._fail(exc, f"node '{db_name}'") from None
@@ -379,7 +384,7 @@ class DataPublisher:
                 what = f"{npoints} point{'s' if npoints != 1 else ''} of scan data"
                 with self._transaction(what) as pipe:
                     for channel, (first, count, payload) in batches:
-                        key = data_key(channel.db_name)
+                        key = data_key(channel.db_name, self._prefix)
                         fields = {
                             encoding.FIRST_INDEX: first,
                             encoding.COUNT: count,

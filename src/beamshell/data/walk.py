@@ -11,6 +11,7 @@ a scan gets every point exactly once and in order, and never polls.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -18,16 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from beamshell.data import validate
 from beamshell.data.connection import describe_url
 from beamshell.data.events import ChannelData, Event
 from beamshell.data.keys import (
     CHANNEL_TYPES,
     SCAN_TYPES,
-    WAKE_PREFIX,
     children_key,
     data_key,
     node_key,
+    prefix_of,
+    wake_key,
 )
+from beamshell.data.lease import end_abandoned
 
 if TYPE_CHECKING:
     from beamshell.data.node import DataNode
@@ -39,6 +43,7 @@ _WAKE_TTL_S = 60
 # for a dead server: only a missing answer within the client's socket timeout is a failure.
 BLOCK_SLICE_S = 1.0
 _MAX_SEQ = 2**64 - 1
+log = logging.getLogger(__name__)
 _TOP_TYPES = frozenset({"session", *SCAN_TYPES})
 
 WalkEvent = tuple[Event, "DataNode", Any]
@@ -85,7 +90,9 @@ class Walker:
     Stop it with `stop()` from anywhere (inside the loop, another greenlet, another thread):
     a blocked XREAD is woken at once through a private stream. `stop_on_end` stops after the
     first END_SCAN given; `timeout` ends the iteration after that many seconds without any
-    Redis activity. With wait=False the iteration ends after what exists now.
+    Redis activity. With wait=False the iteration ends after what exists now. `after` (an
+    entry ID of the root's children stream) starts after that child: only later ones come.
+    `live` is False while the walker gives what existed when it started, True afterwards.
     """
 
     def __init__(
@@ -99,8 +106,11 @@ class Walker:
         nodes_only: bool = False,
         from_last: bool = False,
         stop_on_end: bool = False,
+        after: bytes | str | None = None,
     ):
         self.root = root
+        self._after = after
+        self.live = False
         self._include = _types(include_filter)
         exclude = _types(exclude_children) or frozenset()
         if self._include is not None and self._include <= _TOP_TYPES:
@@ -115,10 +125,13 @@ class Walker:
         self._redis: redis.Redis = root.connection
         self._streams: dict[str, bytes | str] = {}  # watched key -> last entry ID seen
         self._owners: dict[str, tuple[DataNode, bool]] = {}  # key -> (node, descend?)
-        self._wake_key = WAKE_PREFIX + uuid.uuid4().hex
+        self._prefix = prefix_of(self._redis)
+        self._wake_key = wake_key(uuid.uuid4().hex, self._prefix)
         self._started = False
         self._finished = False
         self._stopped = False
+        self._next_lease_check = 0.0
+        self._lease_checks = True
 
     def __iter__(self) -> Iterator[Any]:
         if self._started:
@@ -146,11 +159,17 @@ class Walker:
     def _run(self) -> Iterator[WalkEvent]:
         try:
             yield from self._until_stopped(self._discover_root())
+            self.live = True
             while self._wait and not self._stopped:
                 reply = self._read_live()
                 if reply is None:
                     return
                 yield from self._until_stopped(self._handle_reply(reply))
+        except redis.ResponseError as exc:
+            # WRONGTYPE from a read over many streams: name the key that is not a stream.
+            watched = {key: (owner.db_name, "stream") for key, (owner, _) in self._owners.items()}
+            with validate.wrong_type_reported(self._redis, watched):
+                raise exc from None
         except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
             from beamshell.errors import RedisUnreachable
 
@@ -178,11 +197,11 @@ class Walker:
         root = self.root
         if root.type in CHANNEL_TYPES:
             if not self._nodes_only:
-                yield from self._watch(data_key(root.db_name), root, descend=False)
+                yield from self._watch(data_key(root.db_name, self._prefix), root, descend=False)
             return
-        key = children_key(root.db_name)
-        start: bytes | str = "0-0"
-        if self._from_last:
+        key = children_key(root.db_name, self._prefix)
+        start: bytes | str = "0-0" if self._after is None else self._after
+        if self._from_last and self._after is None:
             for entry_id, fields in self._redis.xrevrange(key, count=_CHUNK):
                 if fields.get(b"e") == b"new":
                     start = _before(entry_id)
@@ -193,12 +212,12 @@ class Walker:
         """The stream to watch for a node, and whether to descend into its children."""
         if node_type in CHANNEL_TYPES:
             if not self._nodes_only and self._included(node_type):
-                return data_key(db_name), False
+                return data_key(db_name, self._prefix), False
             return None
         descend = node_type not in self._exclude
         # Not descending into a scan: still watch its own stream, for its END_SCAN.
         if descend or (not self._nodes_only and node_type in SCAN_TYPES):
-            return children_key(db_name), descend
+            return children_key(db_name, self._prefix), descend
         return None
 
     def _prefetch(self, children: list[tuple[str, str]]) -> dict[str, tuple[dict, list | None]]:
@@ -207,11 +226,15 @@ class Walker:
         plan = []
         for db_name, node_type in children:
             watch = self._stream_for(db_name, node_type)
-            pipe.hgetall(node_key(db_name))
+            pipe.hgetall(node_key(db_name, self._prefix))
             if watch is not None:
                 pipe.xrange(watch[0], min="0-0", count=_CHUNK)
             plan.append((db_name, watch is not None))
-        replies = iter(pipe.execute())
+        expected = {}
+        for db_name, node_type in children:
+            expected.update(validate.node_keys_expected(db_name, node_type))
+        with validate.wrong_type_reported(self._redis, expected):
+            replies = iter(pipe.execute())
         return {name: (next(replies), next(replies) if watched else None) for name, watched in plan}
 
     def _discover(
@@ -224,7 +247,7 @@ class Walker:
         if not raw_fields:
             return  # expired since its parent listed it
         node = self.root.node_for(db_name, node_type)
-        node._fields = {_text(k): _text(v) for k, v in raw_fields.items()}
+        node._fields = validate.node_fields(raw_fields, db_name)
         if self._included(node_type):
             yield (Event.NEW_NODE, node, None)
         watch = self._stream_for(db_name, node_type)
@@ -268,6 +291,7 @@ class Walker:
         slice_s = _block_slice(self._redis)
         deadline = None if self._timeout is None else time.monotonic() + self._timeout
         while not self._stopped:
+            self._end_abandoned_scans(slice_s)
             block_s = slice_s
             if deadline is not None:
                 remaining = deadline - time.monotonic()
@@ -280,6 +304,29 @@ class Walker:
             if reply:
                 return reply
         return []
+
+    def _end_abandoned_scans(self, every: float) -> None:
+        """About once per block slice: end the watched scans whose writer died (see lease).
+
+        Their END entry is then read like any other, so the walker gives END_SCAN and a
+        follower never waits for a scan whose process was killed.
+        """
+        now = time.monotonic()
+        if not self._lease_checks or now < self._next_lease_check:
+            return
+        self._next_lease_check = now + every
+        scans = [
+            node.db_name
+            for key, (node, _) in self._owners.items()
+            if node.type in SCAN_TYPES and key == children_key(node.db_name)
+        ]
+        if not scans:
+            return
+        try:
+            end_abandoned(self._redis, scans)
+        except redis.ResponseError as exc:  # a read-only Redis user, no scripting
+            log.warning("cannot end scans whose writer died (%s); not trying again", exc)
+            self._lease_checks = False
 
     def _handle_reply(self, reply: list) -> Iterator[WalkEvent]:
         by_key = [(_text(key), entries) for key, entries in reply]
@@ -300,25 +347,24 @@ class Walker:
             return
         node, descend = self._owners[key]
         if node.type in CHANNEL_TYPES:
+            data = node.decode(entries)  # every entry checked: a bad one raises CorruptData
+            first_index = validate.batch_span(entries[0], node.db_name)[0]
             self._streams[key] = entries[-1][0]
-            first_index = int(entries[0][1][b"i"])
-            yield (Event.NEW_DATA, node, ChannelData(first_index, node.decode(entries)))
+            yield (Event.NEW_DATA, node, ChannelData(first_index, data))
             return
-        children = [
-            (_text(fields[b"db"]), _text(fields[b"t"]))
-            for _, fields in entries
-            if descend and fields.get(b"e") == b"new"
+        parsed = [
+            (entry_id, validate.child_entry(fields, node.db_name, entry_id))
+            for entry_id, fields in entries
         ]
+        children = [(name, kind) for _, (event, name, kind) in parsed if descend and event == "new"]
         prefetched = self._prefetch(children) if children else {}
-        for entry_id, fields in entries:
+        for entry_id, (event, name, child_type) in parsed:
             if key not in self._streams:
                 return
             self._streams[key] = entry_id
-            kind = fields.get(b"e")
-            if kind == b"new" and descend:
-                name = _text(fields[b"db"])
-                yield from self._discover(name, _text(fields[b"t"]), prefetched[name])
-            elif kind == b"end":
+            if event == "new" and descend:
+                yield from self._discover(name, child_type, prefetched[name])
+            elif event == "end":
                 yield from self._end(node)
 
     def _end(self, node: DataNode) -> Iterator[WalkEvent]:

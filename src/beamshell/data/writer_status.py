@@ -17,6 +17,8 @@ from typing import Any
 
 import redis
 
+from beamshell.data.keys import prefix_of
+
 CLAIM_TTL_S = 10.0
 HEARTBEAT_S = 2.0
 EVENTS_MAXLEN = 1000
@@ -29,12 +31,12 @@ STARTED = "started"
 STOPPED = "stopped"
 
 
-def claim_key(session: str) -> str:
-    return f"beamshell:writer:{session}"
+def claim_key(session: str, prefix: str = "") -> str:
+    return f"{prefix}beamshell:writer:{session}"
 
 
-def events_key(session: str) -> str:
-    return f"beamshell:writer:{session}:events"
+def events_key(session: str, prefix: str = "") -> str:
+    return f"{prefix}beamshell:writer:{session}:events"
 
 
 class WriterClaimed(Exception):
@@ -56,6 +58,8 @@ class WriterVoice:
     def __init__(self, connection: redis.Redis, session: str, **description: Any):
         self._redis = connection
         self.session = session
+        self._claim = claim_key(session, prefix_of(connection))
+        self._events = events_key(session, prefix_of(connection))
         self.owner = {
             "host": socket.gethostname(),
             "pid": os.getpid(),
@@ -70,7 +74,7 @@ class WriterVoice:
         A claim left by a writer of this machine that is dead (kill -9) is taken over at
         once; one from another machine expires within CLAIM_TTL_S.
         """
-        key = claim_key(self.session)
+        key = self._claim
         ttl_ms = int(CLAIM_TTL_S * 1000)
         if self._redis.set(key, self._token, nx=True, px=ttl_ms):
             return
@@ -90,7 +94,7 @@ class WriterVoice:
     def renew(self) -> bool:
         """Extend the claim; False if it was lost (expired and taken by another writer)."""
         pipe = self._redis.pipeline(transaction=True)
-        key = claim_key(self.session)
+        key = self._claim
         pipe.get(key)
         pipe.pexpire(key, int(CLAIM_TTL_S * 1000))
         current, _ = pipe.execute()
@@ -100,15 +104,15 @@ class WriterVoice:
         return _text(current) == self._token
 
     def release(self) -> None:
-        current = self._redis.get(claim_key(self.session))
+        current = self._redis.get(self._claim)
         if current is not None and _text(current) == self._token:
-            self._redis.delete(claim_key(self.session))
+            self._redis.delete(self._claim)
 
     def report(self, kind: str, message: str = "", **fields: Any) -> None:
         """Append one event (kind, message, scan, filename, ...) for the shells to read."""
         entry = {"kind": kind, "message": message, "time": time.time(), **fields}
         encoded = {key: json.dumps(value) for key, value in entry.items()}
-        self._redis.xadd(events_key(self.session), encoded, maxlen=EVENTS_MAXLEN, approximate=True)
+        self._redis.xadd(self._events, encoded, maxlen=EVENTS_MAXLEN, approximate=True)
 
 
 def _decode_owner(raw: bytes | str | None) -> dict[str, Any]:
@@ -141,13 +145,13 @@ def _dead_here(owner: dict[str, Any]) -> bool:
 
 def writer_owner(connection: redis.Redis, session: str) -> dict[str, Any] | None:
     """Who writes the session's files now (host, pid, started), or None if no writer runs."""
-    raw = connection.get(claim_key(session))
+    raw = connection.get(claim_key(session, prefix_of(connection)))
     return _decode_owner(raw) if raw is not None else None
 
 
 def last_event_id(connection: redis.Redis, session: str) -> str:
     """The ID of the newest event, to follow only what comes after it."""
-    newest = connection.xrevrange(events_key(session), count=1)
+    newest = connection.xrevrange(events_key(session, prefix_of(connection)), count=1)
     return _text(newest[0][0]) if newest else "0-0"
 
 
@@ -160,7 +164,7 @@ def read_events(
     inside the client's socket timeout), never polls.
     """
     block = None if block_s is None else max(1, int(block_s * 1000))
-    reply = connection.xread({events_key(session): after}, block=block)
+    reply = connection.xread({events_key(session, prefix_of(connection)): after}, block=block)
     if isinstance(reply, dict):  # RESP3
         reply = list(reply.items())
     events = []

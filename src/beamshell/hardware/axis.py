@@ -11,6 +11,7 @@ import gevent
 import gevent.event
 
 from beamshell.errors import BeamshellError
+from beamshell.hardware.attributes import StrictAttributes
 
 if TYPE_CHECKING:
     from beamshell.config.settings import HashSetting
@@ -57,6 +58,14 @@ def _as_float(axis_name: str, what: str, value: Any) -> float:
     return number
 
 
+def _short(value: float, decimals: int) -> str:
+    """A position with at most `decimals` decimals and no trailing zeros: 2.5, 0, -0.125."""
+    text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
 def _fmt(value: float | None, decimals: int | None = None) -> str:
     if value is None:
         return "None"
@@ -67,8 +76,13 @@ def _fmt(value: float | None, decimals: int | None = None) -> str:
     return f"{value:.{decimals}f}"
 
 
-class Axis:
-    """One motor. Reading `position` costs no I/O; settings are written when they change."""
+class Axis(StrictAttributes):
+    """One motor. Reading `position` costs no I/O; settings are written when they change.
+
+    The settings (offset, sign, limits, velocity, acceleration) are read through the
+    session's settings store, which caches them and drops a value as soon as another
+    process changes it: two shells on one session see the same motor.
+    """
 
     def __init__(
         self,
@@ -90,7 +104,6 @@ class Axis:
         self.controller = controller
         self.unit = unit
         self.steps_per_unit = float(steps_per_unit)
-        self._settings = settings
         self._configured = {
             "velocity": float(velocity),
             "acceleration": float(acceleration),
@@ -99,17 +112,30 @@ class Axis:
             "sign": int(sign),
             "offset": float(offset),
         }
-        # Persisted values win over the configuration: they are what the operator last set.
-        saved = settings.get_all()
-        self._velocity = float(saved.get("velocity", velocity))
-        self._acceleration = float(saved.get("acceleration", acceleration))
-        self._sign = int(saved.get("sign", sign))
-        self._offset = float(saved.get("offset", offset))
-        self._dial_low = saved.get("low_limit", low_limit)
-        self._dial_high = saved.get("high_limit", high_limit)
+        # Persisted values win over the configuration (they are what the operator last
+        # set); a value never set follows the file.
+        settings.defaults = dict(self._configured)
+        self._settings = settings
         self._motion: gevent.Greenlet | None = None
         self._motion_changed = gevent.event.Event()
-        controller.attach(self, float(saved.get("dial_position", 0.0)))
+        controller.attach(self, float(settings.get("dial_position", 0.0)))
+
+    # -- persisted values, read through the (coherent) settings cache ----------------------
+    @property
+    def _sign(self) -> int:
+        return int(self._settings["sign"])
+
+    @property
+    def _offset(self) -> float:
+        return float(self._settings["offset"])
+
+    @property
+    def _dial_low(self) -> float | None:
+        return self._settings["low_limit"]
+
+    @property
+    def _dial_high(self) -> float | None:
+        return self._settings["high_limit"]
 
     # -- positions -----------------------------------------------------------------------
     @property
@@ -119,11 +145,29 @@ class Axis:
 
     @dial.setter
     def dial(self, value: float) -> None:
-        """Redefine the dial position without moving (the user position follows)."""
+        """Redefine the dial position without moving; the offset stays, the user position
+        follows (as in BLISS). Persisted, and printed."""
+        self.set_dial(value)
+
+    def set_dial(self, dial_position: float) -> float:
+        """Redefine the dial position without moving; returns the new dial position."""
         self._refuse_while_moving("set the dial position")
-        dial = self.round_to_steps(_as_float(self.name, "dial position", value))
+        dial = _as_float(self.name, "dial position", dial_position)
+        if math.isinf(dial):
+            raise AxisValueError(
+                f"{self.name}: dial position must be finite, got {dial_position!r}"
+            )
+        dial = self.round_to_steps(dial)
+        previous = self.dial
         self.controller.set_position(self, dial)
         self._save(dial_position=dial)
+        decimals = self._decimals
+        print(
+            f"'{self.name}' dial position reset from {_short(previous, decimals)} to "
+            f"{_short(dial, decimals)} (user position {_short(self.position, decimals)}, "
+            f"offset {_short(self._offset, decimals)})"
+        )
+        return dial
 
     @property
     def position(self) -> float:
@@ -131,13 +175,26 @@ class Axis:
         return self._sign * self.controller.read_position(self) + self._offset
 
     @position.setter
-    def position(self, target: float) -> None:
-        self.move(target)
+    def position(self, new_position: float) -> None:
+        """Redefine the user position WITHOUT moving (as in BLISS): the offset changes.
+        To move, use `move()`, `mv` or `umv`."""
+        self.set_position(new_position)
 
-    def set_position(self, user_position: float) -> None:
-        """Redefine the user position without moving, by changing the offset."""
+    def set_position(self, user_position: float) -> float:
+        """Redefine the user position as `user_position` without moving, by changing the
+        offset (persisted); prints the change. Returns the new offset."""
+        self._refuse_while_moving("set the position")
         user = _as_float(self.name, "position", user_position)
+        if math.isinf(user):
+            raise AxisValueError(f"{self.name}: position must be finite, got {user_position!r}")
+        previous = self.position
         self.offset = user - self._sign * self.dial
+        decimals = self._decimals
+        print(
+            f"'{self.name}' position reset from {_short(previous, decimals)} to "
+            f"{_short(user, decimals)} (offset {_short(self._offset, decimals)})"
+        )
+        return self._offset
 
     @property
     def offset(self) -> float:
@@ -148,7 +205,6 @@ class Axis:
         offset = _as_float(self.name, "offset", value)
         if math.isinf(offset):
             raise AxisValueError(f"{self.name}: offset must be finite, got {value!r}")
-        self._offset = offset
         self._save(offset=offset)
 
     @property
@@ -161,9 +217,7 @@ class Axis:
         if value not in (1, -1) or isinstance(value, bool):
             raise AxisValueError(f"{self.name}: sign must be 1 or -1, got {value!r}")
         user = self.position
-        self._sign = int(value)
-        self._offset = user - self._sign * self.dial
-        self._save(sign=self._sign, offset=self._offset)
+        self._save(sign=int(value), offset=user - int(value) * self.dial)
 
     def round_to_steps(self, dial: float) -> float:
         return round(dial * self.steps_per_unit) / self.steps_per_unit
@@ -202,9 +256,10 @@ class Axis:
                 f"{self.name}: low limit {_fmt(low)} is above high limit {_fmt(high)}"
             )
         dials = sorted(self.user_to_dial(limit) for limit in (low, high))
-        self._dial_low = None if math.isinf(dials[0]) else dials[0]
-        self._dial_high = None if math.isinf(dials[1]) else dials[1]
-        self._save(low_limit=self._dial_low, high_limit=self._dial_high)
+        self._save(
+            low_limit=None if math.isinf(dials[0]) else dials[0],
+            high_limit=None if math.isinf(dials[1]) else dials[1],
+        )
 
     @property
     def low_limit(self) -> float:
@@ -233,21 +288,19 @@ class Axis:
     # -- speed -----------------------------------------------------------------------------
     @property
     def velocity(self) -> float:
-        return self._velocity
+        return float(self._settings["velocity"])
 
     @velocity.setter
     def velocity(self, value: float) -> None:
-        self._velocity = self._positive("velocity", value)
-        self._save(velocity=self._velocity)
+        self._save(velocity=self._positive("velocity", value))
 
     @property
     def acceleration(self) -> float:
-        return self._acceleration
+        return float(self._settings["acceleration"])
 
     @acceleration.setter
     def acceleration(self, value: float) -> None:
-        self._acceleration = self._positive("acceleration", value)
-        self._save(acceleration=self._acceleration)
+        self._save(acceleration=self._positive("acceleration", value))
 
     def _positive(self, what: str, value: Any) -> float:
         number = _as_float(self.name, what, value)
@@ -262,6 +315,12 @@ class Axis:
 
     @property
     def is_moving(self) -> bool:
+        """True while the motor moves, whichever process started the move."""
+        return self.moving_here or self.controller.state(self) is AxisState.MOVING
+
+    @property
+    def moving_here(self) -> bool:
+        """True while a move started by this process is in progress."""
         return self._motion is not None and not self._motion.dead
 
     def prepare_move(self, target: float) -> float:
@@ -309,9 +368,15 @@ class Axis:
             raise AxisError(fault)
 
     def stop(self, wait: bool = True) -> None:
-        """Decelerate to rest where the motor is; with wait, return once it stands still."""
+        """Decelerate to rest where the motor is; with wait, return once it stands still.
+
+        Like real hardware, this also stops a move started by another process."""
         motion = self._motion
         if motion is None or motion.dead:
+            if self.controller.state(self) is AxisState.MOVING:
+                self.controller.stop(self)
+                if wait:
+                    self._wait_until_still()
             return
         self.controller.stop(self)
         self._motion_changed.set()
@@ -332,6 +397,16 @@ class Axis:
         self._motion_changed.set()
         motion.join()
 
+    def _wait_until_still(self) -> None:
+        """Wait for the end of a move this process does not follow (another one started it)."""
+        while (remaining := self.controller.remaining_time(self)) > 0:
+            self._motion_changed.wait(remaining)
+            self._motion_changed.clear()
+
+    def _hardware_changed(self) -> None:
+        """The controller's state changed (maybe in another process): re-check the motion."""
+        self._motion_changed.set()
+
     def sync_hard(self) -> float:
         """Re-read the position from the controller and persist it; returns the user position."""
         if not self.is_moving:
@@ -341,14 +416,7 @@ class Axis:
     def apply_config(self) -> None:
         """Forget what the operator set: back to the configuration's speed, limits, sign, offset."""
         self._refuse_while_moving("apply the configuration")
-        configured = self._configured
-        self._velocity = configured["velocity"]
-        self._acceleration = configured["acceleration"]
-        self._dial_low = configured["low_limit"]
-        self._dial_high = configured["high_limit"]
-        self._sign = configured["sign"]
-        self._offset = configured["offset"]
-        self._save(**configured)
+        self._save(**self._configured)
 
     def _begin_motion(self) -> None:
         """Follow the move the controller just started (called by start_moves)."""
@@ -369,13 +437,17 @@ class Axis:
             self._save(dial_position=self.controller.read_position(self))
         state = self.controller.state(self)
         if state in _STOPPED_BY_HARDWARE:
-            where = self._fmt_pos(self.position)
+            where = self.format_position(self.position)
             return f"{self.name}: {_STOPPED_BY_HARDWARE[state]} during the move, stopped at {where}"
         return None
 
     def _refuse_while_moving(self, action: str) -> None:
-        if self.is_moving:
+        if self.moving_here:
             raise AxisError(f"{self.name}: is moving, cannot {action} (stop it or wait)")
+        if self.controller.state(self) is AxisState.MOVING:
+            raise AxisError(
+                f"{self.name}: is being moved by another process, cannot {action} (stop it or wait)"
+            )
 
     def _save(self, **fields: Any) -> None:
         self._settings.update(fields)
@@ -389,14 +461,15 @@ class Axis:
     def _decimals(self) -> int:
         return max(0, math.ceil(math.log10(self.steps_per_unit) - 1e-9))
 
-    def _fmt_pos(self, value: float) -> str:
+    def format_position(self, value: float) -> str:
+        """`12.346 mm`: a position with the axis's step decimals and unit."""
         unit = f" {self.unit}" if self.unit else ""
         return f"{_fmt(value, self._decimals)}{unit}"
 
     def __repr__(self) -> str:
         low, high = self.limits
         return (
-            f"<Axis {self.name}: position {self._fmt_pos(self.position)}, {self.state}, "
+            f"<Axis {self.name}: position {self.format_position(self.position)}, {self.state}, "
             f"limits ({_fmt(low)}, {_fmt(high)})>"
         )
 
@@ -408,12 +481,12 @@ class Axis:
         rows = [
             f"AXIS {self.name}  (controller {controller})",
             f"  state         {self.state}",
-            f"  position      {self._fmt_pos(self.position)}",
+            f"  position      {self.format_position(self.position)}",
             f"  dial          {_fmt(self.dial, self._decimals)}   offset {_fmt(self._offset)}"
             f"   sign {self._sign}",
             f"  limits        ({_fmt(low)}, {_fmt(high)})   dial ({_fmt(dlow)}, {_fmt(dhigh)})",
-            f"  velocity      {_fmt(self._velocity)} {unit}/s"
-            f"   acceleration {_fmt(self._acceleration)} {unit}/s2",
+            f"  velocity      {_fmt(self.velocity)} {unit}/s"
+            f"   acceleration {_fmt(self.acceleration)} {unit}/s2",
             f"  steps/unit    {_fmt(self.steps_per_unit)}",
         ]
         if self.config_name != self.name:

@@ -11,6 +11,7 @@ import gevent
 import numpy as np
 
 from beamshell.errors import BeamshellError
+from beamshell.hardware.attributes import StrictAttributes
 
 
 class SamplingMode(enum.StrEnum):
@@ -40,7 +41,7 @@ class CounterReadError(BeamshellError):
     """Reading a counter failed; the message names the counter."""
 
 
-class Counter:
+class Counter(StrictAttributes):
     """A named measurement read through its controller, with a unit, dtype and shape."""
 
     def __init__(
@@ -107,7 +108,7 @@ class SamplingCounter(Counter):
         self._mode = mode
 
 
-class CounterController:
+class CounterController(StrictAttributes):
     """Reads a set of counters together; one `read_all` call per point for all of them.
 
     Subclasses implement `read_samples(counters)`: one immediate sample per counter.

@@ -6,6 +6,7 @@ import fnmatch
 from typing import TYPE_CHECKING, Any
 
 from beamshell.errors import BeamshellError
+from beamshell.hardware.attributes import StrictAttributes
 from beamshell.hardware.counters import Counter
 
 if TYPE_CHECKING:
@@ -17,17 +18,24 @@ class MeasurementGroupError(BeamshellError, ValueError):
     """An enable/disable request naming no counter of the group."""
 
 
-class MeasurementGroup:
-    """Counters read by scans when none is given; `enable`/`disable` by name, pattern or object."""
+class MeasurementGroup(StrictAttributes):
+    """Counters read by scans when none is given; `enable`/`disable` by name, pattern or object.
+
+    The choice is read through the settings cache each time, so a change made in another
+    process of the session counts at once.
+    """
 
     def __init__(self, name: str, counters: list[Counter], settings: HashSetting):
         self.name = name
         self.config_name = name
         self._counters = tuple(counters)
         self._settings = settings
+
+    @property
+    def _disabled(self) -> set[str]:
         # Disabled ones are stored (not enabled ones) so counters added to the file later
         # start enabled; names no longer configured are ignored.
-        self._disabled = set(settings.get("disabled") or ())
+        return set(self._settings.get("disabled") or ())
 
     @classmethod
     def from_config(cls, node: ConfigNode, config: Config) -> MeasurementGroup:
@@ -54,11 +62,13 @@ class MeasurementGroup:
 
     @property
     def enabled(self) -> list[Counter]:
-        return [c for c in self._counters if c.config_name not in self._disabled]
+        disabled = self._disabled
+        return [c for c in self._counters if c.config_name not in disabled]
 
     @property
     def disabled(self) -> list[Counter]:
-        return [c for c in self._counters if c.config_name in self._disabled]
+        disabled = self._disabled
+        return [c for c in self._counters if c.config_name in disabled]
 
     @property
     def available(self) -> list[str]:
@@ -66,21 +76,17 @@ class MeasurementGroup:
 
     def enable(self, *counters: str | Counter) -> None:
         """Enable counters given by name, shell pattern ('*diode*') or object."""
-        self._disabled -= {c.config_name for c in self._select(counters, "enable")}
-        self._save()
+        self._save(self._disabled - {c.config_name for c in self._select(counters, "enable")})
 
     def disable(self, *counters: str | Counter) -> None:
         """Disable counters given by name, shell pattern or object."""
-        self._disabled |= {c.config_name for c in self._select(counters, "disable")}
-        self._save()
+        self._save(self._disabled | {c.config_name for c in self._select(counters, "disable")})
 
     def enable_all(self) -> None:
-        self._disabled.clear()
-        self._save()
+        self._save(set())
 
     def disable_all(self) -> None:
-        self._disabled = {counter.config_name for counter in self._counters}
-        self._save()
+        self._save({counter.config_name for counter in self._counters})
 
     def _select(self, wanted: tuple[str | Counter, ...], action: str) -> list[Counter]:
         if not wanted:
@@ -109,8 +115,8 @@ class MeasurementGroup:
         found = _counters_of(item) or []
         return [counter for counter in self._counters if counter in found]
 
-    def _save(self) -> None:
-        self._settings["disabled"] = sorted(self._disabled)
+    def _save(self, disabled: set[str]) -> None:
+        self._settings["disabled"] = sorted(disabled)
 
     # -- display ------------------------------------------------------------------------
     def __info__(self) -> str:

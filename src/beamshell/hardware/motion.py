@@ -8,17 +8,22 @@ from beamshell.errors import BeamshellError
 from beamshell.hardware.axis import Axis, AxisError, start_moves
 
 
+def check_moves(targets: Mapping[Axis, float]) -> list[tuple[Axis, float]]:
+    """Check every move (axis, limits, state) without starting any; returns the moves
+    prepared for `start_moves` (dial targets in steps). Raises on the first bad one."""
+    for axis in targets:
+        if not isinstance(axis, Axis):
+            raise BeamshellError(f"{_describe(axis)} is not an axis, it cannot be moved")
+    return [(axis, axis.prepare_move(target)) for axis, target in targets.items()]
+
+
 def move_axes(targets: Mapping[Axis, float], wait: bool = True) -> None:
     """Move each axis to its user target; nothing moves unless every target is valid.
 
     With `wait`, returns when all have arrived; an exception or KeyboardInterrupt while
     waiting stops every axis (each decelerates where it is) and is re-raised.
     """
-    for axis in targets:
-        if not isinstance(axis, Axis):
-            raise BeamshellError(f"{_describe(axis)} is not an axis, it cannot be moved")
-    prepared = [(axis, axis.prepare_move(target)) for axis, target in targets.items()]
-    start_moves(prepared)
+    start_moves(check_moves(targets))
     if wait:
         wait_axes(targets)
 

@@ -9,6 +9,7 @@ import gevent
 import gevent.lock
 
 from beamshell.hardware import config_values
+from beamshell.hardware.attributes import StrictAttributes
 
 if TYPE_CHECKING:
     from beamshell.config.settings import SimpleSetting
@@ -23,7 +24,7 @@ class ShutterState(enum.StrEnum):
     MOVING = "MOVING"
 
 
-class SimulationShutter:
+class SimulationShutter(StrictAttributes):
     """A shutter whose blade takes `moving_time` seconds to open or close."""
 
     def __init__(self, name: str, setting: SimpleSetting, moving_time: float = DEFAULT_MOVING_TIME):
@@ -31,9 +32,16 @@ class SimulationShutter:
         self.config_name = name
         self.moving_time = moving_time
         self._setting = setting
-        saved = setting.get()
-        self._state = ShutterState(saved) if saved in ("OPEN", "CLOSED") else ShutterState.CLOSED
+        self._moving = False  # a movement of this process is in progress
         self._lock = gevent.lock.RLock()
+
+    @property
+    def _state(self) -> ShutterState:
+        """MOVING during a movement, else the persisted state (shared by every process)."""
+        if self._moving:
+            return ShutterState.MOVING
+        saved = self._setting.get()
+        return ShutterState(saved) if saved in ("OPEN", "CLOSED") else ShutterState.CLOSED
 
     @classmethod
     def from_config(cls, node: ConfigNode, config: Config) -> SimulationShutter:
@@ -69,16 +77,13 @@ class SimulationShutter:
         with self._lock:
             if self._state is target:
                 return
-            previous = self._state
-            self._state = ShutterState.MOVING
+            self._moving = True
             try:
                 gevent.sleep(self.moving_time)
-            except BaseException:
-                # Interrupted half way: the simulated blade falls back where it was.
-                self._state = previous
-                raise
-            self._state = target
-            self._setting.set(target.value)
+                # Interrupted half way, the simulated blade falls back where it was.
+                self._setting.set(target.value)
+            finally:
+                self._moving = False
 
     def __info__(self) -> str:
         return f"SHUTTER {self.name}: {self._state}  (moving time {self.moving_time * 1000:g} ms)"

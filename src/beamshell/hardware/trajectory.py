@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True, slots=True)
 class Phase:
@@ -68,6 +70,19 @@ class MotionProfile:
         ]
         return cls(phases, t_decel + ramp_time, end)
 
+    def to_dict(self) -> dict:
+        """A JSON-friendly form (kept in Redis so that every process sees the same move)."""
+        return {
+            "phases": [[p.t0, p.x0, p.v0, p.a] for p in self.phases],
+            "end_time": self.end_time,
+            "end_position": self.end_position,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MotionProfile:
+        phases = [Phase(*(float(value) for value in phase)) for phase in data["phases"]]
+        return cls(phases, float(data["end_time"]), float(data["end_position"]))
+
     @property
     def duration(self) -> float:
         return self.end_time - self.phases[0].t0 if self.phases else 0.0
@@ -109,3 +124,13 @@ class MotionProfile:
 
     def __repr__(self) -> str:
         return f"<MotionProfile to {self.end_position:g} in {self.duration:.3f} s>"
+
+
+def move_durations(distances, velocity: float, acceleration: float) -> np.ndarray:
+    """How long `MotionProfile.trapezoid` takes to travel each of `distances` (numpy array):
+    accelerate, cruise, decelerate; a triangle when a move is too short to reach `velocity`."""
+    distance = np.abs(np.asarray(distances, dtype=float))
+    ramp_time = velocity / acceleration
+    with_cruise = distance / velocity + ramp_time
+    triangle = 2 * np.sqrt(distance / acceleration)
+    return np.where(distance >= velocity * ramp_time, with_cruise, triangle)

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from beamshell.text import has_unprintable
+
 _INITIAL_CAPACITY = 64
 
 
@@ -27,8 +29,11 @@ class AcquisitionChannel:
         unit: str | None = None,
         npoints: int | None = None,
     ):
-        if not isinstance(name, str) or not name or ":" in name:
-            raise ValueError(f"channel name must be a non-empty string without ':', got {name!r}")
+        if not isinstance(name, str) or not name or ":" in name or has_unprintable(name):
+            raise ValueError(
+                "channel name must be a non-empty string without ':' or control characters,"
+                f" got {name!r}"
+            )
         self.name = name
         self.dtype = np.dtype(dtype)
         self.shape = tuple(int(n) for n in shape)

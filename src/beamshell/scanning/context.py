@@ -11,12 +11,18 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from beamshell.errors import BeamshellError
 from beamshell.scanning.saving import ScanSaving
+from beamshell.text import printable
 
 if TYPE_CHECKING:
     from beamshell.scanning.scan import Scan
 
 DEFAULT_HISTORY_SIZE = 20
 DEFAULT_DATA_EXPIRATION_S = 24 * 3600
+DEFAULT_LEASE_TIME_S = 10.0  # see beamshell.data.lease
+
+
+class ScanAlreadyRunning(BeamshellError):
+    """A scan was started while another one of the session runs (outside a sequence)."""
 
 
 class ScansHistory:
@@ -40,12 +46,35 @@ class ScansHistory:
         return iter(list(self._scans))
 
     def __repr__(self) -> str:
+        """A short table of the recent scans: number, title, state, points, start time."""
         if not self._scans:
-            return "SCANS: (none)"
-        return "\n".join(
-            f"{scan.scan_number or '-':>5} {scan.name:<16} {scan.state.name:<8} {scan.title}"
-            for scan in self._scans
-        )
+            return "SCANS: no scan has run in this session yet"
+        rows = [_history_row(scan) for scan in self._scans]
+        headers = ["#", "title", "state", "points", "started"]
+        widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+
+        def line(row: list[str]) -> str:
+            number, title, state, points, started = (
+                cell.rjust(width) if index in (0, 3) else cell.ljust(width)
+                for index, (cell, width) in enumerate(zip(row, widths, strict=True))
+            )
+            return f"{number}  {title}  {state}  {points}  {started}".rstrip()
+
+        return "\n".join([line(headers), *(line(row) for row in rows)])
+
+
+def _history_row(scan: Scan) -> list[str]:
+    import time
+
+    number = str(scan.scan_number) if scan.scan_number is not None else "-"
+    npoints = scan.npoints
+    points = f"{scan.npoints_done}/{npoints}" if npoints else str(scan.npoints_done)
+    started = (
+        time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(scan.start_time))
+        if scan.start_time
+        else "-"
+    )
+    return [number, printable(scan.title), scan.state.name, points, started]
 
 
 class ScanEnvironment:
@@ -54,10 +83,12 @@ class ScanEnvironment:
     `redis` None means nothing is published; scan numbers then count in memory, unless a
     `settings` store (a SettingsStore) is given, which keeps `scan_counter:<session>` in Redis
     so that numbers survive a restart. `active_mg` is a callable returning the active
-    MeasurementGroup (or None). `output` None means sys.stdout at the time of each write.
-    `axes` is a callable returning the session's axes, whose positions every scan records;
-    `writer_state` one saying whether the session's file writer is "running", "starting"
-    or "not running" (the table's footer says where the scan went).
+    MeasurementGroup (or None). `plotselect` is a callable returning the names of the
+    counters the operator selected for the peak tools and plots (each scan records those it
+    has in `scan_info["plotselect"]`). `output` None means sys.stdout at the time of each
+    write. `axes` is a callable returning the session's axes, whose positions every scan
+    records; `writer_state` one saying whether the session's file writer is "running",
+    "starting" or "not running" (the table's footer says where the scan went).
     """
 
     def __init__(
@@ -69,10 +100,12 @@ class ScanEnvironment:
         settings=None,
         scan_saving: ScanSaving | None = None,
         active_mg: Callable[[], Any] | None = None,
+        plotselect: Callable[[], list[str]] | None = None,
         display: bool = True,
         output: TextIO | None = None,
         data_expiration: float = DEFAULT_DATA_EXPIRATION_S,
         history_size: int = DEFAULT_HISTORY_SIZE,
+        lease_time: float = DEFAULT_LEASE_TIME_S,
         axes: Callable[[], list] | None = None,
         writer_state: Callable[[], str] | None = None,
     ):
@@ -90,13 +123,16 @@ class ScanEnvironment:
         self.settings = settings
         self.scan_saving = scan_saving or ScanSaving(session_name, settings)
         self._active_mg = active_mg
+        self.plotselect = plotselect
         self._axes = axes
         self.writer_state = writer_state  # None: no writer knows this environment
         self.display = display
         self.output = output
         self.data_expiration = data_expiration
+        self.lease_time = lease_time  # a running scan's lease in Redis, renewed while it runs
         self.scans = ScansHistory(history_size)
         self.current_scan: Scan | None = None  # the running scan, for the shell's toolbar
+        self.running_scans: list[Scan] = []
         self._local_counter = itertools.count(1)
 
     @property
@@ -107,6 +143,20 @@ class ScanEnvironment:
         if self.settings is None:
             return next(self._local_counter)
         return self.settings.value(f"scan_counter:{self.session_name}", 0).incr()
+
+    def check_no_other_scan(self, scan: Scan) -> None:
+        """Refuse to run `scan` while another scan of the session runs, unless both belong
+        to one sequence (whose scans may run side by side)."""
+        for other in self.running_scans:
+            if other is scan or (scan.sequence is not None and other.sequence is scan.sequence):
+                continue
+            done = f"{other.npoints_done}/{other.npoints}" if other.npoints else other.npoints_done
+            number = f" {other.scan_number}" if other.scan_number is not None else ""
+            raise ScanAlreadyRunning(
+                f"{scan.name}: scan{number} '{other.title}' is running in session "
+                f"{self.session_name} ({other.state.name}, {done} points): wait for its end "
+                "or stop it first"
+            )
 
     def active_mg(self):
         """The active measurement group, or None when the session has none."""

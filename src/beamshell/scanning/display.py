@@ -13,6 +13,8 @@ import gevent.event
 import gevent.socket
 import numpy as np
 
+from beamshell.text import printable
+
 if TYPE_CHECKING:
     from beamshell.scanning.channel import AcquisitionChannel
     from beamshell.scanning.scan import Scan
@@ -52,7 +54,7 @@ def format_duration(seconds: float) -> str:
 
 
 def _label(name: str, unit: str | None) -> str:
-    return f"{name}[{unit}]" if unit else name
+    return printable(f"{name}[{unit}]" if unit else name)
 
 
 class _Column:
@@ -74,6 +76,14 @@ def table_columns(scan: Scan) -> list[_Column]:
     others = [c for c in scan.channels if c.displayed and c.role is None]
     columns += [_Column(_label(c.name, c.unit), c) for c in axes + others]
     return columns
+
+
+def _estimate_line(scan: Scan) -> str:
+    """`Total 21 points, 0:00:03.2 (motion ..., count ...)` and a newline, for a step scan."""
+    from beamshell.scanning.estimate import is_step_scan
+
+    estimate = scan.estimate() if is_step_scan(scan) else None
+    return f"{estimate}\n" if estimate is not None else ""
 
 
 def _blocking_stream(stream) -> int | None:
@@ -147,7 +157,7 @@ class ScanDisplay:
         header = COLUMN_SEPARATOR.join(f"{col.label:>{col.width}}" for col in self.columns)
         return (
             f"\nScan {scan.scan_number} {started} {filename} {env.session_name} "
-            f"user = {env.user}\n{scan.title}\n\n{header}\n"
+            f"user = {env.user}\n{printable(scan.title)}\n{_estimate_line(scan)}\n{header}\n"
         )
 
     def _available_rows(self) -> int:

@@ -18,6 +18,7 @@ from beamshell.errors import BeamshellError
 from beamshell.scanning.channel import AcquisitionChannel
 from beamshell.scanning.context import ScanEnvironment, default_environment
 from beamshell.scanning.scan import FINAL_STATES, Scan, ScanState
+from beamshell.text import printable
 
 GROUPING_MASTER = "GroupingMaster"
 SCANS_CHANNEL = "scans"
@@ -64,6 +65,10 @@ class _GroupPublication:
         self.scan_info = scan_info
         self._publisher = DataPublisher(env.redis, expiration=env.data_expiration)
         self._publisher.create_node(self.db_name, "scan_group", scan_info, parent=env.session_name)
+        from beamshell.data.lease import ScanLease
+
+        self._lease = ScanLease(env.redis, self.db_name, env.lease_time)
+        self._lease.acquire()
         self.master = self._publisher.create_node(
             f"{self.db_name}:{GROUPING_MASTER}", "master", {}, parent=self.db_name
         )
@@ -106,6 +111,7 @@ class _GroupPublication:
             )
             self._publisher.end_scan(self.db_name)
         finally:
+            self._lease.release()
             self._publisher.close()
 
     @property
@@ -248,6 +254,7 @@ class SequenceContext:
         db_name = scan.prepare_node()
         self._sequence._publication.reference(db_name)
         self.scans.append(scan)
+        scan.sequence = self._sequence  # its scans may run side by side
 
     def add_and_run(self, scan: Scan) -> None:
         """Add a scan that has not run and run it here: its table prints, its errors raise."""
@@ -331,7 +338,7 @@ class Sequence:
             if self.env.display:
                 print(
                     f"\nSequence {self.scan_number} {time.ctime(self._publication.start_time)} "
-                    f"{self.env.session_name} user = {self.env.user}\n{self.scan_info['title']}",
+                    f"{self.env.session_name} user = {self.env.user}\n{printable(str(self.scan_info['title']))}",
                     file=out,
                     flush=True,
                 )

@@ -35,6 +35,7 @@ class ScanPublisher:
         self.error: BaseException | None = None
         self._forwarder: gevent.Greenlet | None = None
         self._channels = []
+        self._lease = None
 
     def _failure(self, exc: BaseException, what: str) -> ScanPublishError:
         return ScanPublishError(f"scan {self.scan.node_name}: {what} failed: {exc}")
@@ -64,11 +65,30 @@ class ScanPublisher:
                 )
                 channel.set_publisher(remote.append, deferred=True)
                 self._channels.append(channel)
+            self._hold_lease()
         except Exception as exc:
             raise self._failure(exc, "creating its data nodes in Redis") from exc
         self._forwarder = gevent.spawn(self._forward_loop)
 
+    def _hold_lease(self) -> None:
+        """Followers end the scan KILLED if this process dies without ending it (data.lease)."""
+        from beamshell.data.lease import ScanLease
+
+        def lost() -> None:
+            reason = (
+                f"this process stalled for more than its {self._lease.lease_time:g} s lease, "
+                "and a reader ended the scan KILLED"
+            )
+            self.error = ScanPublishError(f"scan {self.scan.node_name}: {reason}")
+
+        self._lease = ScanLease(
+            self.scan.env.redis, self.scan.node_name, self.scan.env.lease_time, lost
+        )
+        self._lease.acquire()
+
     def update_info(self, info: dict[str, Any]) -> None:
+        if self._lease is not None and self._lease.lost:
+            return  # a reader ended the scan KILLED: its node is not ours to change any more
         try:
             self._publisher.update_info(self.scan.node_name, info)
         except Exception as exc:
@@ -107,6 +127,8 @@ class ScanPublisher:
             except Exception as exc:
                 raise self._failure(exc, "publishing its end") from exc
         finally:
+            if self._lease is not None:
+                self._lease.release()  # after END_SCAN: a reader never sees it unleased and open
             for channel in self._channels:
                 channel.set_publisher(None)
             if not closed:

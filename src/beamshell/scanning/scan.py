@@ -11,11 +11,13 @@ import gevent
 import gevent.event
 import numpy as np
 
-from beamshell.scanning import positioners
+from beamshell.scanning import positioners, scan_peaks
 from beamshell.scanning.chain import AcquisitionChain
 from beamshell.scanning.channel import AcquisitionChannel
 from beamshell.scanning.context import ScanEnvironment, default_environment
+from beamshell.scanning.estimate import ScanEstimate, estimate_scan
 from beamshell.scanning.stopping import StopErrors, run_shielded
+from beamshell.text import has_unprintable
 
 __all__ = ["Scan", "ScanData", "ScanPreset", "ScanState"]
 
@@ -25,6 +27,9 @@ YIELD_INTERVAL_S = 0.05
 
 
 class ScanState(enum.IntEnum):
+    """A scan's state. Shown by name (`ABORTED`, not `6`); compares equal to its number as
+    before (`state == 6`) and is ordered (`state >= ScanState.DONE`)."""
+
     IDLE = 0
     PREPARING = 1
     STARTING = 2
@@ -33,6 +38,15 @@ class ScanState(enum.IntEnum):
     DONE = 5
     ABORTED = 6
     KILLED = 7
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __format__(self, spec: str) -> str:
+        return format(self.name, spec)
 
 
 FINAL_STATES = frozenset({ScanState.DONE, ScanState.ABORTED, ScanState.KILLED})
@@ -55,7 +69,8 @@ class ScanPreset:
 class ScanData(Mapping):
     """A scan's data: numpy arrays keyed by channel name; a counter or axis object works too."""
 
-    def __init__(self, channels: list[AcquisitionChannel]):
+    def __init__(self, channels: list[AcquisitionChannel], title: str | None = None):
+        self._title = title
         self._by_name: dict[str, AcquisitionChannel] = {}
         for channel in channels:
             key = channel.name if channel.name not in self._by_name else channel.fullname
@@ -98,6 +113,28 @@ class ScanData(Mapping):
     def __len__(self) -> int:
         return len(self._by_name)
 
+    def __repr__(self) -> str:
+        """Its channels with their number of points, shape, dtype and unit: a table."""
+        rows = [
+            [key, str(len(channel)), str(channel.shape), channel.dtype.name, channel.unit or ""]
+            for key, channel in self._by_name.items()
+        ]
+        headers = ["channel", "points", "shape", "dtype", "unit"]
+        widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+        aligned = (0, 3, 4)  # left-aligned columns: names, dtype and unit read as words
+
+        def line(row: list[str]) -> str:
+            cells = [
+                cell.ljust(width) if index in aligned else cell.rjust(width)
+                for index, (cell, width) in enumerate(zip(row, widths, strict=True))
+            ]
+            return "  " + "  ".join(cells).rstrip()
+
+        title = f"data of {self._title}" if self._title else "scan data"
+        lines = [f"{title}: {len(rows)} channels", line(headers)]
+        lines += [line(row) for row in rows]
+        return "\n".join(lines)
+
 
 class Scan:
     """One run of an acquisition chain.
@@ -120,8 +157,10 @@ class Scan:
             raise TypeError(f"Scan: chain must be an AcquisitionChain, got {chain!r}")
         if not chain.top_masters:
             raise ValueError("Scan: the acquisition chain has no master")
-        if not isinstance(name, str) or not name or ":" in name or " " in name:
-            raise ValueError(f"Scan: name must be a word without ':' or spaces, got {name!r}")
+        if not isinstance(name, str) or not name or ":" in name or _breaks_a_word(name):
+            raise ValueError(
+                f"Scan: name must be a word without ':', spaces or control characters, got {name!r}"
+            )
         self.env = env if env is not None else default_environment()
         self.acq_chain = chain
         self.name = name
@@ -148,6 +187,9 @@ class Scan:
         self._deferred_interrupts: list[BaseException] = []
         self._chain_stopped_at: float | None = None
         self._done = gevent.event.Event()
+        self._estimate: ScanEstimate | None = None
+        self.sequence = None  # the Sequence this scan was added to, if any
+        self._runner: gevent.Greenlet | None = None  # the greenlet running run()
 
     # -- description ----------------------------------------------------------------------
     @property
@@ -199,11 +241,25 @@ class Scan:
         return next((c for c in self.channels if c.role == "elapsed_time"), None)
 
     def get_data(self) -> ScanData:
-        return ScanData(self.channels)
+        return ScanData(self.channels, title=self._label())
+
+    def _label(self) -> str:
+        number = f" {self._scan_number}" if self._scan_number is not None else ""
+        return f"scan{number} '{self.title}'"
+
+    @property
+    def data_file(self) -> str | None:
+        """The file the scan's data are saved in (`scan_info["filename"]`), once saving exists."""
+        filename = self.scan_info.get("filename")
+        return str(filename) if filename and self.save else None
 
     def __repr__(self) -> str:
-        number = self._scan_number if self._scan_number is not None else "-"
-        return f"Scan(number={number}, name={self.name}, state={self._state.name}, title={self.title!r})"
+        """`Scan 12 'loopscan 10 0.1' DONE, 10/10 points, data /tmp/scans/demo/data.h5`."""
+        points = f"{self.npoints_done}/{self.npoints}" if self.npoints else f"{self.npoints_done}"
+        text = f"{self._label().capitalize()} {self._state.name}, {points} points"
+        if self.data_file:
+            text += f", data {self.data_file}"
+        return text
 
     # -- configuration ----------------------------------------------------------------------
     def add_preset(self, preset: ScanPreset) -> None:
@@ -220,6 +276,17 @@ class Scan:
     def add_state_callback(self, callback: Callable[[Scan, ScanState], None]) -> None:
         """`callback(scan, state)` at every state change (a Sequence follows its scans so)."""
         self._state_callbacks.append(callback)
+
+    def abort(self, timeout: float | None = None) -> bool:
+        """From another greenlet: interrupt the running scan as Ctrl-C would (devices stopped,
+        presets' stop called, state ABORTED) and wait until it has ended; False on timeout."""
+        runner = self._runner
+        if runner is None or self._done.is_set():
+            return True
+        if runner is gevent.getcurrent():
+            raise RuntimeError(f"scan '{self.name}': abort() from its own greenlet")
+        gevent.kill(runner, KeyboardInterrupt)
+        return self._done.wait(timeout)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the scan has ended (DONE, ABORTED or KILLED); False on timeout."""
@@ -246,6 +313,10 @@ class Scan:
                 node_name=self._node_name,
                 state=self._state.name,
             )
+            self.scan_info["plotselect"] = scan_peaks.selected_counters(self)
+            self._estimate = estimate_scan(self)
+            if self._estimate is not None:
+                self.scan_info["estimated_time"] = self._estimate.total
         if env.publishing and self._publisher is None:
             from beamshell.scanning.publishing import ScanPublisher
 
@@ -254,6 +325,38 @@ class Scan:
             self._publisher = publisher
         return self._node_name
 
+    # -- alignment and time (beamshell.scanning.scan_peaks, beamshell.scanning.estimate) --------
+    def peak(self, counter: Any = None, axis: Any = None) -> Any:
+        """Position of the counter's maximum ({axis: position} when several axes moved)."""
+        return scan_peaks.find(self, "peak", counter, axis).value
+
+    def trough(self, counter: Any = None, axis: Any = None) -> Any:
+        """Position of the counter's minimum."""
+        return scan_peaks.find(self, "trough", counter, axis).value
+
+    def com(self, counter: Any = None, axis: Any = None) -> Any:
+        """Centre of mass of the counter, background subtracted."""
+        return scan_peaks.find(self, "com", counter, axis).value
+
+    def cen(self, counter: Any = None, axis: Any = None) -> Any:
+        """(centre, fwhm) of the counter's peak at half maximum."""
+        return scan_peaks.find(self, "cen", counter, axis).value
+
+    def fwhm(self, counter: Any = None, axis: Any = None) -> Any:
+        """Full width at half maximum of the counter's peak."""
+        return scan_peaks.find(self, "fwhm", counter, axis).value
+
+    def estimate(self) -> ScanEstimate | None:
+        """How long the scan takes: the estimate made when it took its number, else (a scan
+        not started) one made now from where the axes are. None when it cannot be known."""
+        return self._estimate if self._estimate is not None else estimate_scan(self)
+
+    def time_left(self) -> float | None:
+        """Seconds left while the scan runs (from the estimate and the pace so far)."""
+        if self._estimate is None or self.start_time is None:
+            return None
+        return self._estimate.time_left(self.npoints_done, self.elapsed)
+
     # -- running ------------------------------------------------------------------------------
     def run(self) -> None:
         """Run the scan in this greenlet; on any error or interrupt stop everything, re-raise."""
@@ -261,7 +364,16 @@ class Scan:
             raise RuntimeError(
                 f"scan '{self.name}' has already run (state {self._state.name}): create a new one"
             )
+        self.env.check_no_other_scan(self)  # before anything: no number is taken
         self._started = True
+        self._runner = gevent.getcurrent()
+        self.env.running_scans.append(self)
+        try:
+            self._run()
+        finally:
+            self.env.running_scans.remove(self)
+
+    def _run(self) -> None:
         error: BaseException | None = None
         try:
             self._begin()
@@ -440,6 +552,11 @@ def _capture(function: Callable, *args: Any) -> BaseException | None:
     except Exception as exc:  # noqa: BLE001  (raised again in the scan's greenlet)
         return exc
     return None
+
+
+def _breaks_a_word(name: str) -> bool:
+    """Whitespace or control characters: they would break names in line-oriented output."""
+    return any(char.isspace() for char in name) or has_unprintable(name)
 
 
 def _is_plain(value: Any) -> bool:

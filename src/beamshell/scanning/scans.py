@@ -12,7 +12,7 @@ import numpy as np
 from beamshell.scanning import arguments as check
 from beamshell.scanning.chain import AcquisitionChain
 from beamshell.scanning.context import ScanEnvironment, default_environment
-from beamshell.scanning.counter_reading import CounterReader
+from beamshell.scanning.counter_reading import CounterReader, counter_channel_names
 from beamshell.scanning.display import format_value
 from beamshell.scanning.masters import MotorStepMaster, SoftwareTimerMaster
 from beamshell.scanning.scan import Scan
@@ -123,18 +123,37 @@ def ct(
     return scan
 
 
-def _print_counts(scan: Scan, counters: Sequence, count_time: float, env: ScanEnvironment) -> None:
+def _count_rows(scan: Scan, counters: Sequence, count_time: float) -> list[tuple[str, str]]:
+    """(label, value text) for every channel a scan of these counters would fill: the value
+    and its rate, std/min/max of a STATS counter, the sum of a 1-D counter (a spectrum)."""
     data = scan.get_data()
-    labels = [f"{c.name}[{c.unit}]" if c.unit else c.name for c in counters]
-    width = max(len(label) for label in labels)
-    lines = [time.ctime(scan.start_time), ""]
-    for counter, label in zip(counters, labels, strict=True):
+    rows: list[tuple[str, str]] = []
+
+    def rate(value: float) -> str:
+        return f" ({value / count_time:>12g}/s)" if count_time > 0 else ""
+
+    for counter in counters:
+        unit = f"[{counter.unit}]" if counter.unit else ""
         values = data[counter]
-        if values.ndim != 1 or not len(values):
-            continue  # 1-D counters (spectra) are in the data, not in this summary
-        value = float(values[0])
-        rate = f" ({value / count_time:>12g}/s)" if count_time > 0 else ""
-        lines.append(f"  {label:>{width}} = {value:>12g}{rate}")
+        if not len(values):
+            continue
+        first = values[0]
+        if np.ndim(first) == 1:
+            total = float(np.sum(first))
+            rows.append((f"{counter.name}{unit}", f"{total:>12g}{rate(total)} sum of {len(first)}"))
+            continue
+        value = float(first)
+        rows.append((f"{counter.name}{unit}", f"{value:>12g}{rate(value)}"))
+        for name in counter_channel_names(counter)[1:]:  # name_std, name_min, name_max
+            rows.append((f"{name}{unit}", f"{float(data[name][0]):>12g}"))
+    return rows
+
+
+def _print_counts(scan: Scan, counters: Sequence, count_time: float, env: ScanEnvironment) -> None:
+    rows = _count_rows(scan, counters, count_time)
+    width = max((len(label) for label, _ in rows), default=0)
+    lines = [time.ctime(scan.start_time), ""]
+    lines += [f"  {label:>{width}} = {text}" for label, text in rows]
     env.stream.write("\n".join(lines) + "\n\n")
     env.stream.flush()
 
@@ -241,6 +260,7 @@ def _nscan(kind: str, relative: bool, motor_args: tuple, intervals, count_time, 
 def _return_to_start(scan: Scan, axes: list) -> None:
     """A relative scan brings its axes back where they were, after success or abort."""
     origins = {axis: axis.position for axis in axes}
+    scan.return_positions = origins  # the time estimate counts this move
 
     def move_back() -> None:
         from beamshell.hardware.motion import move_axes

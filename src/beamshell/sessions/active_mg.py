@@ -7,7 +7,8 @@ class ActiveMeasurementGroup:
     """The session's active measurement group: the one set last, else the first one loaded."""
 
     def __init__(self, session_name: str, settings, inventory):
-        self._setting = settings.value(f"active_mg:{session_name}")
+        self.setting_name = f"active_mg:{session_name}"
+        self._setting = settings.value(self.setting_name)
         self._inventory = inventory
 
     def get(self):

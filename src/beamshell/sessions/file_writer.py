@@ -18,6 +18,7 @@ import gevent
 import redis
 
 from beamshell.config.daemon import DaemonLaunch, DaemonStartError, session_daemon
+from beamshell.config.redis_access import REDIS_URL_ENV
 from beamshell.data import writer_status
 from beamshell.errors import BeamshellError
 
@@ -29,10 +30,13 @@ log = logging.getLogger(__name__)
 class FileWriterLink:
     """Starts the session's writer if needed; prints what it reports."""
 
-    def __init__(self, session_name: str, config_dir: Path, connection: redis.Redis):
+    def __init__(
+        self, session_name: str, config_dir: Path, connection: redis.Redis, redis_url: str
+    ):
         self.session_name = session_name
         self.config_dir = Path(config_dir)
         self._redis = connection
+        self._redis_url = redis_url
         self._daemon = session_daemon("writer", session_name, self.config_dir)
         self._greenlets: list[gevent.Greenlet] = []
         self._launch: _Launch | None = None
@@ -70,7 +74,10 @@ class FileWriterLink:
                 f"'beamshell writer start -s {self.session_name}'"
             )
         try:
-            launch = self._daemon.spawn()
+            # The writer follows the session's own Redis (given in the environment, never
+            # on its command line, which other users may read).
+            env = dict(os.environ, **{REDIS_URL_ENV: self._redis_url})
+            launch = self._daemon.spawn(env=env)
         except OSError as exc:
             return f"ERROR writer: cannot start ({exc})"
         self._launch = _Launch(launch)

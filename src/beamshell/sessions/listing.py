@@ -110,6 +110,11 @@ class ListingCommands:
                 rows.append([name, "ERROR", str(exc)])
         self._print(f"Configuration {self._config.root_dir}\n")
         self._print(format_table(["name", "class", "defined in"], rows, align_left=3))
+        file_errors = self._config.file_errors
+        if file_errors:  # their objects are missing from the table above
+            self._print(f"\n{len(file_errors)} file(s) failed to load:")
+            for error in file_errors:
+                self._print(f"  {error}")
 
     def lsmg(self) -> None:
         """Measurement groups: their enabled and disabled counters; * marks the active one."""

@@ -9,10 +9,12 @@ from typing import Any
 import gevent
 
 from beamshell.hardware.axis import Axis
-from beamshell.hardware.motion import move_axes
+from beamshell.hardware.motion import check_moves, move_axes
 from beamshell.sessions.table import format_position
 
 _UMV_REFRESH_S = 0.1
+_ROW_LABEL_WIDTH = 6  # "user", "dial"
+_MIN_COLUMN_WIDTH = 12
 
 
 def parse_motion_args(command: str, args: Sequence[Any]) -> dict[Axis, float]:
@@ -50,41 +52,67 @@ def _report_stopped(axes: Sequence[Axis], out) -> None:
 
 
 def _move(command: str, targets: dict[Axis, float], show: bool, out) -> None:
-    """Move all axes together; Ctrl-C stops them all and says where each stopped."""
+    """Move all axes together; Ctrl-C stops them all and says where each stopped.
+
+    With `show` (umv), every target is checked before anything is printed; then a header
+    names the axes with their units, the `user` row is rewritten while they move, and the
+    final `user` and `dial` rows stay, as in BLISS.
+    """
     axes = list(targets)
     printer = None
     if show:
-        print("  ".join(f"{axis.name:>12}" for axis in axes), file=out)
-        printer = gevent.spawn(_follow_positions, axes, out)
+        check_moves(targets)  # a refused move prints nothing but its error
+        table = _PositionTable(axes)
+        print(table.header(), file=out, flush=True)
+        printer = gevent.spawn(table.follow, out)
     try:
         move_axes(targets, wait=True)  # an interrupt while waiting stops every axis
     except KeyboardInterrupt:
         if printer is not None:
             printer.kill()
-            _print_positions(axes, out)
+            table.print_final(out)
         _report_stopped(axes, out)
+        raise
+    except Exception:
+        if printer is not None:  # end the live line: the error goes on a line of its own
+            printer.kill()
+            print(file=out, flush=True)  # no new reading: the error may be Redis's own
         raise
     finally:
         if printer is not None:
             printer.kill()
     if show:
-        _print_positions(axes, out)
+        table.print_final(out)
 
 
-def _follow_positions(axes: Sequence[Axis], out) -> None:
-    """Rewrite one line with the current positions until killed (umv's live display)."""
-    while True:
-        _print_positions(axes, out, end="\r")
-        gevent.sleep(_UMV_REFRESH_S)
+class _PositionTable:
+    """umv's display: axis names with units over a `user` and a `dial` row."""
 
+    def __init__(self, axes: Sequence[Axis]):
+        self.axes = list(axes)
+        self.labels = [f"{a.name}[{a.unit}]" if a.unit else a.name for a in self.axes]
+        self.widths = [max(_MIN_COLUMN_WIDTH, len(label)) for label in self.labels]
 
-def _print_positions(axes: Sequence[Axis], out, end: str = "\n") -> None:
-    print(
-        "  ".join(f"{format_position(axis.position):>12}" for axis in axes),
-        end=end,
-        file=out,
-        flush=True,
-    )
+    def header(self) -> str:
+        cells = [f"{label:>{width}}" for label, width in zip(self.labels, self.widths, strict=True)]
+        return " " * _ROW_LABEL_WIDTH + "  ".join(cells)
+
+    def row(self, label: str, values: Sequence[float]) -> str:
+        cells = [
+            f"{format_position(value):>{width}}"
+            for value, width in zip(values, self.widths, strict=True)
+        ]
+        return f"{label:<{_ROW_LABEL_WIDTH}}" + "  ".join(cells)
+
+    def follow(self, out) -> None:
+        """Rewrite the user row with the current positions until killed."""
+        while True:
+            print(self.row("user", [a.position for a in self.axes]), end="\r", file=out, flush=True)
+            gevent.sleep(_UMV_REFRESH_S)
+
+    def print_final(self, out) -> None:
+        print(self.row("user", [a.position for a in self.axes]), file=out)
+        print(self.row("dial", [a.dial for a in self.axes]), file=out, flush=True)
 
 
 class MotionCommands:

@@ -26,6 +26,19 @@ STANDARD_SCANS = (
     "pointscan",
 )
 
+ALIGNMENT_COMMANDS = (
+    "peak",
+    "trough",
+    "com",
+    "cen",
+    "fwhm",
+    "goto_peak",
+    "goto_min",
+    "goto_com",
+    "goto_cen",
+    "goto_custom",
+)
+
 
 def build_namespace(session: Session) -> None:
     """Fill `session.env_dict` with config, scan tools and the everyday commands."""
@@ -39,6 +52,13 @@ def build_namespace(session: Session) -> None:
         """Make `group` the measurement group that scans use when no counter is given."""
         active_mg.set(group)
         env["ACTIVE_MG"] = group
+
+    def active_mg_changed() -> None:
+        # Set in another shell of the session: ACTIVE_MG follows here too.
+        if "ACTIVE_MG" in env:
+            env["ACTIVE_MG"] = active_mg.get()
+
+    session.config.settings.on_change(active_mg.setting_name, active_mg_changed)
 
     env.update(
         config=session.config,
@@ -58,13 +78,18 @@ def build_namespace(session: Session) -> None:
         lsconfig=listing.lsconfig,
         lsmg=listing.lsmg,
     )
-    _add_scanning(session, active_mg)
+    scan_env = _add_scanning(session, active_mg)
+    _add_alignment(session, scan_env, inventory, motion)
 
 
-def _add_scanning(session: Session, active_mg: ActiveMeasurementGroup) -> None:
+def _add_scanning(session: Session, active_mg: ActiveMeasurementGroup):
     from beamshell.scanning import scans
     from beamshell.scanning.chain import AcquisitionChannel, ChainIterationPreset, ChainPreset
-    from beamshell.scanning.context import ScanEnvironment, set_default_environment
+    from beamshell.scanning.context import (
+        DEFAULT_LEASE_TIME_S,
+        ScanEnvironment,
+        set_default_environment,
+    )
     from beamshell.scanning.group import Group, Sequence
     from beamshell.scanning.saving import ScanSaving
     from beamshell.scanning.scan import ScanPreset
@@ -88,6 +113,7 @@ def _add_scanning(session: Session, active_mg: ActiveMeasurementGroup) -> None:
         scan_saving=scan_saving,
         active_mg=active_mg.get,
         data_expiration=int(config.root.get("scan_data_expiration", 86400)),
+        lease_time=float(config.root.get("scan_lease_time", DEFAULT_LEASE_TIME_S)),
         axes=session.axes,
         writer_state=writer.state,
     )
@@ -108,3 +134,24 @@ def _add_scanning(session: Session, active_mg: ActiveMeasurementGroup) -> None:
         AcquisitionChannel=AcquisitionChannel,
     )
     env.update({name: getattr(scans, name) for name in STANDARD_SCANS})
+    return scan_env
+
+
+def _add_alignment(session: Session, scan_env, inventory: Inventory, motion) -> None:
+    """plotselect, the peak tools, goto_*, where and plot (docs/alignment.md)."""
+    from beamshell.sessions.alignment import AlignmentCommands
+    from beamshell.sessions.live_plot import LivePlot
+    from beamshell.sessions.plot_command import PlotCommand
+    from beamshell.sessions.plotselect import PlotSelection
+
+    selection = PlotSelection(session.name, session.config.settings, inventory, scan_env.scans)
+    scan_env.plotselect = selection.names
+    tools = AlignmentCommands(scan_env.scans, motion.umv)
+    session.live_plot = LivePlot(scan_env)  # the shell draws it above its toolbar
+    plotting = PlotCommand(scan_env.scans, session.live_plot)
+    session.env_dict.update(
+        plotselect=selection.plotselect,
+        plot=plotting.plot,
+        where=tools.where,
+        **{name: getattr(tools, name) for name in ALIGNMENT_COMMANDS},
+    )

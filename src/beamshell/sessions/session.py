@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import logging
 import os
 import sys
 import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
+from beamshell.config.redis_access import mask_secrets
 from beamshell.config.static import Config, register_config, resolve_config_dir, unregister_config
 from beamshell.errors import BeamshellError, ConfigError
 from beamshell.sessions.error_history import ErrorHistory
 from beamshell.sessions.file_writer import FileWriterLink
 from beamshell.sessions.session_config import SessionConfig
+
+log = logging.getLogger(__name__)
+
+SCAN_ABORT_TIMEOUT_S = 30.0  # a scan still running when its session closes, to stop
 
 
 class Session:
@@ -25,22 +31,31 @@ class Session:
         self.config = config
         self.env_dict: dict[str, Any] = {}
         self.load_report: list[str] = []
-        self.error_history = ErrorHistory()
+        self.error_history = ErrorHistory(explain=self._explain_error)
         self.objects: dict[str, Any] = {}  # namespace name -> configured object
         self.failed_objects: dict[str, BaseException] = {}
         self.scan_env = None
+        self.live_plot = None  # plot(live=True): drawn by the shell above its toolbar
         self.session_config: SessionConfig | None = None
-        self.file_writer = FileWriterLink(name, config.root_dir, config.redis)
+        self.file_writer = FileWriterLink(name, config.root_dir, config.redis, config.redis_url)
         self._out = out
         self._closed = False
 
+    def _explain_error(self, exc: BaseException) -> BaseException | None:
+        """A Redis failure as one line with the URL and what to do (None for other errors)."""
+        return self.config.redis_failure(exc, in_session=True)
+
     # -- loading ---------------------------------------------------------------------------
     def _report(self, line: str) -> None:
+        line = mask_secrets(line)
         self.load_report.append(line)
         if self._out is not None:
             print(line, file=self._out, flush=True)
 
     def _load(self) -> None:
+        for error in self.config.file_errors:  # each hides the objects its file defines
+            self._report(f"ERROR {error}")
+        self._end_abandoned_scans()
         chain = self._session_chain(self.name, [])
         main = chain[-1]
         self.session_config = main
@@ -64,6 +79,24 @@ class Session:
         from beamshell.hardware.axis import Axis
 
         return [obj for obj in self.objects.values() if isinstance(obj, Axis)]
+
+    def _end_abandoned_scans(self) -> None:
+        """Scans of this session left running by a process that was killed: end them KILLED.
+
+        Followers do this too (see beamshell.data.lease); a session opening makes sure it
+        happens even when nobody follows.
+        """
+        import redis
+
+        from beamshell.data.lease import end_abandoned_in_session
+
+        try:
+            ended = end_abandoned_in_session(self.config.redis, self.name)
+        except redis.ResponseError as exc:  # a Redis user without scripting rights
+            log.warning("cannot end scans left running by a killed process: %s", exc)
+            return
+        for db_name in ended:
+            self._report(f"Scan {db_name} was left running by a process that died: ended KILLED")
 
     def _session_chain(self, name: str, seen: list[str]) -> list[SessionConfig]:
         """Included sessions first (depth first), each once, the session itself last."""
@@ -94,6 +127,10 @@ class Session:
     def _load_object(self, object_name: str, session_config: SessionConfig) -> None:
         try:
             if object_name not in self.config.names_list:
+                failed = self.config.failed_file_defining(object_name)
+                if failed is not None:
+                    where = self.config.display_path(failed.filename or "")
+                    raise BeamshellError(f"defined in {where}, which failed to load: {failed}")
                 raise session_config.error(
                     f"config-objects: no object named '{object_name}' in the configuration",
                     "config-objects",
@@ -102,7 +139,7 @@ class Session:
         except Exception as exc:  # one broken device must not stop the session
             self.failed_objects[object_name] = exc
             self.error_history.record(type(exc), exc, exc.__traceback__)
-            self._report(f"ERROR {object_name}: {exc}")
+            self._report(f"ERROR {object_name}: {self.error_history.explain(exc)}")
             return
         self.objects[object_name] = obj
         self.env_dict[object_name] = obj
@@ -130,7 +167,10 @@ class Session:
                 run_script(path, self.env_dict)
         except Exception as exc:
             self.error_history.record(type(exc), exc, exc.__traceback__)
-            self._report(f"ERROR in setup file {_where(exc, path)}: {type(exc).__name__}: {exc}")
+            shown = self.error_history.explain(exc)
+            self._report(
+                f"ERROR in setup file {_where(exc, path)}: {type(shown).__name__}: {shown}"
+            )
 
     # -- namespace -----------------------------------------------------------------------
     def _build_namespace(self) -> None:
@@ -183,14 +223,21 @@ class Session:
             return
         self._closed = True
         self.file_writer.close()
+        scan = getattr(self.scan_env, "current_scan", None)
+        if scan is not None:  # running in the background (gevent.spawn(s.run)): abort it
+            try:
+                if not scan.abort(timeout=SCAN_ABORT_TIMEOUT_S):
+                    log.error("closing session %s: scan %s did not stop", self.name, scan.name)
+            except Exception:  # closing must go on
+                log.exception("closing session %s: aborting scan %s failed", self.name, scan.name)
         from beamshell.hardware.axis import Axis
 
         for obj in list(self.objects.values()):
-            if isinstance(obj, Axis) and obj.is_moving:
+            if isinstance(obj, Axis) and obj.moving_here:  # another process's move goes on
                 try:
                     obj.stop()
                 except Exception:  # closing must go on for the other devices
-                    traceback.print_exc()
+                    log.exception("closing session %s: stopping %s failed", self.name, obj.name)
         if self.scan_env is not None:
             from beamshell.scanning import context
 
@@ -267,8 +314,11 @@ def load_session(
     session = Session(name, config, out)
     try:
         session._load()
-    except BaseException:
+    except BaseException as exc:
         session.close()
+        explained = config.redis_failure(exc)  # Redis went away while loading: one line
+        if explained is not None and explained is not exc:
+            raise explained from None
         raise
     return session
 

@@ -25,6 +25,7 @@ from prompt_toolkit.layout.containers import ConditionalContainer
 from prompt_toolkit.layout.controls import BufferControl, FormattedTextControl
 
 from beamshell.shell.output_above import OutputAbove
+from beamshell.shell.plot_panel import plot_panel
 from beamshell.shell.refresh import refresh_periodically
 
 REFRESH_S = 0.25  # toolbar (points done, elapsed time) and the live line
@@ -34,7 +35,11 @@ class CommandDisplay:
     """Runs until a command's greenlet ends; see the module docstring."""
 
     def __init__(
-        self, toolbar_fragments: Callable[[], list], on_ctrl_c: Callable[[], None], style=None
+        self,
+        toolbar_fragments: Callable[[], list],
+        on_ctrl_c: Callable[[], None],
+        style=None,
+        live_plot=None,
     ):
         self.typeahead = Buffer(multiline=False)
         self.queued: list[str] = []  # lines typed with Enter while the command runs
@@ -64,6 +69,7 @@ class CommandDisplay:
 
         layout = HSplit(
             [
+                plot_panel(live_plot, lambda: self.app),
                 ConditionalContainer(
                     Window(FormattedTextControl(self._live_text), height=1),
                     filter=Condition(lambda: bool(self._live_text())),

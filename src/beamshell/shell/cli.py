@@ -11,20 +11,25 @@ from beamshell.errors import BeamshellError
 
 
 def _server_command(args: argparse.Namespace) -> int:
+    from beamshell.config.redis_access import mask_secrets
     from beamshell.config.redis_server import EmbeddedRedis, configured_redis_url
     from beamshell.config.static import resolve_config_dir
 
     config_dir = resolve_config_dir(args.config)
     site_url = configured_redis_url(config_dir)
+    shown_url = mask_secrets(site_url or "")
     if site_url and args.action != "status":
         print(
-            f"Redis is configured at {site_url}: beamshell starts no server for this configuration"
+            f"Redis is configured at {shown_url}: beamshell starts no server for this configuration"
         )
         return 1
     server = EmbeddedRedis(config_dir)
     if args.action == "start":
         url = server.start()
-        print(f"Redis running at {url} (pid {server.pid()}, data in {server.data_dir})")
+        print(
+            f"Redis running at {url} (pid {server.pid()}, data in {server.data_dir}, "
+            f"log {server.log_file})"
+        )
     elif args.action == "stop":
         if server.stop():
             print(f"Redis for {config_dir} stopped")
@@ -34,16 +39,20 @@ def _server_command(args: argparse.Namespace) -> int:
         if site_url:
             from beamshell.config.redis_server import connect
 
-            connect(site_url).close()
-            print(f"Redis configured at {site_url}: reachable")
+            connect(site_url, config_dir=config_dir).close()
+            print(f"Redis configured at {shown_url}: reachable")
             return 0
         status = server.status()
         if status["running"]:
             print(
-                f"Redis running at {status['url']} (pid {status['pid']}, data in {status['data_dir']})"
+                f"Redis running at {status['url']} (pid {status['pid']}, "
+                f"data in {status['data_dir']}, log {status['log']})"
             )
         else:
-            print(f"Redis for {config_dir} is not running (it would listen at {status['url']})")
+            print(
+                f"Redis for {config_dir} is not running (it would listen at {status['url']}; "
+                f"its log: {status['log']})"
+            )
             return 3
     return 0
 
@@ -71,7 +80,7 @@ def _listen_command(args: argparse.Namespace) -> int:
     config_dir = _config_dir(args)
     session_name = args.session or _only_session(config_dir)
     redis_url = resolve_redis_url(config_dir)
-    connect(redis_url).close()  # one clear line if Redis is not there
+    connect(redis_url, config_dir=config_dir).close()  # one clear line if Redis is not usable
     from beamshell.data.listen import run_listen
 
     return run_listen(session_name, redis_url, out=sys.stdout)
@@ -109,17 +118,38 @@ def _list_sessions_command(args: argparse.Namespace) -> int:
 
 def _session_command(args: argparse.Namespace) -> int:
     _patch_gevent()
-    from beamshell.shell.session_runner import open_session, run_batch, run_interactive
+    from beamshell.shell.session_runner import (
+        install_runner,
+        open_session,
+        run_batch,
+        run_interactive,
+    )
 
     config_dir = _config_dir(args)
     batch = args.script is not None or args.commands is not None
-    session = open_session(args.session, config_dir, show_banner=not (args.no_banner or batch))
+    presence = None
+    if not batch:  # -c and --script may run beside an open shell
+        from beamshell.config.redis_server import resolve_redis_url
+        from beamshell.shell.presence import announce_shell
+
+        presence = announce_shell(resolve_redis_url(config_dir), args.session, force=args.force)
     try:
-        if batch:
-            return run_batch(session, script=args.script, commands=args.commands)
-        return run_interactive(session)
+        # From here on SIGTERM and SIGHUP stop what runs properly (scans end ABORTED,
+        # presets' stop runs) instead of ending the process where it stands.
+        runner = install_runner()
+        session = open_session(args.session, config_dir, show_banner=not (args.no_banner or batch))
+        try:
+            if batch:
+                return run_batch(
+                    session, script=args.script, commands=args.commands, runner=runner
+                )
+            return run_interactive(session, runner)
+        finally:
+            runner.on_idle_terminate = lambda: None  # closing: a late signal must not cut it
+            session.close()  # the embedded Redis keeps running for other clients
     finally:
-        session.close()  # the embedded Redis keeps running for other clients
+        if presence is not None:
+            presence.close()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,6 +169,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--list-sessions", action="store_true", help="print the configuration's sessions and exit"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="open the shell even if the session is open in another interactive shell",
     )
     run = parser.add_mutually_exclusive_group()
     run.add_argument("--script", metavar="FILE", help="run a macro file in the session, then exit")
@@ -194,8 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BeamshellError as exc:
         print(f"beamshell: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as exc:
+        # SIGTERM or SIGHUP while the session was loading: 128 + signum, like a shell's kill.
+        return getattr(exc, "exit_status", 130)
 
 
 if __name__ == "__main__":

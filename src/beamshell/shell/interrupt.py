@@ -1,4 +1,5 @@
-"""Run one command at a time in its own greenlet; Ctrl-C (SIGINT) interrupts that greenlet only.
+"""Run one command at a time in its own greenlet; Ctrl-C (SIGINT) interrupts that greenlet only;
+SIGTERM and SIGHUP interrupt it the same way, then make the shell leave.
 
 Python would raise KeyboardInterrupt in whatever greenlet happens to run when the signal
 arrives (the hub, a motor's, the scan display's), which could kill the wrong one or leave a
@@ -7,6 +8,14 @@ throws KeyboardInterrupt into the command's greenlet once, and later presses dur
 only say so (a second interrupt inside the stop code could leave a motor moving). At an idle
 prompt the terminal is in raw mode and Ctrl-C is an ordinary key that clears the line; a
 SIGINT from elsewhere is ignored there.
+
+SIGTERM and SIGHUP (`kill`, the terminal closed, the ssh link dropped) would otherwise end
+the process at once: no preset's `stop` (the shutter stays open), the scan left RUNNING in
+Redis without END_SCAN. Here they interrupt the running command like Ctrl-C, with
+`TerminatedBySignal` (a KeyboardInterrupt, so every abort path runs as for Ctrl-C), and
+`terminated` tells the shell to leave once the command has stopped. At the idle prompt,
+`on_idle_terminate` ends the prompt; before the shell runs (session loading) the
+exception is raised where the process is.
 """
 
 from __future__ import annotations
@@ -23,6 +32,22 @@ import gevent
 # swallows KeyboardInterrupt): a further Ctrl-C then interrupts it again.
 REINTERRUPT_AFTER_S = 5.0
 SHOW_AFTER_S = 0.05
+
+
+TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class TerminatedBySignal(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: stop what runs as Ctrl-C does, then leave with status 128 + signum."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        name = signal.Signals(signum).name
+        super().__init__(f"{name} received: the command was stopped and the session closes")
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signum
 
 
 def _capture(func: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[bool, Any]:
@@ -42,10 +67,19 @@ class CommandRunner:
         self._out = out
         self._greenlet: gevent.Greenlet | None = None
         self._interrupted_at: float | None = None
+        self.terminated: int | None = None  # the SIGTERM/SIGHUP received, if any
+        self.on_idle_terminate: Callable[[], None] | None = None  # set by the prompt
 
     def install(self) -> None:
-        """Make this runner the process's SIGINT handler (main thread only)."""
+        """Make this runner the process's SIGINT, SIGTERM and SIGHUP handler (main thread)."""
         signal.signal(signal.SIGINT, self._on_sigint)
+        for signum in TERMINATING_SIGNALS:
+            signal.signal(signum, self._on_terminate)
+
+    @property
+    def exit_status(self) -> int | None:
+        """128 + the terminating signal's number once one was received, else None."""
+        return None if self.terminated is None else 128 + self.terminated
 
     @property
     def busy(self) -> bool:
@@ -89,18 +123,22 @@ class CommandRunner:
             raise value
         return value
 
-    def interrupt(self) -> None:
-        """What Ctrl-C does while a command runs (safe to call from a signal handler)."""
+    def interrupt(self, exception: BaseException | type[BaseException] = KeyboardInterrupt) -> bool:
+        """What Ctrl-C does while a command runs (safe to call from a signal handler).
+
+        Returns False when no command runs.
+        """
         greenlet = self._greenlet
         if greenlet is None or greenlet.dead:
-            return
+            return False
         now = time.monotonic()
         if self._interrupted_at is None or now - self._interrupted_at > REINTERRUPT_AFTER_S:
             self._interrupted_at = now
-            greenlet.kill(KeyboardInterrupt, block=False)
+            greenlet.kill(exception, block=False)
         else:
             # Printing inside a signal handler could re-enter a write in progress.
             gevent.spawn(self._say, "Stopping, please wait...")
+        return True
 
     def _say(self, message: str) -> None:
         out = self._out or sys.stderr
@@ -111,3 +149,14 @@ class CommandRunner:
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
         self.interrupt()
+
+    def _on_terminate(self, signum: int, frame: Any) -> None:
+        first = self.terminated is None
+        if first:
+            self.terminated = signum
+        if self.interrupt(TerminatedBySignal(signum)):
+            return  # the command stops; the shell leaves afterwards
+        if self.on_idle_terminate is not None:
+            self.on_idle_terminate()
+        elif first:
+            raise TerminatedBySignal(signum)  # loading, or between two commands

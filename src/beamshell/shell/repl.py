@@ -9,11 +9,13 @@ touched from another thread.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
 from typing import Any
 
 from IPython.terminal.embed import InteractiveShellEmbed
-from IPython.terminal.prompts import Prompts
+from IPython.terminal.prompts import Prompts, RichPromptDisplayHook
 from prompt_toolkit.auto_suggest import AutoSuggestFromHistory, ConditionalAutoSuggest
 from prompt_toolkit.completion import PathCompleter, WordCompleter
 from prompt_toolkit.contrib.regular_languages.completion import GrammarCompleter
@@ -25,14 +27,14 @@ from prompt_toolkit.layout.containers import ConditionalContainer, Window
 from prompt_toolkit.layout.controls import FormattedTextControl
 from prompt_toolkit.lexers import PygmentsLexer, SimpleLexer
 from prompt_toolkit.styles import Style
-from prompt_toolkit.validation import ValidationError, Validator
-from ptpython.ipython import IPythonValidator, MagicsCompleter, create_ipython_grammar
+from ptpython.ipython import MagicsCompleter, create_ipython_grammar
 from ptpython.prompt_style import PromptStyle
 from ptpython.python_input import PythonInput
 from ptpython.repl import PyCF_ALLOW_TOP_LEVEL_AWAIT
 from ptpython.style import default_ui_style
 from pygments.lexers import BashLexer, PythonLexer
 from pygments.token import Token
+from traitlets import default
 from traitlets.config import Config as TraitletsConfig
 
 from beamshell.shell.busy_display import CommandDisplay
@@ -40,10 +42,14 @@ from beamshell.shell.completion import NamespaceCompleter
 from beamshell.shell.interrupt import CommandRunner
 from beamshell.shell.line_input import cooperative_input
 from beamshell.shell.output_above import OutputAbove
+from beamshell.shell.pager import make_pager, paged_help
+from beamshell.shell.plot_panel import plot_panel
 from beamshell.shell.prompt import continuation_prompt, input_prompt, next_count, output_prompt
 from beamshell.shell.refresh import refresh_periodically
 from beamshell.shell.toolbar import toolbar_text
 from beamshell.shell.typing_helper import apply_typing_helper
+
+log = logging.getLogger(__name__)
 
 TOOLBAR_REFRESH_S = 0.5  # the clock and a background scan's progress
 
@@ -84,6 +90,18 @@ class _BeamshellPrompts(Prompts):
         return [(Token.OutPrompt, output_prompt(count, width))]
 
 
+class _QuietOutputCache(RichPromptDisplayHook):
+    """IPython's display of results, whose output cache (`Out`, `_12`) drops its oldest
+    entries when full without printing a UserWarning between the operator's results."""
+
+    def cull_cache(self) -> None:
+        history = self.shell.user_ns.get("_oh", {})
+        oldest = sorted(history)[: max(int(len(history) * self.cull_fraction), 2)]
+        for number in oldest:
+            self.shell.user_ns.pop(f"_{number}", None)
+            history.pop(number, None)
+
+
 class _PromptStyle(PromptStyle):
     """ptpython's prompt: `DEMO [1]: ` then `...: ` on continuation lines."""
 
@@ -103,23 +121,6 @@ class _PromptStyle(PromptStyle):
 
     def out_prompt(self):
         return []
-
-
-class _TypingHelperValidator(Validator):
-    """Accept what the typing helper can turn into Python; report other syntax errors."""
-
-    def __init__(self, inner: Validator, get_namespace):
-        self._inner = inner
-        self._get_namespace = get_namespace
-
-    def validate(self, document: Document) -> None:
-        code = apply_typing_helper(document.text, self._get_namespace())
-        try:
-            self._inner.validate(Document(code))
-        except ValidationError:
-            if code != document.text:
-                return  # the helper's rewrite is what will run
-            raise
 
 
 class _BeamshellInput(PythonInput):
@@ -151,9 +152,6 @@ class _BeamshellInput(PythonInput):
                 "system": PygmentsLexer(BashLexer),
             },
         )
-        kwargs["_validator"] = _TypingHelperValidator(
-            IPythonValidator(get_compiler_flags=self.get_compiler_flags), namespace
-        )
         toolbar = ConditionalContainer(  # not left behind under each accepted input
             Window(
                 FormattedTextControl(self._toolbar_fragments),
@@ -162,7 +160,10 @@ class _BeamshellInput(PythonInput):
             ),
             filter=~is_done,
         )
-        super().__init__(_extra_toolbars=[toolbar], **kwargs)
+        panel = plot_panel(  # plot(live=True) while a scan runs in the background
+            getattr(shell.session, "live_plot", None), lambda: self.app, shown=~is_done
+        )
+        super().__init__(_extra_toolbars=[panel, toolbar], **kwargs)
         buffer = self.default_buffer
         buffer.completer = self._completer  # ptpython wraps it in a ThreadedCompleter
         buffer.auto_suggest = ConditionalAutoSuggest(
@@ -173,6 +174,9 @@ class _BeamshellInput(PythonInput):
             self.history = FileHistory(history_path)  # read in this thread, not ThreadedHistory
             buffer.history = self.history
         self.complete_while_typing = False  # Tab opens the menu
+        # A line that does not parse is accepted and reported like any failing command: left
+        # in the buffer, it would be glued to whatever the operator types next.
+        self.enable_input_validation = False
         self.show_signature = False
         self.show_docstring = False
         self.show_status_bar = False
@@ -192,12 +196,21 @@ class _BeamshellInput(PythonInput):
 
     def _toolbar_fragments(self):
         shell = self._beamshell
-        text = toolbar_text(shell.session_name, shell.current_scan(), busy=shell.runner.busy)
+        text = toolbar_text(
+            shell.session_name,
+            shell.current_scan(),
+            busy=shell.runner.busy,
+            moving=shell.moving_axes(),
+        )
         return [("class:status-toolbar", text)]
 
 
 class BeamshellShell(InteractiveShellEmbed):
     """The IPython shell of a session: runs each input as a Ctrl-C-able greenlet command."""
+
+    @default("displayhook_class")
+    def _quiet_output_cache(self):
+        return _QuietOutputCache
 
     def __init__(
         self,
@@ -220,15 +233,28 @@ class BeamshellShell(InteractiveShellEmbed):
             self, history_path, get_globals=self.get_namespace, vi_mode=False
         )
         self._command_display = CommandDisplay(
-            self.python_input._toolbar_fragments, runner.interrupt, self.python_input.app.style
+            self.python_input._toolbar_fragments,
+            runner.interrupt,
+            self.python_input.app.style,
+            live_plot=getattr(session, "live_plot", None),
         )
         self._typeahead = ""
         self._queued: list[str] = []  # lines typed with Enter during the last command
-        # Long help texts are printed, not paged: a pager would fight the toolbar for the terminal.
-        self.set_hook("show_in_pager", lambda _shell, text, *args, **kw: print(_page_text(text)))
+        # `obj?` and `help(obj)`: a text taller than the screen goes to a pager that gets
+        # the terminal to itself (see shell.pager); a shorter one is printed.
+        page = make_pager(self._command_display.released)
+        self.set_hook("show_in_pager", lambda _shell, data, *args, **kw: page(_page_text(data)))
 
     def get_namespace(self) -> dict:
         return self.user_ns
+
+    def moving_axes(self) -> list:
+        """The session's axes in a move started here (`m2.move(40, wait=False)` included);
+        a memory read, no I/O."""
+        from beamshell.hardware.axis import Axis
+
+        objects = getattr(self.session, "objects", {})
+        return [obj for obj in objects.values() if isinstance(obj, Axis) and obj.moving_here]
 
     def current_scan(self) -> Any:
         scan_env = getattr(self.session, "scan_env", None)
@@ -240,6 +266,8 @@ class BeamshellShell(InteractiveShellEmbed):
 
         What greenlets print meanwhile (a scan run in the background) appears above it.
         """
+        if self.runner.terminated is not None:
+            raise EOFError  # SIGTERM or SIGHUP: leave (IPython's loop ends on EOFError)
         app = self.python_input.app
         buffer = self.python_input.default_buffer
         if self._queued:
@@ -254,13 +282,29 @@ class BeamshellShell(InteractiveShellEmbed):
         app.pre_run_callables.append(
             lambda: app.create_background_task(refresh_periodically(app, TOOLBAR_REFRESH_S))
         )
+        app.pre_run_callables.append(self._leave_on_termination)
         try:
             return app.run(handle_sigint=False)
         except KeyboardInterrupt:
             self.python_input.default_buffer.document = Document()
             return ""
         finally:
+            self.runner.on_idle_terminate = None
             output.stop()
+
+    def _leave_on_termination(self) -> None:
+        """While the prompt waits: a SIGTERM or SIGHUP ends it as Ctrl-D would, unasked."""
+        app = self.python_input.app
+        loop = asyncio.get_running_loop()
+
+        def leave() -> None:
+            if app.is_running and not app.future.done():
+                app.exit(exception=EOFError())
+
+        # Called from the signal handler: hand over to the prompt's loop.
+        self.runner.on_idle_terminate = lambda: loop.call_soon_threadsafe(leave)
+        if self.runner.terminated is not None:  # arrived while the prompt was being set up
+            leave()
 
     # -- execution -------------------------------------------------------------------------
     def run_cell(self, raw_cell: str, store_history: bool = False, **kwargs: Any):
@@ -289,7 +333,7 @@ class BeamshellShell(InteractiveShellEmbed):
             self._queued += queued
             self._typeahead += typed
         except Exception as exc:  # noqa: BLE001 - the command goes on without its toolbar
-            print(f"(toolbar unavailable: {exc})", file=sys.stderr)
+            log.warning("(toolbar unavailable: %s)", exc)
 
     # -- errors ----------------------------------------------------------------------------
     def showtraceback(self, exc_tuple=None, filename=None, tb_offset=None, **kwargs: Any):
@@ -323,8 +367,9 @@ def _page_text(data: Any) -> str:
 def run_repl(session: Any, history_path: str | None, runner: CommandRunner) -> None:
     """Prompt until the operator leaves (Ctrl-D, confirmed, or `exit`)."""
     shell = BeamshellShell(session, runner, history_path)
+    released = shell._command_display.released
     try:
-        with cooperative_input(shell._command_display.released):
+        with cooperative_input(released), paged_help(released):
             shell.mainloop()
     finally:
         shell.python_input.history = None  # release the file before the session closes

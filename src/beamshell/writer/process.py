@@ -82,6 +82,7 @@ def _run(session: str, config_dir: Path, ready_fd: int | None) -> int:
     import signal
 
     import gevent
+    import redis
 
     from beamshell.config.daemon import DaemonAlreadyRunning, signal_ready
     from beamshell.config.logs import log_to_file
@@ -95,7 +96,10 @@ def _run(session: str, config_dir: Path, ready_fd: int | None) -> int:
     if sys.stderr.isatty():
         logging.getLogger("beamshell").addHandler(logging.StreamHandler())
     log = logging.getLogger("beamshell.writer")
-    connection = connect(resolve_redis_url(config_dir))
+    # The session that starts the writer passes its Redis in BEAMSHELL_REDIS_URL (never on
+    # the command line: it may hold a password); the password and key prefix come from the
+    # configuration as for any process.
+    connection = connect(resolve_redis_url(config_dir), config_dir=config_dir)
     url = describe_url(connection)
     voice = WriterVoice(connection, session, log=str(daemon.log_file))
     try:
@@ -115,8 +119,11 @@ def _run(session: str, config_dir: Path, ready_fd: int | None) -> int:
                 service.run()
             finally:
                 log.info("writer of session %s stopping", session)
-                voice.release()
-                voice.report(STOPPED, "writer stopped")
+                try:
+                    voice.release()
+                    voice.report(STOPPED, "writer stopped")
+                except (redis.RedisError, OSError) as exc:  # Redis gone: the claim expires
+                    log.warning("claim not released: %s", exc)
     except DaemonAlreadyRunning as exc:
         print(f"beamshell writer: {exc}", file=sys.stderr)
         return EXIT_ALREADY_RUNNING
