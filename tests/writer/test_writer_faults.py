@@ -17,6 +17,7 @@ import numpy as np
 from writer_helpers import SESSION, dump_entry
 
 from beamshell.config.daemon import session_daemon
+from beamshell.data.node import Event, get_node, get_session_node
 from beamshell.scanning.chain import ChainIterationPreset, ChainPreset
 
 HERE = Path(__file__).resolve().parent
@@ -225,3 +226,35 @@ def test_the_writer_imports_neither_shell_hardware_nor_scanning(ns, config_dir, 
         out, err = process.communicate(timeout=60)
     report = out.strip().splitlines()[-1]
     assert report == '{"status": 0, "forbidden": []}', err
+
+
+def test_a_shell_killed_mid_scan_loses_nothing(config_dir, writer, writer_events, redis_client):
+    """kill -9 of the process running a scan: the scan's lease expires, a follower ends it
+    KILLED, and the writer completes its entry with every point that was published."""
+    (config_dir / "__init__.yml").write_text("scan_lease_time: 2\n")
+    shell = subprocess.Popen(
+        [sys.executable, "-m", "beamshell", "-s", SESSION, "--config", str(config_dir),
+         "-c", "loopscan(5000, 0.01, diode)"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        session = get_session_node(SESSION, connection=redis_client)
+        with gevent.Timeout(60, AssertionError("no 20 points published")):
+            for event, node, data in session.walk_events(include_filter="channel"):
+                if event is Event.NEW_DATA and node.name == "diode" and data.last_index >= 19:
+                    scan = node.parent.parent  # diode -> timer -> the scan
+                    break
+        shell.send_signal(signal.SIGKILL)
+    finally:
+        shell.kill()
+        shell.wait(30)
+    event = writer_events.wait_for(lambda e: e.get("scan") == scan.db_name and e["kind"] == "saved")
+    info = scan.info
+    assert info["state"] == "KILLED"
+    with h5py.File(event["filename"], "r", locking=False) as handle:
+        entry = handle[event["entry"]]
+        assert entry["state"][()].decode() == "KILLED" and "end_time" in entry
+        diode = entry["measurement"]["diode"][()]
+    redis_points = get_node(scan.db_name + ":timer:diode", connection=redis_client).get(0, -1)
+    assert len(diode) >= 20
+    np.testing.assert_array_equal(diode, redis_points)
