@@ -137,3 +137,21 @@ def test_bad_plot_settings_name_the_file_and_key(config_dir):
     init.write_text("plot: {allow_remote: yes please}\n")
     with pytest.raises(PlotSettingsError, match=r"plot.allow_remote: expected true or false"):
         read_settings(config_dir)
+
+
+def test_plot_page_at_the_prompt_starts_the_server_once(config_dir, redis_url):
+    config = str(config_dir)
+    try:
+        first = beamshell_cli("-s", "demo", "--config", config, "-c", "url = plot_page()")
+        assert first.returncode == 0, first.stdout + first.stderr
+        line = [ln for ln in first.stdout.splitlines() if ln.startswith("Live plot")]
+        assert line and "(started): http://127.0.0.1:" in line[0]
+        url = line[0].split(": ", 1)[1]
+        assert get(url)[0] == 200
+        again = beamshell_cli(
+            "-s", "demo", "--config", config, "-c", "print(plot_page() == " + repr(url) + ")"
+        )
+        assert f"Live plot of session 'demo' (running): {url}" in again.stdout
+        assert "True" in again.stdout.splitlines()
+    finally:
+        control.stop_plot_server("demo", config_dir)
