@@ -31,7 +31,7 @@ log = logging.getLogger("beamshell.plotting")
 
 # A page gets at most this many updates per second: enough to look live (>= 5 a second),
 # few enough that a fast scan never floods a browser (points are batched, never dropped).
-UPDATES_PER_S = 10
+UPDATES_PER_S = 8
 KEEPALIVE_S = 15.0  # an idle stream sends a comment this often (proxies, dead clients)
 MAX_PAGES = 32
 STATIC_FILES = {

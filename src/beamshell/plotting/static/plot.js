@@ -7,7 +7,7 @@
   const HISTORY_MAX = 300;
   const OVERLAY_MAX = 6;
   const GROUP_MEMBERS_MAX = 8;
-  const DRAWN_MAX = 4000; // points per curve above which the curve is decimated
+  const DRAWN_MAX = 2000; // points per curve above which the curve is decimated
   const SCATTER_MAX = 20000; // mesh scatter: points drawn at most (strided beyond)
   const MARKERS_EVERY_MS = 500;
   const PALETTE = ['#58a6ff', '#f0883e', '#3fb950', '#d2a8ff', '#f85149', '#e3b341',
@@ -105,8 +105,12 @@
     return [...axes, ...times, ...rest, '#'];
   }
 
+  // The counters first, then the axes and times (a mesh colours by counters only).
   function counterNames(scan) {
-    return scalarNames(scan).filter((n) => !HIDDEN_COUNTERS.has(n) && n !== view.x);
+    const scalars = scalarNames(scan).filter((n) => !HIDDEN_COUNTERS.has(n) && n !== view.x);
+    const others = new Set([...(scan.info.axes || []), ...TIME_AXES]);
+    const counters = scalars.filter((n) => !others.has(n));
+    return isMesh(scan) ? counters : [...counters, ...scalars.filter((n) => others.has(n))];
   }
 
   function chooseDefaults(scan, previousCounters) {
@@ -141,7 +145,8 @@
 
   // ---- decimation ----------------------------------------------------------------------------
   // Indices of the points to draw: all when few; else, per bucket of consecutive points in the
-  // visible x range, the first, minimum, maximum and last (peaks and edges survive).
+  // visible x range, its minimum and maximum in their order (about two per pixel column:
+  // the drawn line covers exactly what the full one would), and the very first and last.
   function drawnIndices(x, y, n, range) {
     let candidates = null;
     if (range && n > DRAWN_MAX) { // few points: all drawn, plotly clips them to the view
@@ -161,8 +166,8 @@
       for (let k = 0; k < count; k++) all[k] = at(k);
       return all;
     }
-    const buckets = Math.floor(DRAWN_MAX / 4);
-    const out = [];
+    const buckets = Math.floor(DRAWN_MAX / 2) - 1;
+    const out = [at(0)];
     for (let b = 0; b < buckets; b++) {
       const k0 = Math.floor((b * count) / buckets);
       const k1 = Math.floor(((b + 1) * count) / buckets);
@@ -170,12 +175,14 @@
       let kmin = k0; let kmax = k0;
       for (let k = k0; k < k1; k++) {
         const v = y[at(k)];
-        if (!(v >= y[at(kmin)])) kmin = k;
-        if (!(v <= y[at(kmax)])) kmax = k;
+        const lo = y[at(kmin)]; const hi = y[at(kmax)]; // NaN (no value) loses to any value
+        if (v < lo || (lo !== lo && v === v)) kmin = k;
+        if (v > hi || (hi !== hi && v === v)) kmax = k;
       }
-      const picks = [...new Set([k0, kmin, kmax, k1 - 1])].sort((a, c) => a - c);
-      for (const k of picks) out.push(at(k));
+      const picks = kmin === kmax ? [kmin] : [Math.min(kmin, kmax), Math.max(kmin, kmax)];
+      for (const k of picks) if (at(k) !== out[out.length - 1]) out.push(at(k));
     }
+    if (out[out.length - 1] !== at(count - 1)) out.push(at(count - 1));
     return Uint32Array.from(out);
   }
 
@@ -381,14 +388,18 @@
     renderPending = true;
     // At the next frame; the timer draws also where frames are not given (a hidden tab).
     requestAnimationFrame(render);
-    setTimeout(render, 250);
+    setTimeout(render, 100);
   }
 
   function render() {
     if (!renderPending) return;
     renderPending = false;
     S.renders++;
-    try { draw(); } finally { settleWaiters(); }
+    const started = performance.now();
+    try { draw(); } finally {
+      S.drawMs = performance.now() - started;
+      settleWaiters();
+    }
   }
 
   function draw() {
@@ -741,6 +752,7 @@
       follow: S.follow,
       live: S.live ? S.live.id : null,
       renders: S.renders,
+      drawMs: S.drawMs,
       shown: scan ? { id: scan.id, nb: scan.info.scan_nb, title: scan.info.title, state: scan.info.state || null,
         done: scan.done, npoints: scan.info.npoints, ended: scan.ended, mesh: isMesh(scan) } : null,
       header: { state: $('state').textContent, progress: $('progress-text').textContent, title: $('scan-title').textContent },
