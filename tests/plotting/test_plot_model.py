@@ -134,3 +134,33 @@ def test_channels_of_the_same_name_under_two_masters_are_both_kept(name):
     first = scan.add_channel(f"demo:tmp:scans:1_ascan:axis:{name}", (), "<f8", None)
     second = scan.add_channel(f"demo:tmp:scans:1_ascan:axis:timer:{name}", (), "<f8", None)
     assert first == name and second == f"timer:{name}"
+
+
+def test_markers_are_computed_on_the_curve_as_drawn():
+    analysis = pytest.importorskip("beamshell.analysis", reason="beamshell.analysis not installed")
+    cen, com, peak = analysis.cen, analysis.com, analysis.peak
+    from beamshell.plotting.markers import MarkerCache
+
+    x = np.linspace(-2, 2, 41)
+    gauss = 1000 * np.exp(-4 * np.log(2) * (x - 0.3) ** 2)
+    monitor = np.linspace(50, 150, 41)
+    scan = ScanModel("demo:tmp:scans:1_ascan", "scan", {"npoints": 41})
+    for name, values in (("m1", x), ("gauss", gauss), ("beam", monitor)):
+        scan.add_channel(f"demo:tmp:scans:1_ascan:axis:{name}", (), "<f8", None)
+        scan.add_points(f"demo:tmp:scans:1_ascan:axis:{name}", 0, values)
+    cache = MarkerCache()
+    raw = cache.markers(scan, "m1", ["gauss", "nothing"], None)["counters"]
+    assert list(raw) == ["gauss"]
+    assert raw["gauss"]["peak"]["x"] == peak(x, gauss) and raw["gauss"]["com"] == com(x, gauss)
+    normalised = cache.markers(scan, "m1", ["gauss"], "beam")["counters"]["gauss"]
+    assert normalised["cen"]["x"] == cen(x, gauss / monitor).position != raw["gauss"]["cen"]["x"]
+    flat = ScanModel("demo:tmp:scans:2_ascan", "scan", {})
+    for name in ("m1", "diode"):
+        flat.add_channel(f"demo:tmp:scans:2_ascan:axis:{name}", (), "<f8", None)
+        flat.add_points(f"demo:tmp:scans:2_ascan:axis:{name}", 0, np.ones(5))
+    assert cache.markers(flat, "m1", ["diode"], None)["counters"]["diode"] == {
+        "peak": None,
+        "cen": None,
+        "com": None,
+        "points": 5,
+    }

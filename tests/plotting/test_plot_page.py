@@ -10,6 +10,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from beamshell.plotting import control
 
 ASCAN = "ascan(m1, 0, 2, 19, 0.01, gauss, diode, beam, run=False)"
@@ -213,3 +215,23 @@ def test_a_long_scan_is_decimated_for_drawing(plot_server, open_page, run_scan):
     assert drawn["meta"]["decimated"] and len(drawn["y"]) <= 2000
     assert max(drawn["y"]) == max(diode) and min(drawn["y"]) == min(diode)  # peaks survive
     assert drawn["y"][0] == diode[0] and drawn["y"][-1] == diode[-1]
+
+
+def test_peak_cen_com_markers_are_the_sessions_own_numbers(plot_server, open_page, run_scan):
+    analysis = pytest.importorskip("beamshell.analysis", reason="beamshell.analysis not installed")
+    cen, com, peak = analysis.cen, analysis.com, analysis.peak
+
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    scan = run_scan("ascan(m1, -2, 2, 30, 0.01, gauss, beam, run=False)")
+    done = page.wait(
+        "s.shown && s.shown.ended && s.markers && s.markers.gauss"
+        " && s.markers.gauss.points === 31 && s.shapes === 3"
+    )
+    data = scan.result()["data"]
+    marks = done["markers"]["gauss"]
+    assert marks["peak"]["x"] == peak(data["m1"], data["gauss"])
+    assert marks["cen"]["x"] == cen(data["m1"], data["gauss"]).position
+    assert marks["cen"]["fwhm"] == cen(data["m1"], data["gauss"]).fwhm
+    assert marks["com"] == com(data["m1"], data["gauss"])
+    assert page.call("return document.querySelector('#markers').innerText").count("gauss") == 1

@@ -24,6 +24,7 @@ import gevent
 
 from beamshell.data.errors import NodeNotFound
 from beamshell.plotting.follower import SessionFollower
+from beamshell.plotting.markers import MarkerCache
 from beamshell.plotting.messages import PageCursor, finite, scan_data
 from beamshell.plotting.model import SessionModel
 
@@ -68,6 +69,7 @@ class PlotApp:
         self._token = token
         self._pages: set[str] = set()
         self._static_cache: dict[tuple[str, bool], bytes] = {}
+        self._marker_cache = MarkerCache()
 
     # ---- WSGI --------------------------------------------------------------------------
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterator[bytes]:
@@ -93,6 +95,8 @@ class PlotApp:
             return self._events(start_response)
         if path == "/api/scan":
             return self._scan(start_response, (query.get("id") or [""])[0])
+        if path == "/api/markers":
+            return self._markers(start_response, query)
         if path == "/api/health":
             return self._json(start_response, self.health())
         return self._plain(start_response, "404 Not Found", f"no such page: {path}\n")
@@ -186,6 +190,22 @@ class PlotApp:
                 start_response, "404 Not Found", f"no scan '{scan_id}' in this session (expired?)\n"
             )
         return self._json(start_response, scan_data(scan))
+
+    def _markers(self, start_response: StartResponse, query: dict[str, list[str]]) -> list[bytes]:
+        first = {key: (values or [""])[0] for key, values in query.items()}
+        counters = [c for c in first.get("counters", "").split(",") if c]
+        try:
+            scan = self.follower.load(first.get("id", ""))
+            markers = self._marker_cache.markers(
+                scan, first.get("x", ""), counters, first.get("monitor") or None
+            )
+        except NodeNotFound:
+            return self._plain(start_response, "404 Not Found", "no such scan (expired?)\n")
+        except KeyError as exc:
+            return self._plain(start_response, "404 Not Found", f"{exc.args[0]}\n")
+        except ImportError:  # an installation without beamshell.analysis: no markers
+            return self._plain(start_response, "404 Not Found", "no peak analysis here\n")
+        return self._json(start_response, markers)
 
     def _events(self, start_response: StartResponse) -> Iterator[bytes]:
         if len(self._pages) >= MAX_PAGES:

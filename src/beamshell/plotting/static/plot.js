@@ -233,7 +233,7 @@
         yaxis: view.y2.has(name) ? 'y2' : 'y',
         line: { color: colourOf(name), width: overlay ? 1.2 : 1.8, dash: overlay ? ['dot', 'dash', 'dashdot'][overlayIndex % 3] : 'solid' },
         marker: { size: 5 },
-        opacity: overlay ? 0.75 : 1,
+        opacity: overlay ? 0.6 : 1,
         uid: uid(scan.id, name),
         meta: { scan: scan.id, counter: name, points: n, decimated: indices.length < n },
         hovertemplate: `${name}: %{y:.6g}<br>${view.x}: %{x:.6g}<extra>#${scan.info.scan_nb}</extra>`,
@@ -424,10 +424,12 @@
     maybeFetchMarkers(scan);
   }
 
-  function fmt(v) {
+  function fmt(v, digits = 5) {
     if (v === null || v === undefined || !Number.isFinite(v)) return '–';
     const a = Math.abs(v);
-    return (a !== 0 && (a < 1e-3 || a >= 1e6)) ? v.toExponential(4) : (+v.toPrecision(6)).toString();
+    if (a !== 0 && (a < 1e-4 || a >= 1e6)) return v.toExponential(digits - 1);
+    if (a < 1) return v.toFixed(digits - 1); // positions near 0: fixed decimals, no jitter
+    return (+v.toPrecision(digits)).toString();
   }
 
   function fmtDuration(s) {
@@ -558,16 +560,25 @@
   // ---- markers (peak, cen, com from the server's analysis) -------------------------------------
   let markersInFlight = false;
   let markersAt = 0;
-  function markersKey(scan) { return `${scan.id}|${view.x}|${view.monitor}|${scan.done}`; }
+  let markersTimer = null;
+  const shownCounters = () => [...view.y1, ...view.y2].sort().join(',');
+  function markersKey(scan) {
+    return `${scan.id}|${view.x}|${view.monitor}|${shownCounters()}|${scan.done}|${scan.ended}`;
+  }
+  // Asked of the server (the session's own analysis functions), at most twice a second
+  // while points arrive, once more when the scan has ended.
   function maybeFetchMarkers(scan) {
     if (!view.showMarkers || isMesh(scan) || view.x === '#' || markersInFlight) return;
     const found = S.markers[scan.id];
     if (found && found.key === markersKey(scan)) return;
-    const now = performance.now();
-    if (!scan.ended && now - markersAt < MARKERS_EVERY_MS) { setTimeout(requestRender, MARKERS_EVERY_MS); return; }
-    markersInFlight = true; markersAt = now;
+    const wait = MARKERS_EVERY_MS - (performance.now() - markersAt);
+    if (wait > 0) {
+      if (!markersTimer) markersTimer = setTimeout(() => { markersTimer = null; requestRender(); }, wait);
+      return;
+    }
+    markersInFlight = true; markersAt = performance.now();
     const key = markersKey(scan); const x = view.x; const monitor = view.monitor;
-    fetch(url('/api/markers', { id: scan.id, x, monitor }))
+    fetch(url('/api/markers', { id: scan.id, x, monitor, counters: shownCounters() }))
       .then((r) => (r.ok ? r.json() : null))
       .then((json) => {
         for (const id of Object.keys(S.markers)) if (id !== scan.id) delete S.markers[id];
