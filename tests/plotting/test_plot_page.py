@@ -235,3 +235,51 @@ def test_peak_cen_com_markers_are_the_sessions_own_numbers(plot_server, open_pag
     assert marks["cen"]["fwhm"] == cen(data["m1"], data["gauss"]).fwhm
     assert marks["com"] == com(data["m1"], data["gauss"])
     assert page.call("return document.querySelector('#markers').innerText").count("gauss") == 1
+
+
+def test_a_count_is_listed_but_does_not_take_the_plot(
+    plot_server, open_page, config_dir, redis_url
+):
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    session = subprocess.run(
+        [sys.executable, "-m", "beamshell.shell.cli", "-s", "demo", "--config", str(config_dir),
+         "-c", "ascan(m1, 0, 1, 4, 0.01, gauss)\nct(0.01, diode)"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert session.returncode == 0, session.stdout + session.stderr
+    state = page.wait("s.history.length === 2 && s.history[1].state === 'DONE'")
+    assert state["shown"]["nb"] == 1 and state["history"][1]["nb"] == 2
+
+
+def test_a_page_left_open_survives_a_restart_of_its_server(plot_server, config_dir, open_page,
+                                                            run_scan):  # fmt: skip
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    control.stop_plot_server("demo", config_dir)
+    page.wait("!s.connected")
+    restarted = control.start_plot_server("demo", config_dir)
+    assert restarted["url"] == plot_server["url"]  # same port and token
+    page.wait("s.connected")
+    scan = run_scan("loopscan(4, 0.01, diode, run=False)")
+    done = page.wait("s.shown && s.shown.ended && s.traces.length && s.traces[0].x.length === 4")
+    assert trace(done, "diode")["y"] == scan.result()["data"]["diode"]
+
+
+def test_redis_going_away_is_shown_then_followed_again(config_dir, tmp_path, open_page):
+    from beamshell.config.redis_server import PrivateRedis
+
+    server = PrivateRedis(tmp_path / "own-redis")
+    server.start()
+    try:
+        status = control.start_plot_server("demo", config_dir, redis_url=server.url)
+        page = open_page(status["url"])
+        page.wait("s.connected && !s.error")
+        server.kill()
+        gone = page.wait("s.error !== null")
+        assert server.url in gone["error"]
+        server.start()
+        page.wait("s.connected && s.error === null")
+    finally:
+        control.stop_plot_server("demo", config_dir)
+        server.stop()
