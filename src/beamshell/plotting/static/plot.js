@@ -216,6 +216,8 @@
   function stepTraces(scan, overlayIndex) {
     const traces = [];
     const overlay = overlayIndex !== null;
+    // An overlaid scan without the shown x (another motor) has no place on this plot.
+    if (overlay && view.x !== '#' && !scan.series[view.x]) return traces;
     for (const name of [...view.y1, ...view.y2]) {
       if (!scan.series[name]) continue;
       const y = yValues(scan, name);
