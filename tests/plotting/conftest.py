@@ -35,17 +35,6 @@ CHROMIUM_FLAGS = [
 NO_BROWSER = "browser tests SKIPPED: no Chromium found (apt-get install chromium chromium-driver)"
 
 
-def pytest_report_header(config):
-    if CHROMIUM and CHROMEDRIVER:
-        return f"plot page browser tests: {CHROMIUM} with {CHROMEDRIVER}"
-    return f"plot page {NO_BROWSER}"
-
-
-def pytest_terminal_summary(terminalreporter):
-    if not (CHROMIUM and CHROMEDRIVER):
-        terminalreporter.write_line(f"NOTE: plot page {NO_BROWSER}", yellow=True, bold=True)
-
-
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
     report = yield
