@@ -85,7 +85,7 @@
   // ---- what the page holds ----------------------------------------------------------------
   const S = {
     connected: false, error: null, live: null, shown: null, follow: true,
-    overlays: new Map(), history: new Map(), renders: 0, waiters: [], markers: {},
+    overlays: new Map(), history: new Map(), renders: 0, draws: 0, updates: 0, waiters: [], markers: {},
   };
   const view = {
     previousCounters: null, x: null, y1: new Set(), y2: new Set(), monitor: '', logy: false, showMarkers: true,
@@ -410,6 +410,7 @@
     $('empty').hidden = !!scan;
     if (!scan || !plotDirty) return;
     plotDirty = false;
+    S.draws++;
     const mesh = isMesh(scan);
     const figure = mesh ? meshFigure(scan) : stepFigure(scan);
     Plotly.react('main-plot', figure.traces, figure.layout, plotConfig);
@@ -743,6 +744,7 @@
     });
     source.addEventListener('data', (e) => {
       const msg = JSON.parse(e.data);
+      S.updates++;
       if (!S.live || msg.id !== S.live.id) return;
       if (msg.channels) {
         S.live.channels = msg.channels;
@@ -765,6 +767,8 @@
       follow: S.follow,
       live: S.live ? S.live.id : null,
       renders: S.renders,
+      draws: S.draws, // renders that drew the plot (others only the header)
+      updates: S.updates, // data messages received
       drawMs: S.drawMs,
       shown: scan ? { id: scan.id, nb: scan.info.scan_nb, title: scan.info.title, state: scan.info.state || null,
         done: scan.done, npoints: scan.info.npoints, ended: scan.ended, mesh: isMesh(scan) } : null,
