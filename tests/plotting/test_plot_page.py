@@ -283,3 +283,25 @@ def test_redis_going_away_is_shown_then_followed_again(config_dir, tmp_path, ope
     finally:
         control.stop_plot_server("demo", config_dir)
         server.stop()
+
+
+def test_a_configuration_with_a_key_prefix_is_followed(config_dir, redis_url, open_page, run_scan,
+                                                       redis_client):  # fmt: skip
+    init = config_dir / "__init__.yml"
+    init.write_text(init.read_text() + "redis_key_prefix: bl01\n")
+    status = control.start_plot_server("demo", config_dir)
+    try:
+        page = open_page(status["url"])
+        page.wait("s.connected")
+        first = run_scan("loopscan(3, 0.01, diode, run=False)")
+        first.result()
+        page.wait("s.shown && s.shown.ended && s.traces.length && s.traces[0].x.length === 3")
+        assert redis_client.keys("bl01:demo:*") and not redis_client.keys("demo:*")
+    finally:
+        control.stop_plot_server("demo", config_dir)
+    restarted = control.start_plot_server("demo", config_dir)  # the history read at start
+    try:
+        listed = open_page(restarted["url"]).wait("s.history.length === 1")
+        assert listed["history"][0]["state"] == "DONE" and listed["history"][0]["nb"] == 1
+    finally:
+        control.stop_plot_server("demo", config_dir)

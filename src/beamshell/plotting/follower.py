@@ -10,7 +10,9 @@ from typing import Any
 import gevent
 import redis
 
+from beamshell.data.encoding import decode_info
 from beamshell.data.events import Event
+from beamshell.data.keys import info_key, prefix_of
 from beamshell.data.node import DataNode, NodeNotFound, get_node, get_session_node
 from beamshell.errors import BeamshellError
 from beamshell.plotting.model import HISTORY_SIZE, ScanModel, SessionModel
@@ -89,10 +91,10 @@ class SessionFollower:
         """The session's latest scans (info only) in one pipelined read, oldest first."""
         children = [n for n in self._session.children() if n.type in ("scan", "scan_group")]
         children = children[-HISTORY_SIZE:]
+        prefix = prefix_of(self._redis)  # the configuration's key prefix, if any
         pipe = self._redis.pipeline(transaction=False)
         for node in children:
-            pipe.hgetall(node.db_name + "_info")
-        from beamshell.data.encoding import decode_info
+            pipe.hgetall(info_key(node.db_name, prefix))
 
         summaries = []
         for node, raw in zip(children, pipe.execute(), strict=True):

@@ -105,7 +105,7 @@ def serve(args: argparse.Namespace, daemon: SessionDaemon) -> None:
     with daemon.hold():
         secret = load_secret(daemon)
         redis_url = args.redis_url or resolve_redis_url(config_dir)
-        connection = connect(redis_url)
+        connection = connect(redis_url, config_dir=config_dir)  # its password, key prefix
         model = SessionModel(args.session)
         follower = SessionFollower(model, connection)
         app = PlotApp(model, follower, secret["token"])
