@@ -305,3 +305,17 @@ def test_a_configuration_with_a_key_prefix_is_followed(config_dir, redis_url, op
         assert listed["history"][0]["state"] == "DONE" and listed["history"][0]["nb"] == 1
     finally:
         control.stop_plot_server("demo", config_dir)
+
+
+def test_plotselect_chooses_the_counters_shown(plot_server, open_page, config_dir, redis_url):
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    session = subprocess.run(
+        [sys.executable, "-m", "beamshell.shell.cli", "-s", "demo", "--config", str(config_dir),
+         "-c", "plotselect(beam, diode)\nascan(m1, 0, 1, 4, 0.01, gauss, diode, beam)"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert session.returncode == 0, session.stdout + session.stderr
+    done = page.wait("s.shown && s.shown.ended && s.traces.length === 2")
+    assert done["view"]["y1"] == ["beam", "diode"]
+    assert {t["meta"]["counter"] for t in done["traces"]} == {"beam", "diode"}
