@@ -6,6 +6,7 @@ monkey.patch_all(thread=False)
 
 
 import os  # noqa: E402
+import shutil  # noqa: E402
 
 import pytest  # noqa: E402
 import redis  # noqa: E402
@@ -62,3 +63,25 @@ def redis_client(redis_url):
     client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
+
+
+def _browser_tests_note() -> str:
+    """Whether tests/plotting can drive a real Chromium here (its tests skip otherwise)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if chromium and driver:
+        return f"plot page browser tests: run with {chromium} and {driver}"
+    return (
+        "plot page browser tests: SKIPPED, no Chromium found "
+        "(apt-get install chromium chromium-driver)"
+    )
+
+
+def pytest_report_header(config):
+    return _browser_tests_note()
+
+
+def pytest_terminal_summary(terminalreporter):
+    note = _browser_tests_note()
+    if "SKIPPED" in note:  # said again at the end, where it is seen
+        terminalreporter.write_line(note, yellow=True, bold=True)

@@ -21,6 +21,7 @@ EVERYDAY = (
     "last_error",
     "user_script_run",
     "user_script_load",
+    "plot_page",
 )
 SCAN_NAMES = (
     "config",

@@ -29,6 +29,7 @@ ROOT_SETTINGS_KEYS = frozenset(
         "redis_password_file",
         "redis_key_prefix",
         "packages",
+        "plot",
         "scan_data_expiration",
         "scan_lease_time",
     }

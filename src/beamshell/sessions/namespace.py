@@ -8,6 +8,7 @@ from beamshell.sessions.active_mg import ActiveMeasurementGroup
 from beamshell.sessions.inventory import Inventory
 from beamshell.sessions.listing import ListingCommands
 from beamshell.sessions.motion_commands import MotionCommands
+from beamshell.sessions.plot_page import PlotPage
 
 if TYPE_CHECKING:
     from beamshell.sessions.session import Session
@@ -77,6 +78,7 @@ def build_namespace(session: Session) -> None:
         lscnt=listing.lscnt,
         lsconfig=listing.lsconfig,
         lsmg=listing.lsmg,
+        plot_page=PlotPage(session),
     )
     scan_env = _add_scanning(session, active_mg)
     _add_alignment(session, scan_env, inventory, motion)

@@ -57,6 +57,34 @@ def _server_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plot_command(args: argparse.Namespace) -> int:
+    from beamshell.plotting import control
+
+    config_dir = _config_dir(args)
+    session_name = args.session or _only_session(config_dir)
+    if args.action == "stop":
+        stopped = control.stop_plot_server(session_name, config_dir)
+        print(
+            f"plot server of session '{session_name}' {'stopped' if stopped else 'was not running'}"
+        )
+        return 0
+    if args.action == "status":
+        status = control.plot_status(session_name, config_dir)
+        if not status.get("url"):
+            print(f"plot server of session '{session_name}' is not running (log: {status['log']})")
+            return 3
+        print(f"plot server of session '{session_name}': {status['url']} (pid {status['pid']})")
+        return 0
+    status = control.start_plot_server(
+        session_name, config_dir, port=args.port, host=args.host, redis_url=None
+    )
+    verb = "started" if status["started"] else "running"
+    print(f"plot server of session '{session_name}' {verb}: {status['url']}")
+    if not args.no_browser and control.open_in_browser(status["url"]):
+        print("opened in your browser")
+    return 0
+
+
 def _patch_gevent() -> None:
     """gevent everywhere, before the session's modules are imported (threads stay real)."""
     from gevent import monkey
@@ -198,6 +226,16 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     writer.add_argument("writer_args", nargs=argparse.REMAINDER)
+    plot = sub.add_parser(
+        "plot", help="the session's live plot page: start its server, or its status, or stop it"
+    )
+    plot.add_argument("action", nargs="?", choices=["start", "status", "stop"], default="start")
+    plot.add_argument("-s", "--session", metavar="NAME", default=argparse.SUPPRESS)
+    plot.add_argument("--config", metavar="DIR", default=argparse.SUPPRESS)
+    plot.add_argument("--port", type=int, help="port to listen on (default: any free one)")
+    plot.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    plot.add_argument("--no-browser", action="store_true", help="only print the URL")
+    plot.set_defaults(handler=_plot_command)
     return parser
 
 

@@ -1,0 +1,284 @@
+"""What the live plot page costs a scan, and how the page keeps up.
+
+1. The scan engine's µs per point (loopscan(N, 0, 5 simulated counters), publishing to
+   Redis) with no plot server, and with the session's plot server and three pages open in
+   headless Chromium, measured alternately, side by side (target: within 5 %).
+2. A page's drawings per second (target: at least 5), its last drawing's time and the
+   points drawn per curve (decimated) for the N points held: during that scan in one of
+   the three pages, and as the only page during loopscan(N, 0) and loopscan(N/20, 0.001).
+   A scan with count time 0 never yields to its publisher, so its points reach Redis (and
+   any reader) in a few large batches: the page can only be as live as Redis.
+3. A page left open while many scans run: its JavaScript heap after a garbage collection,
+   after the first scans and after all of them (it should not grow).
+Needs Debian's chromium and chromium-driver; says so and stops without them.
+Run: .venv/bin/python benchmarks/bench_plot_pages.py [--quick]
+"""
+
+from __future__ import annotations
+
+from gevent import monkey
+
+if not monkey.is_module_patched("socket"):
+    monkey.patch_all(thread=False)
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+from bench_scan_engine import NCOUNTERS, make_environment, private_redis, run_once  # noqa: E402
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+PAGES = 3
+FLAGS = (
+    "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+    "--disable-background-networking --disable-component-update --disable-sync "
+    "--disable-dev-shm-usage --window-size=1400,900 --enable-precise-memory-info "
+    "--js-flags=--expose-gc"
+).split()
+
+
+def open_browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='beamshell-bench-chromium-')}")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_script_timeout(300)
+    return driver
+
+
+def wait_page(driver, predicate: str) -> dict:
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        f"window.beamshellPlot.waitFor((s) => ({predicate})).then((s) => done({{"
+        "renders: s.draws, updates: s.updates, drawMs: s.drawMs, shown: s.shown, held: s.held,"
+        "drawn: s.traces.map((t) => t.x.length)}));"
+    )
+
+
+def open_pages(driver, url: str, count: int) -> list[str]:
+    handles = []
+    for index in range(count):
+        if index:
+            driver.switch_to.new_window("tab")
+        driver.get(url)
+        wait_page(driver, "s.connected")
+        handles.append(driver.current_window_handle)
+    return handles
+
+
+def close_pages(driver, handles: list[str]) -> None:
+    for handle in handles:
+        driver.switch_to.window(handle)
+        driver.get("about:blank")
+
+
+READER = """
+import sys, threading, urllib.request
+def read(url):
+    with urllib.request.urlopen(url) as stream:
+        while stream.read1(65536):
+            pass
+for _ in range(int(sys.argv[2])):
+    threading.Thread(target=read, args=(sys.argv[1],), daemon=True).start()
+print("reading", flush=True)
+sys.stdin.read()
+"""
+
+
+def remote_viewers(page_url: str, count: int) -> subprocess.Popen:
+    """`count` event streams read (and dropped) by another process: viewers on other machines."""
+    events = page_url.replace("/?token=", "/events?token=")
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, events, str(count)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert reader.stdout.readline().strip() == "reading"
+    return reader
+
+
+def engine_cost(env, counters, config_dir, url, driver, npoints: int, rounds: int) -> dict:
+    """µs per point alternately: no plot server, 3 remote viewers, 3 pages on this machine."""
+    from beamshell.plotting import control
+
+    without, remote, with_pages, page_stats = [], [], [], []
+    for _ in range(rounds):
+        seconds, _ = run_once(env, counters, npoints)
+        without.append(seconds / npoints * 1e6)
+        status = control.start_plot_server("bench", config_dir, redis_url=url)
+        reader = remote_viewers(status["url"], PAGES)
+        seconds, _ = run_once(env, counters, npoints)
+        remote.append(seconds / npoints * 1e6)
+        reader.stdin.close()
+        reader.wait()
+        handles = open_pages(driver, status["url"], PAGES)
+        driver.switch_to.window(handles[0])
+        before = wait_page(driver, "s.connected")["renders"]
+        seconds, scan = run_once(env, counters, npoints)
+        with_pages.append(seconds / npoints * 1e6)
+        started = time.perf_counter()
+        after = wait_page(
+            driver, f"s.shown && s.shown.nb === {scan.scan_number} && s.shown.ended"
+            f" && s.shown.done === {npoints}"
+        )  # fmt: skip
+        catch_up = time.perf_counter() - started
+        page_stats.append(
+            {
+                "updates_per_s": (after["renders"] - before) / (seconds + catch_up),
+                "draw_ms": after["drawMs"],
+                "drawn": max(after["drawn"] or [0]),
+                "catch_up_s": catch_up,
+            }
+        )
+        close_pages(driver, handles)
+        control.stop_plot_server("bench", config_dir)
+    return {"without": without, "remote": remote, "with": with_pages, "pages": page_stats}
+
+
+def page_alone(env, counters, config_dir, url, driver, npoints: int, count_time: float) -> dict:
+    """One page (the browser's only work) during loopscan(npoints, count_time): the page's
+    drawings per second. A scan with count time 0 never yields to its publisher, so its
+    points reach Redis in a few large batches: the page can only be as live as Redis."""
+    from beamshell.plotting import control
+    from beamshell.scanning.scans import loopscan
+
+    status = control.start_plot_server("bench", config_dir, redis_url=url)
+    try:
+        (handle,) = open_pages(driver, status["url"], 1)
+        first = wait_page(driver, "s.connected")
+        scan = loopscan(npoints, count_time, *counters, env=env, run=False, save=False)
+        started = time.perf_counter()
+        scan.run()
+        seconds = time.perf_counter() - started
+        after = wait_page(
+            driver, f"s.shown && s.shown.nb === {scan.scan_number} && s.shown.ended"
+            f" && s.shown.done === {npoints}"
+        )  # fmt: skip
+        catch_up = time.perf_counter() - started - seconds
+        close_pages(driver, [handle])
+        return {
+            "updates_per_s": (after["renders"] - first["renders"]) / (seconds + catch_up),
+            "draw_ms": after["drawMs"],
+            "drawn": max(after["drawn"] or [0]),
+            "catch_up_s": catch_up,
+            "scan": f"loopscan({npoints}, {count_time:g})",
+        }
+    finally:
+        control.stop_plot_server("bench", config_dir)
+
+
+def page_memory(env, counters, config_dir, url, driver, scans: int) -> tuple[float, float, dict]:
+    """JS heap (MiB, after GC) once 10 scans were shown, and after `scans` scans."""
+    from beamshell.plotting import control
+
+    status = control.start_plot_server("bench", config_dir, redis_url=url)
+    try:
+        (handle,) = open_pages(driver, status["url"], 1)
+        heaps = []
+        for index in range(scans):
+            _, scan = run_once(env, counters, 1000)
+            if index + 1 in (10, scans):
+                state = wait_page(
+                    driver, f"s.shown && s.shown.nb === {scan.scan_number} && s.shown.ended"
+                )
+                driver.execute_script("window.gc()")
+                heaps.append(
+                    driver.execute_script("return performance.memory.usedJSHeapSize") / 2**20
+                )
+        close_pages(driver, [handle])
+        return heaps[0], heaps[-1], state["held"]
+    finally:
+        control.stop_plot_server("bench", config_dir)
+
+
+def main(quick: bool = False) -> None:
+    if not (CHROMIUM and CHROMEDRIVER):
+        print("skipped: no chromium / chromedriver (apt-get install chromium chromium-driver)")
+        return
+    npoints = 20_000 if quick else 100_000
+    rounds = 2 if quick else 5
+    state = tempfile.mkdtemp(prefix="beamshell-bench-state-")
+    os.environ["XDG_STATE_HOME"] = state
+    driver = open_browser()
+    try:
+        with private_redis() as url:
+            os.environ["BEAMSHELL_REDIS_URL"] = url
+            env, counters, config_dir = make_environment(url, publishing=True)
+            try:
+                run_once(env, counters, 500)  # warm-up
+                cost = engine_cost(env, counters, config_dir, url, driver, npoints, rounds)
+                alone = [
+                    page_alone(env, counters, config_dir, url, driver, npoints, 0),
+                    page_alone(env, counters, config_dir, url, driver, npoints // 20, 0.001),
+                ]
+                first, last, held = page_memory(
+                    env, counters, config_dir, url, driver, 40 if quick else 200
+                )
+            finally:
+                shutil.rmtree(config_dir, ignore_errors=True)
+    finally:
+        driver.quit()
+        shutil.rmtree(state, ignore_errors=True)
+    report(cost, alone, npoints, first, last, held, 40 if quick else 200)
+
+
+def report(
+    cost: dict, alone: list, npoints: int, first: float, last: float, held: dict, scans: int
+) -> None:
+    # On a shared machine other processes only ever add time: the best round of each
+    # configuration is its cost, the median says how noisy the rounds were.
+    best = min(cost["without"])
+    print(f"loopscan({npoints}, 0, {NCOUNTERS} simulated counters), publishing, table off")
+    header = (
+        f"{'plot pages':>12} {'µs/point (each round)':>34} {'best':>6} {'median':>7} "
+        f"{'ratio':>6} {'target':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for label, key in (
+        ("none", "without"),
+        (f"{PAGES} remote", "remote"),
+        (f"{PAGES} here", "with"),
+    ):
+        values = cost[key]
+        ratio = min(values) / best
+        verdict = "" if key == "without" else ("<=1.05 " + ("ok" if ratio <= 1.05 else "OVER"))
+        rounds = " ".join(f"{v:.1f}" for v in values)
+        print(
+            f"{label:>12} {rounds:>34} {min(values):>6.1f} {statistics.median(values):>7.1f} "
+            f"{ratio:>6.2f} {verdict:>10}"
+        )
+    print(
+        f"ratio: best round against the best round without. remote: the plot server with "
+        f"{PAGES} event streams\nread by another process (viewers on other machines); here: the "
+        f"plot server and {PAGES} Chromium pages\ndrawing on this machine's cores too"
+    )
+    print()
+    print(f"a page during a scan ({NCOUNTERS} counters; 'alone': the only page open):")
+    rows = [(f"alone, {a['scan']}", a) for a in alone]
+    rows += [(f"1 of {PAGES}, loopscan({npoints}, 0)", p) for p in cost["pages"]]
+    for label, stats in rows:
+        print(
+            f"  {label:>32}: {stats['updates_per_s']:5.1f} drawings/s (target >= 5), last drawing "
+            f"{stats['draw_ms']:.0f} ms, {stats['drawn']} points drawn per curve, "
+            f"last point on the page {stats['catch_up_s']:.2f} s after the scan ended"
+        )
+    print()
+    print(
+        f"a page left open over {scans} scans of 1000 points: JS heap after GC "
+        f"{first:.1f} MiB after 10 scans, {last:.1f} MiB after {scans}; "
+        f"scans held: {held['scans']}, history rows: {held['historyRows']}"
+    )
+
+
+if __name__ == "__main__":
+    main(quick="--quick" in sys.argv)

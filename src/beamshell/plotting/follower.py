@@ -1,0 +1,219 @@
+"""Following a session in Redis into the plot model: blocking walk_events, never polling."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from typing import Any
+
+import gevent
+import redis
+
+from beamshell.data.encoding import decode_info
+from beamshell.data.events import Event
+from beamshell.data.keys import info_key, prefix_of
+from beamshell.data.node import DataNode, NodeNotFound, get_node, get_session_node
+from beamshell.errors import BeamshellError
+from beamshell.plotting.model import HISTORY_SIZE, ScanModel, SessionModel
+
+log = logging.getLogger("beamshell.plotting")
+
+# A running scan's info (its state) is re-read with its data, at most this often.
+INFO_REFRESH_S = 0.25
+# Scans that pages asked for (history, overlays) kept in memory, most recent use last.
+LOADED_CACHE_SIZE = 8
+# After Redis went away: first and longest wait before following again.
+RETRY_FIRST_S = 0.5
+RETRY_MAX_S = 10.0
+# While points flow, the follower reads Redis at most this often: each XREAD then takes a
+# tenth of a second of points at once (pages get at most 8 updates a second anyway), which
+# costs Redis and this process far less than one read per batch the scan writes.
+COALESCE_S = 0.1
+# Scans of these types are listed but do not take the pages' plot away from the last scan.
+NOT_FOLLOWED_TYPES = frozenset({"ct"})
+
+
+def _channel_meta(node: DataNode) -> tuple[tuple[int, ...], str, str | None]:
+    if node.type == "node_ref_channel":
+        return (), "ref", None
+    return node.shape, node.dtype.str, node.info.get("unit")
+
+
+class SessionFollower:
+    """Feeds a SessionModel from a session's scan data (a greenlet; `stop()` ends it)."""
+
+    def __init__(self, model: SessionModel, connection: redis.Redis):
+        self.model = model
+        self._session = get_session_node(model.session, connection=connection)
+        self._redis = self._session.connection  # binary-safe (payloads are raw bytes)
+        self._nodes: dict[str, DataNode] = {}  # followed scan id -> its node (info re-reads)
+        self._walker = None
+        self._greenlet: gevent.Greenlet | None = None
+        self._stopped = False
+        self._loaded: OrderedDict[str, ScanModel] = OrderedDict()
+
+    # ---- life --------------------------------------------------------------------------
+    def start(self) -> None:
+        self._greenlet = gevent.spawn(self._run)
+
+    def stop(self) -> None:
+        self._stopped = True
+        if self._walker is not None:
+            self._walker.stop()
+        if self._greenlet is not None:
+            self._greenlet.join(5)
+            self._greenlet.kill()
+
+    def _run(self) -> None:
+        delay = RETRY_FIRST_S
+        while not self._stopped:
+            try:
+                self._read_history()
+                self.model.error = None
+                self.model.changed.notify()
+                delay = RETRY_FIRST_S
+                self._follow()
+            except (BeamshellError, redis.RedisError, OSError) as exc:
+                message = (str(exc).splitlines() or [type(exc).__name__])[0]
+                if self.model.error != message:
+                    log.warning("following session %s: %s", self.model.session, message)
+                self.model.error = message
+                self.model.changed.notify()
+            if self._stopped:
+                return
+            # Redis is away: wait before trying again (nothing to block on meanwhile).
+            gevent.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
+
+    # ---- the history list ---------------------------------------------------------------
+    def _read_history(self) -> None:
+        """The session's latest scans (info only) in one pipelined read, oldest first."""
+        children = [n for n in self._session.children() if n.type in ("scan", "scan_group")]
+        children = children[-HISTORY_SIZE:]
+        prefix = prefix_of(self._redis)  # the configuration's key prefix, if any
+        pipe = self._redis.pipeline(transaction=False)
+        for node in children:
+            pipe.hgetall(info_key(node.db_name, prefix))
+
+        summaries = []
+        for node, raw in zip(children, pipe.execute(), strict=True):
+            scan = ScanModel(node.db_name, node.type, decode_info(raw))
+            if node.type == "scan_group":
+                scan.members = self._group_members(node)
+            summaries.append(scan.summary())
+        self.model.set_history(summaries)
+
+    def _group_members(self, group: DataNode) -> list[str]:
+        for master in group.children():
+            for channel in master.children():
+                if channel.type == "node_ref_channel":
+                    return [node.db_name for node in channel.get(0, -1)]
+        return []
+
+    # ---- live events --------------------------------------------------------------------
+    def _follow(self) -> None:
+        self._walker = self._session.walk_events(from_last=True)
+        if self._stopped:
+            self._walker.stop()
+        paused_at = time.monotonic()
+        for event, node, data in self._walker:
+            if event is Event.NEW_NODE:
+                self._new_node(node)
+            elif event is Event.NEW_DATA:
+                self._new_data(node, data)
+            elif event is Event.END_SCAN:
+                self._end(node)
+            self.model.changed.notify()
+            if event is Event.NEW_DATA and time.monotonic() - paused_at >= COALESCE_S:
+                gevent.sleep(COALESCE_S)  # let points gather in Redis (see COALESCE_S)
+                paused_at = time.monotonic()
+
+    def _new_node(self, node: DataNode) -> None:
+        model = self.model
+        if node.type in ("scan", "scan_group"):
+            scan = ScanModel(node.db_name, node.type, node.info)
+            model.followed[scan.id] = scan
+            self._nodes[scan.id] = node
+            model.record(scan)
+            if node.type == "scan" and scan.info.get("type") not in NOT_FOLLOWED_TYPES:
+                model.live = scan
+            return
+        scan = model.scan_of(node.db_name)
+        if scan is None or node.type not in ("channel", "node_ref_channel"):
+            return
+        if node.type == "channel":
+            shape, dtype, unit = _channel_meta(node)
+            if len(shape) <= 1:
+                scan.add_channel(node.db_name, shape, dtype, unit)
+
+    def _new_data(self, node: DataNode, data: Any) -> None:
+        scan = self.model.scan_of(node.db_name)
+        if scan is None:
+            return
+        if node.type == "node_ref_channel":
+            for member in data.data:
+                if member.db_name not in scan.members:
+                    scan.members.append(member.db_name)
+            self.model.record(scan)
+            return
+        scan.add_points(node.db_name, data.first_index, data.data)
+        # Until the scan is seen RUNNING, at each batch: a page must not show it IDLE.
+        running = scan.info.get("state") == "RUNNING"
+        if not running or time.monotonic() - scan.info_read_at >= INFO_REFRESH_S:
+            self._refresh_info(scan)
+
+    def _refresh_info(self, scan: ScanModel) -> None:
+        node = self._nodes.get(scan.id)
+        if node is None:
+            return
+        old_state = scan.info.get("state")
+        scan.info = node.info or scan.info
+        scan.info_read_at = time.monotonic()
+        if scan.info.get("state") != old_state:
+            self.model.record(scan)
+
+    def _end(self, node: DataNode) -> None:
+        scan = self.model.followed.pop(node.db_name, None)
+        self._nodes.pop(node.db_name, None)
+        if scan is None:
+            return
+        scan.info = node.info or scan.info  # after END_SCAN: the final state
+        scan.ended = True
+        self.model.record(scan)
+
+    # ---- scans a page asks for ----------------------------------------------------------
+    def load(self, scan_id: str) -> ScanModel:
+        """A scan of the session read whole from Redis (the live one as it is now)."""
+        model = self.model
+        if model.live is not None and model.live.id == scan_id:
+            return model.live
+        if scan_id in model.followed:
+            return model.followed[scan_id]
+        if scan_id in self._loaded:
+            self._loaded.move_to_end(scan_id)
+            return self._loaded[scan_id]
+        if not scan_id.startswith(model.session + ":"):
+            raise NodeNotFound(scan_id, "this session")
+        node = get_node(scan_id, connection=self._redis)
+        if node.type not in ("scan", "scan_group"):
+            raise NodeNotFound(scan_id, "the scans of this session")
+        scan = ScanModel(node.db_name, node.type, node.info)
+        scan.ended = True
+        if node.type == "scan_group":
+            scan.members = self._group_members(node)
+        else:
+            self._load_channels(node, scan)
+        self._loaded[scan_id] = scan
+        while len(self._loaded) > LOADED_CACHE_SIZE:
+            self._loaded.popitem(last=False)
+        return scan
+
+    def _load_channels(self, node: DataNode, scan: ScanModel) -> None:
+        for event, channel, data in node.walk_events(include_filter="channel", wait=False):
+            if event is Event.NEW_NODE:
+                shape, dtype, unit = _channel_meta(channel)
+                if len(shape) <= 1:
+                    scan.add_channel(channel.db_name, shape, dtype, unit)
+            elif event is Event.NEW_DATA:
+                scan.add_points(channel.db_name, data.first_index, data.data)

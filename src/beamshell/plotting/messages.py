@@ -1,0 +1,142 @@
+"""What one page is sent: only what it has not had yet (new points, changed rows, news)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import numpy as np
+
+from beamshell.plotting.model import ScanModel, SessionModel, SpectrumBuffer
+
+
+def pack(values: np.ndarray) -> str:
+    """Little-endian raw bytes in base64: exact values, a third of JSON's size."""
+    little = np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<"))
+    return base64.b64encode(little.tobytes()).decode()
+
+
+def sse(event: str, payload: Any) -> bytes:
+    """One Server-Sent Event (JSON on a single data line)."""
+    text = json.dumps(finite(payload), separators=(",", ":"), allow_nan=False)
+    return f"event: {event}\ndata: {text}\n\n".encode()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def scan_data(scan: ScanModel) -> dict[str, Any]:
+    """A scan whole, for a page that asks for it (history, overlay)."""
+    return {
+        **scan.description(),
+        "series": {name: pack(buf.values) for name, buf in scan.series.items()},
+        "spectra": {name: spectrum_delta(s, None) for name, s in scan.spectra.items()},
+    }
+
+
+def spectrum_delta(spectrum: SpectrumBuffer, sent: tuple[int, int] | None) -> dict[str, Any]:
+    """The last spectrum and the waterfall rows a page lacks (all of them after a merge)."""
+    version, rows_sent = sent if sent is not None else (-1, 0)
+    first_row = 0 if version != spectrum.version else max(rows_sent - 1, 0)  # last may grow
+    return {
+        "count": spectrum.count,
+        "size": spectrum.size,
+        "last": pack(spectrum.last),
+        "version": spectrum.version,
+        "bin": spectrum.bin,
+        "column_bin": spectrum.column_bin,
+        "columns": spectrum.columns,
+        "first_row": first_row,
+        "rows": pack(spectrum.waterfall(first_row)),
+    }
+
+
+def finite(value: Any) -> Any:
+    """`value` with NaN and infinities made None: the page's JSON parser refuses them."""
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    if isinstance(value, float | np.floating) and not np.isfinite(value):
+        return None
+    return _plain(value) if isinstance(value, np.generic) else value
+
+
+class PageCursor:
+    """What one connected page has been sent; `updates()` gives the rest as SSE events."""
+
+    def __init__(self, model: SessionModel, client_id: str):
+        self.model = model
+        self.client_id = client_id
+        self._scan_id: str | None = None
+        self._sent_points: dict[str, int] = {}
+        self._sent_spectra: dict[str, tuple[int, int, int]] = {}
+        self._sent_info: str | None = None
+        self._sent_channels = 0
+        self._history_seq = -1
+        self._error: str | None = None
+        self._started = False
+
+    def updates(self) -> list[bytes]:
+        model = self.model
+        events: list[bytes] = []
+        if not self._started:
+            self._started = True
+            events.append(sse("hello", {"client": self.client_id, "session": model.session}))
+        if model.error != self._error:
+            self._error = model.error
+            events.append(sse("status", {"error": model.error}))
+        seq, changed = model.history_since(self._history_seq)
+        if changed is None:
+            events.append(sse("history", {"reset": True, "scans": list(model.history.values())}))
+        elif changed:
+            events.append(sse("history", {"reset": False, "scans": changed}))
+        self._history_seq = seq
+        live = model.live
+        if live is None:
+            return events
+        if live.id != self._scan_id:
+            self._scan_id = live.id
+            self._sent_points = {}
+            self._sent_spectra = {}
+            self._sent_info = None
+            self._sent_channels = len(live.channels)
+            events.append(sse("scan", live.description()))
+        events.extend(self._data(live))
+        return events
+
+    def _data(self, scan: ScanModel) -> list[bytes]:
+        payload: dict[str, Any] = {"id": scan.id}
+        if len(scan.channels) != self._sent_channels:  # channels appear after their scan
+            self._sent_channels = len(scan.channels)
+            payload["channels"] = scan.channels
+        series = {}
+        for name, buffer in scan.series.items():
+            sent = self._sent_points.get(name, 0)
+            if buffer.length > sent:
+                series[name] = {"first": sent, "values": pack(buffer.values[sent:])}
+                self._sent_points[name] = buffer.length
+        spectra = {}
+        for name, spectrum in scan.spectra.items():
+            sent = self._sent_spectra.get(name)  # (version, rows, count) last sent
+            if sent is not None and sent[2] == spectrum.count:
+                continue
+            spectra[name] = spectrum_delta(spectrum, sent[:2] if sent else None)
+            self._sent_spectra[name] = (spectrum.version, spectrum.rows, spectrum.count)
+        info_text = json.dumps([scan.info, scan.ended], sort_keys=True, default=_plain)
+        if info_text != self._sent_info:
+            self._sent_info = info_text
+            payload["info"] = finite(scan.info)
+            payload["ended"] = scan.ended
+        if series:
+            payload["series"] = series
+        if spectra:
+            payload["spectra"] = spectra
+        if len(payload) == 1:
+            return []
+        payload["done"] = scan.points_done
+        return [sse("data", payload)]

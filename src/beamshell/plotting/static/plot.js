@@ -1,0 +1,820 @@
+// beamshell live plot page: follows a session's scans through the plot server's event stream
+// and draws them with plotly.js. It keeps only the scans it shows (bounded memory all day)
+// and draws at most a few thousand points per curve (min/max decimation of the visible range).
+'use strict';
+(() => {
+  const TOKEN = new URLSearchParams(location.search).get('token') || '';
+  const HISTORY_MAX = 300;
+  const OVERLAY_MAX = 6;
+  const GROUP_MEMBERS_MAX = 8;
+  const DRAWN_MAX = 2000; // points per curve above which the curve is decimated
+  const SCATTER_MAX = 20000; // mesh scatter: points drawn at most (strided beyond)
+  const MARKERS_EVERY_MS = 500;
+  const PALETTE = ['#58a6ff', '#f0883e', '#3fb950', '#d2a8ff', '#f85149', '#e3b341',
+    '#39c5cf', '#ff7b72', '#a5d6ff', '#7ee787', '#ffa657', '#bc8cff'];
+  const HIDDEN_COUNTERS = new Set(['epoch']);
+  const TIME_AXES = ['elapsed_time', 'epoch'];
+  const $ = (id) => document.getElementById(id);
+  const url = (path, params = {}) => `${path}?${new URLSearchParams({ ...params, token: TOKEN })}`;
+
+  // ---- data --------------------------------------------------------------------------------
+  function unpack(b64, Type = Float64Array) {
+    const bin = atob(b64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new Type(bytes.buffer);
+  }
+
+  class Series { // a growing float64 array (amortised doubling)
+    constructor() { this.buf = new Float64Array(64); this.length = 0; }
+    append(first, values) {
+      let skip = this.length - first;
+      if (skip < 0) skip = 0; // never happens: the server sends from what the page has
+      const add = values.length - skip;
+      if (add <= 0) return;
+      if (this.length + add > this.buf.length) {
+        const grown = new Float64Array(Math.max(this.length + add, 2 * this.buf.length));
+        grown.set(this.buf.subarray(0, this.length));
+        this.buf = grown;
+      }
+      this.buf.set(skip ? values.subarray(skip) : values, this.length);
+      this.length += add;
+    }
+    get values() { return this.buf.subarray(0, this.length); }
+  }
+
+  function makeScan(desc) {
+    return {
+      id: desc.id, kind: desc.kind, info: desc.info || {}, channels: desc.channels || {},
+      members: desc.members || [], ended: !!desc.ended, series: {}, spectra: {}, done: 0,
+    };
+  }
+
+  function applyData(scan, msg) {
+    if (msg.info) { scan.info = msg.info; scan.ended = !!msg.ended; }
+    for (const [name, chunk] of Object.entries(msg.series || {})) {
+      if (!scan.series[name]) scan.series[name] = new Series();
+      scan.series[name].append(chunk.first, unpack(chunk.values));
+    }
+    for (const [name, sp] of Object.entries(msg.spectra || {})) {
+      let held = scan.spectra[name];
+      if (!held || held.version !== sp.version) {
+        held = { rows: [], version: sp.version };
+        scan.spectra[name] = held;
+      }
+      Object.assign(held, { count: sp.count, size: sp.size, bin: sp.bin,
+        columnBin: sp.column_bin, columns: sp.columns, last: unpack(sp.last) });
+      const rows = unpack(sp.rows, Float32Array);
+      held.rows.length = Math.min(held.rows.length, sp.first_row);
+      for (let r = 0; r * sp.columns < rows.length; r++) {
+        held.rows.push(rows.subarray(r * sp.columns, (r + 1) * sp.columns));
+      }
+    }
+    if (msg.done !== undefined) scan.done = msg.done;
+  }
+
+  function loadScan(json) {
+    const scan = makeScan(json);
+    applyData(scan, { series: Object.fromEntries(Object.entries(json.series || {})
+      .map(([n, v]) => [n, { first: 0, values: v }])), spectra: json.spectra });
+    scan.done = Math.min(...Object.values(scan.series).map((s) => s.length), Infinity);
+    if (!Number.isFinite(scan.done)) scan.done = 0;
+    return scan;
+  }
+
+  // ---- what the page holds ----------------------------------------------------------------
+  const S = {
+    connected: false, error: null, live: null, shown: null, follow: true,
+    overlays: new Map(), history: new Map(), renders: 0, draws: 0, updates: 0, waiters: [], markers: {},
+  };
+  const view = {
+    previousCounters: null, x: null, y1: new Set(), y2: new Set(), monitor: '', logy: false, showMarkers: true,
+    mesh: 'image', meshCounter: null, spectrum: null, xrange: null, counters: [],
+  };
+
+  const scalarNames = (scan) => Object.entries(scan.channels)
+    .filter(([, c]) => c.shape.length === 0).map(([n]) => n);
+  const isMesh = (scan) => Array.isArray(scan.info.shape) && scan.info.shape.length === 2
+    && (scan.info.axes || []).length >= 2;
+
+  function xChoices(scan) {
+    const scalars = scalarNames(scan);
+    const axes = (scan.info.axes || []).filter((a) => scalars.includes(a));
+    const times = TIME_AXES.filter((a) => scalars.includes(a));
+    const rest = scalars.filter((n) => !axes.includes(n) && !times.includes(n));
+    return [...axes, ...times, ...rest, '#'];
+  }
+
+  // The counters first, then the axes and times (a mesh colours by counters only).
+  function counterNames(scan) {
+    const scalars = scalarNames(scan).filter((n) => !HIDDEN_COUNTERS.has(n) && n !== view.x);
+    const others = new Set([...(scan.info.axes || []), ...TIME_AXES]);
+    const counters = scalars.filter((n) => !others.has(n));
+    return isMesh(scan) ? counters : [...counters, ...scalars.filter((n) => others.has(n))];
+  }
+
+  function chooseDefaults(scan, previousCounters) {
+    const scalars = scalarNames(scan);
+    const choices = xChoices(scan);
+    view.x = choices[0];
+    const counters = (scan.info.counters || []).filter((c) => scalars.includes(c));
+    const sameCounters = previousCounters !== null
+      && previousCounters === JSON.stringify(scan.info.counters || []);
+    const plotselect = (scan.info.plotselect || []).filter((c) => scalars.includes(c));
+    if (plotselect.length) {
+      view.y1 = new Set(plotselect);
+      view.y2 = new Set();
+    } else if (!sameCounters || ![...view.y1, ...view.y2].every((c) => scalars.includes(c))
+               || view.y1.size + view.y2.size === 0) {
+      view.y1 = new Set(counters.length ? [counters[0]] : scalars.filter((n) => n !== view.x
+        && !TIME_AXES.includes(n)).slice(0, 1));
+      view.y2 = new Set();
+    }
+    if (view.monitor && !scalars.includes(view.monitor)) view.monitor = '';
+    view.meshCounter = [...view.y1][0] || counters[0] || null;
+    const spectra = Object.entries(scan.channels).filter(([, c]) => c.shape.length === 1);
+    if (!spectra.some(([n]) => n === view.spectrum)) view.spectrum = spectra.length ? spectra[0][0] : null;
+    view.xrange = null;
+    view.counters = [...counters, ...scalars.filter((n) => !counters.includes(n))]; // colours
+  }
+
+  function colourOf(name) {
+    const index = view.counters.indexOf(name);
+    return PALETTE[(index < 0 ? 0 : index) % PALETTE.length];
+  }
+
+  // ---- decimation ----------------------------------------------------------------------------
+  // Indices of the points to draw: all when few; else, per bucket of consecutive points in the
+  // visible x range, its minimum and maximum in their order (about two per pixel column:
+  // the drawn line covers exactly what the full one would), and the very first and last.
+  function drawnIndices(x, y, n, range) {
+    let candidates = null;
+    if (range && n > DRAWN_MAX) { // few points: all drawn, plotly clips them to the view
+      const [lo, hi] = range;
+      candidates = [];
+      let previousInside = false;
+      for (let i = 0; i < n; i++) {
+        const inside = x[i] >= lo && x[i] <= hi;
+        if (inside || previousInside || (i + 1 < n && x[i + 1] >= lo && x[i + 1] <= hi)) candidates.push(i);
+        previousInside = inside;
+      }
+    }
+    const count = candidates ? candidates.length : n;
+    const at = candidates ? (k) => candidates[k] : (k) => k;
+    if (count <= DRAWN_MAX) {
+      const all = new Uint32Array(count);
+      for (let k = 0; k < count; k++) all[k] = at(k);
+      return all;
+    }
+    const buckets = Math.floor(DRAWN_MAX / 2) - 1;
+    const out = [at(0)];
+    for (let b = 0; b < buckets; b++) {
+      const k0 = Math.floor((b * count) / buckets);
+      const k1 = Math.floor(((b + 1) * count) / buckets);
+      if (k1 <= k0) continue;
+      let kmin = k0; let kmax = k0;
+      for (let k = k0; k < k1; k++) {
+        const v = y[at(k)];
+        const lo = y[at(kmin)]; const hi = y[at(kmax)]; // NaN (no value) loses to any value
+        if (v < lo || (lo !== lo && v === v)) kmin = k;
+        if (v > hi || (hi !== hi && v === v)) kmax = k;
+      }
+      const picks = kmin === kmax ? [kmin] : [Math.min(kmin, kmax), Math.max(kmin, kmax)];
+      for (const k of picks) if (at(k) !== out[out.length - 1]) out.push(at(k));
+    }
+    if (out[out.length - 1] !== at(count - 1)) out.push(at(count - 1));
+    return Uint32Array.from(out);
+  }
+
+  // plotly puts a trace's uid in CSS selectors: letters, digits, '_' and '-' only.
+  const uid = (scanId, what) => `${scanId}-${what}`.replace(/[^A-Za-z0-9_-]/g, '_');
+
+  const pick = (values, indices) => {
+    const out = new Float64Array(indices.length);
+    for (let k = 0; k < indices.length; k++) out[k] = values[indices[k]];
+    return out;
+  };
+
+  // ---- building the figures --------------------------------------------------------------------
+  function xValues(scan, n) {
+    if (view.x !== '#' && scan.series[view.x]) return scan.series[view.x].values;
+    const idx = new Float64Array(n);
+    for (let i = 0; i < n; i++) idx[i] = i;
+    return idx;
+  }
+
+  function yValues(scan, name) {
+    const y = scan.series[name] ? scan.series[name].values : new Float64Array(0);
+    const mon = view.monitor && scan.series[view.monitor] ? scan.series[view.monitor].values : null;
+    if (!mon || name === view.monitor) return y;
+    const n = Math.min(y.length, mon.length);
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = mon[i] !== 0 ? y[i] / mon[i] : NaN;
+    return out;
+  }
+
+  function stepTraces(scan, overlayIndex) {
+    const traces = [];
+    const overlay = overlayIndex !== null;
+    // An overlaid scan without the shown x (another motor) has no place on this plot.
+    if (overlay && view.x !== '#' && !scan.series[view.x]) return traces;
+    for (const name of [...view.y1, ...view.y2]) {
+      if (!scan.series[name]) continue;
+      const y = yValues(scan, name);
+      const n0 = scan.series[view.x] ? Math.min(y.length, scan.series[view.x].length) : y.length;
+      const x = xValues(scan, n0);
+      const n = Math.min(x.length, y.length);
+      const indices = drawnIndices(x, y, n, view.xrange);
+      const few = indices.length <= 300;
+      traces.push({
+        type: 'scatter',
+        mode: few && !overlay ? 'lines+markers' : 'lines',
+        x: pick(x, indices),
+        y: pick(y, indices),
+        name: overlay ? `#${scan.info.scan_nb} ${name}` : name,
+        yaxis: view.y2.has(name) ? 'y2' : 'y',
+        line: { color: colourOf(name), width: overlay ? 1.2 : 1.8, dash: overlay ? ['dot', 'dash', 'dashdot'][overlayIndex % 3] : 'solid' },
+        marker: { size: 5 },
+        opacity: overlay ? 0.6 : 1,
+        uid: uid(scan.id, name),
+        meta: { scan: scan.id, counter: name, points: n, decimated: indices.length < n },
+        hovertemplate: `${name}: %{y:.6g}<br>${view.x}: %{x:.6g}<extra>#${scan.info.scan_nb}</extra>`,
+      });
+    }
+    return traces;
+  }
+
+  const axisStyle = { gridcolor: '#262c36', zerolinecolor: '#39414d', linecolor: '#39414d', automargin: true };
+  const baseLayout = () => ({
+    paper_bgcolor: '#12151a', plot_bgcolor: '#12151a',
+    font: { color: '#c9d1d9', size: 12, family: 'system-ui, "DejaVu Sans", sans-serif' },
+    margin: { l: 64, r: 24, t: 30, b: 48 },
+    legend: { orientation: 'h', x: 0, y: 1.0, yanchor: 'bottom', bgcolor: 'rgba(0,0,0,0)' },
+    hovermode: 'closest',
+  });
+  const plotConfig = { responsive: true, displaylogo: false, scrollZoom: true,
+    modeBarButtonsToRemove: ['select2d', 'lasso2d', 'toImage'] };
+
+  function unitOf(scan, name) {
+    const c = scan.channels[name];
+    return c && c.unit ? ` [${c.unit}]` : '';
+  }
+
+  function markerShapes(scan) {
+    if (!view.showMarkers) return { shapes: [], annotations: [] };
+    const found = S.markers[scan.id];
+    if (!found || found.x !== view.x || found.monitor !== view.monitor) return { shapes: [], annotations: [] };
+    const shapes = []; const annotations = [];
+    const first = [...view.y1, ...view.y2].find((c) => found.counters[c]);
+    if (!first) return { shapes, annotations };
+    const m = found.counters[first];
+    const lines = [['peak', m.peak && m.peak.x, '#e3b341'], ['cen', m.cen && m.cen.x, '#3fb950'], ['com', m.com, '#d2a8ff']];
+    lines.forEach(([label, at, colour], k) => {
+      if (at === null || at === undefined || !Number.isFinite(at)) return;
+      shapes.push({ type: 'line', xref: 'x', yref: 'paper', x0: at, x1: at, y0: 0, y1: 1,
+        line: { color: colour, width: 1, dash: 'dash' } });
+      annotations.push({ xref: 'x', yref: 'paper', x: at, y: 1 - 0.06 * k, text: `${label} ${fmt(at)}`,
+        showarrow: false, xanchor: 'left', font: { color: colour, size: 11 }, bgcolor: '#12151acc' });
+    });
+    return { shapes, annotations };
+  }
+
+  function stepFigure(scan) {
+    const traces = stepTraces(scan, null);
+    let k = 0;
+    for (const overlay of S.overlays.values()) {
+      if (overlay.id !== scan.id) traces.push(...stepTraces(overlay, k++));
+    }
+    const first = [...view.y1][0];
+    const layout = baseLayout();
+    const { shapes, annotations } = markerShapes(scan);
+    Object.assign(layout, {
+      uirevision: `${scan.id}|${view.x}`,
+      datarevision: S.renders,
+      xaxis: { ...axisStyle, title: { text: view.x === '#' ? 'point' : view.x + unitOf(scan, view.x) } },
+      yaxis: { ...axisStyle, type: view.logy ? 'log' : 'linear', uirevision: `${scan.id}|${view.logy}|${view.monitor}`,
+        title: { text: (first ? first + unitOf(scan, first) : '') + (view.monitor ? ` / ${view.monitor}` : '') } },
+      shapes, annotations,
+    });
+    if (view.y2.size) {
+      const second = [...view.y2][0];
+      layout.yaxis2 = { ...axisStyle, overlaying: 'y', side: 'right', showgrid: false,
+        type: view.logy ? 'log' : 'linear', title: { text: second + unitOf(scan, second) } };
+      layout.margin.r = 64;
+    }
+    return { traces, layout };
+  }
+
+  // Mesh: cell (row, column) of point i; back-and-forth meshes run odd rows backwards.
+  function meshFigure(scan) {
+    const [rows, cols] = scan.info.shape;
+    const [fast, slow] = scan.info.axes;
+    const counter = view.meshCounter;
+    const z = counter ? yValues(scan, counter) : new Float64Array(0);
+    const xf = scan.series[fast] ? scan.series[fast].values : new Float64Array(0);
+    const ys = scan.series[slow] ? scan.series[slow].values : new Float64Array(0);
+    const n = Math.min(z.length, xf.length, ys.length);
+    const layout = baseLayout();
+    layout.uirevision = `${scan.id}|mesh|${view.mesh}`;
+    layout.datarevision = S.renders;
+    layout.xaxis = { ...axisStyle, title: { text: fast + unitOf(scan, fast) } };
+    layout.yaxis = { ...axisStyle, title: { text: slow + unitOf(scan, slow) } };
+    const colorbar = { title: { text: counter || '' }, outlinewidth: 0, tickfont: { color: '#c9d1d9' } };
+    if (view.mesh === 'scatter') {
+      const stride = Math.max(1, Math.ceil(n / SCATTER_MAX));
+      const idx = []; for (let i = 0; i < n; i += stride) idx.push(i);
+      const indices = Uint32Array.from(idx);
+      return { layout, traces: [{ type: 'scatter', mode: 'markers', x: pick(xf, indices), y: pick(ys, indices),
+        marker: { color: pick(z, indices), colorscale: 'Viridis', size: n > 2000 ? 4 : 9, showscale: true, colorbar },
+        name: counter, uid: uid(scan.id, 'mesh'), meta: { scan: scan.id, counter, points: n, mesh: 'scatter' },
+        hovertemplate: `${fast} %{x:.5g}<br>${slow} %{y:.5g}<br>${counter} %{marker.color:.5g}<extra></extra>` }] };
+    }
+    const grid = Array.from({ length: rows }, () => new Array(cols).fill(null));
+    const xsum = new Float64Array(cols); const xcount = new Uint32Array(cols);
+    const ysum = new Float64Array(rows); const ycount = new Uint32Array(rows);
+    for (let i = 0; i < n && i < rows * cols; i++) {
+      const r = Math.floor(i / cols);
+      let c = i % cols;
+      if (scan.info.backnforth && r % 2 === 1) c = cols - 1 - c;
+      grid[r][c] = Number.isFinite(z[i]) ? z[i] : null;
+      xsum[c] += xf[i]; xcount[c]++; ysum[r] += ys[i]; ycount[r]++;
+    }
+    const coords = (sum, count, size) => { // measured mean per column/row, extrapolated before
+      const out = new Array(size); let last = -1; let step = 1;
+      for (let k = 0; k < size; k++) if (count[k]) { out[k] = sum[k] / count[k]; }
+      const known = [...Array(size).keys()].filter((k) => count[k]);
+      if (known.length >= 2) step = (out[known[1]] - out[known[0]]) / (known[1] - known[0]) || 1;
+      for (let k = 0; k < size; k++) {
+        if (count[k]) { last = k; continue; }
+        const ref = last >= 0 ? last : known[0];
+        out[k] = ref === undefined ? k : out[ref] + (k - ref) * step;
+      }
+      return out;
+    };
+    return { layout, traces: [{ type: 'heatmap', z: grid, x: coords(xsum, xcount, cols), y: coords(ysum, ycount, rows),
+      colorscale: 'Viridis', colorbar, zsmooth: false, name: counter, uid: uid(scan.id, 'mesh'),
+      meta: { scan: scan.id, counter, points: n, mesh: 'image' },
+      hovertemplate: `${fast} %{x:.5g}<br>${slow} %{y:.5g}<br>${counter} %{z:.5g}<extra></extra>` }] };
+  }
+
+  function spectrumFigures(scan) {
+    const sp = view.spectrum && scan.spectra[view.spectrum];
+    if (!sp) return null;
+    const channels = new Float64Array(sp.size); for (let i = 0; i < sp.size; i++) channels[i] = i;
+    const last = baseLayout();
+    Object.assign(last, { uirevision: `${scan.id}|spectrum`, datarevision: S.renders,
+      title: { text: `${view.spectrum}: spectrum ${sp.count}`, font: { size: 12 }, x: 0.02 },
+      xaxis: { ...axisStyle, title: { text: 'channel' } },
+      yaxis: { ...axisStyle, type: view.logy ? 'log' : 'linear' } });
+    const water = baseLayout();
+    const rowsX = new Float64Array(sp.columns); for (let i = 0; i < sp.columns; i++) rowsX[i] = i * sp.columnBin;
+    const rowsY = sp.rows.map((_, r) => r * sp.bin);
+    Object.assign(water, { uirevision: `${scan.id}|waterfall`, datarevision: S.renders,
+      title: { text: `waterfall${sp.bin > 1 ? ` (${sp.bin} spectra per row)` : ''}`, font: { size: 12 }, x: 0.02 },
+      xaxis: { ...axisStyle, title: { text: 'channel' } }, yaxis: { ...axisStyle, title: { text: 'point' } } });
+    return {
+      last: { traces: [{ type: 'scatter', mode: 'lines', x: channels, y: sp.last, name: view.spectrum,
+        line: { color: '#58a6ff', width: 1.2 }, uid: uid(scan.id, 'last'), meta: { scan: scan.id, spectrum: view.spectrum } }], layout: last },
+      water: { traces: [{ type: 'heatmap', z: sp.rows, x: rowsX, y: rowsY, colorscale: 'Viridis',
+        colorbar: { outlinewidth: 0 }, uid: uid(scan.id, 'waterfall'), meta: { scan: scan.id, rows: sp.rows.length } }], layout: water },
+    };
+  }
+
+  // ---- drawing -----------------------------------------------------------------------------
+  let renderPending = false;
+  let spectraShown = false;
+  let plotDirty = true; // the figures need drawing again (else only the header and waiters)
+  function requestRender(plotChanged = true) {
+    if (plotChanged) plotDirty = true;
+    if (renderPending) return;
+    renderPending = true;
+    // At the next frame; the timer draws also where frames are not given (a hidden tab).
+    requestAnimationFrame(render);
+    setTimeout(render, 100);
+  }
+
+  function render() {
+    if (!renderPending) return;
+    renderPending = false;
+    S.renders++;
+    const started = performance.now();
+    try { draw(); } finally {
+      S.drawMs = performance.now() - started;
+      settleWaiters();
+    }
+  }
+
+  function draw() {
+    const scan = S.shown;
+    renderHeader();
+    $('empty').hidden = !!scan;
+    if (!scan || !plotDirty) return;
+    plotDirty = false;
+    S.draws++;
+    const mesh = isMesh(scan);
+    const figure = mesh ? meshFigure(scan) : stepFigure(scan);
+    Plotly.react('main-plot', figure.traces, figure.layout, plotConfig);
+    const spectra = spectrumFigures(scan);
+    $('spectra').hidden = !spectra;
+    if (spectra) {
+      Plotly.react('spectrum-plot', spectra.last.traces, spectra.last.layout, plotConfig);
+      Plotly.react('waterfall-plot', spectra.water.traces, spectra.water.layout, plotConfig);
+    } else if (spectraShown) {
+      Plotly.purge('spectrum-plot'); Plotly.purge('waterfall-plot');
+    }
+    if (!!spectra !== spectraShown) { spectraShown = !!spectra; window.dispatchEvent(new Event('resize')); }
+    renderMarkersTable(scan);
+    maybeFetchMarkers(scan);
+  }
+
+  function fmt(v, digits = 5) {
+    if (v === null || v === undefined || !Number.isFinite(v)) return '–';
+    const a = Math.abs(v);
+    if (a !== 0 && (a < 1e-4 || a >= 1e6)) return v.toExponential(digits - 1);
+    if (a < 1) return v.toFixed(digits - 1); // positions near 0: fixed decimals, no jitter
+    return (+v.toPrecision(digits)).toString();
+  }
+
+  function fmtDuration(s) {
+    if (!Number.isFinite(s) || s < 0) return '';
+    const h = Math.floor(s / 3600); const m = Math.floor((s % 3600) / 60); const sec = Math.floor(s % 60);
+    return `${h ? `${h}:` : ''}${String(m).padStart(h ? 2 : 1, '0')}:${String(sec).padStart(2, '0')}`;
+  }
+
+  function renderHeader() {
+    const scan = S.shown;
+    $('follow').classList.toggle('on', S.follow);
+    $('follow').textContent = S.follow ? 'live' : (S.live ? `back to live #${S.live.info.scan_nb}` : 'live');
+    $('conn').className = `conn${S.connected ? ' ok' : ''}`;
+    $('conn').textContent = S.connected ? 'connected' : 'reconnecting…';
+    $('banner').hidden = !S.error;
+    $('banner').textContent = S.error ? `Scan data cannot be read: ${S.error}` : '';
+    if (!scan) { $('scan-title').textContent = 'waiting for a scan…'; $('scan-nb').textContent = ''; $('state').textContent = ''; return; }
+    $('scan-nb').textContent = `#${scan.info.scan_nb ?? ''}`;
+    $('scan-title').textContent = scan.info.title || scan.id;
+    document.title = `#${scan.info.scan_nb} ${scan.info.state || ''} · ${$('session').textContent}`;
+    const state = scan.info.state || '';
+    $('state').textContent = state;
+    $('state').className = `state ${state}`;
+    const npoints = scan.info.npoints || 0;
+    const done = scan.done;
+    $('progress-fill').style.width = npoints ? `${Math.min(100, (100 * done) / npoints)}%` : (scan.ended ? '100%' : '0');
+    $('progress-text').textContent = npoints ? `${done} / ${npoints}` : `${done}`;
+    let seconds = NaN;
+    if (scan.ended && scan.info.end_timestamp && scan.info.start_timestamp) seconds = scan.info.end_timestamp - scan.info.start_timestamp;
+    else if (scan.series.elapsed_time && scan.series.elapsed_time.length) seconds = scan.series.elapsed_time.buf[scan.series.elapsed_time.length - 1];
+    $('elapsed').textContent = fmtDuration(seconds);
+  }
+
+  // ---- side panel ------------------------------------------------------------------------------
+  function renderControls() {
+    const scan = S.shown;
+    const tbody = $('counters').tBodies[0];
+    tbody.replaceChildren();
+    $('x-select').replaceChildren(); $('monitor-select').replaceChildren();
+    if (!scan) return;
+    const mesh = isMesh(scan);
+    $('mesh-options').hidden = !mesh;
+    $('x-label').hidden = mesh;
+    for (const name of counterNames(scan)) {
+      const tr = document.createElement('tr');
+      const on = mesh ? view.meshCounter === name : view.y1.has(name) || view.y2.has(name);
+      tr.className = on ? '' : 'off';
+      tr.dataset.counter = name;
+      const unit = scan.channels[name].unit;
+      tr.innerHTML = '<td><span class="swatch"></span></td><td class="name"></td><td class="unit"></td><td></td>';
+      tr.querySelector('.swatch').style.background = colourOf(name);
+      tr.querySelector('.name').textContent = name;
+      tr.querySelector('.unit').textContent = unit || '';
+      if (!mesh) {
+        const b = document.createElement('button');
+        b.type = 'button'; b.className = `y2${view.y2.has(name) ? ' on' : ''}`; b.textContent = 'y2';
+        b.title = 'on the right axis';
+        b.addEventListener('click', (ev) => { ev.stopPropagation(); toggleY2(name); });
+        tr.lastChild.appendChild(b);
+      }
+      tr.addEventListener('click', () => toggleCounter(name));
+      tbody.appendChild(tr);
+    }
+    const option = (select, value, text, selected) => {
+      const o = document.createElement('option'); o.value = value; o.textContent = text; o.selected = selected; select.appendChild(o);
+    };
+    for (const name of xChoices(scan)) option($('x-select'), name, name === '#' ? 'point number' : name, name === view.x);
+    option($('monitor-select'), '', 'none', !view.monitor);
+    for (const name of scalarNames(scan).filter((n) => !TIME_AXES.includes(n) && !(scan.info.axes || []).includes(n))) {
+      option($('monitor-select'), name, name, name === view.monitor);
+    }
+    $('mesh-counter').replaceChildren();
+    for (const name of counterNames(scan).filter((n) => !(scan.info.axes || []).includes(n))) option($('mesh-counter'), name, name, name === view.meshCounter);
+    $('mesh-image').classList.toggle('on', view.mesh === 'image');
+    $('mesh-scatter').classList.toggle('on', view.mesh === 'scatter');
+    const spectra = Object.entries(scan.channels).filter(([, c]) => c.shape.length === 1).map(([n]) => n);
+    $('spectrum-label').hidden = spectra.length < 2;
+    $('spectrum-select').replaceChildren();
+    for (const name of spectra) option($('spectrum-select'), name, name, name === view.spectrum);
+    $('log-y').checked = view.logy;
+    $('show-markers').checked = view.showMarkers;
+  }
+
+  function toggleCounter(name) {
+    if (isMesh(S.shown)) { view.meshCounter = name; }
+    else if (view.y1.has(name) || view.y2.has(name)) { view.y1.delete(name); view.y2.delete(name); }
+    else view.y1.add(name);
+    viewChanged();
+  }
+
+  function toggleY2(name) {
+    if (view.y2.has(name)) { view.y2.delete(name); view.y1.add(name); }
+    else { view.y1.delete(name); view.y2.add(name); }
+    viewChanged();
+  }
+
+  function viewChanged() { renderControls(); requestRender(); }
+
+  function bindControls() {
+    $('x-select').addEventListener('change', (e) => { view.x = e.target.value; view.y1.delete(view.x); view.y2.delete(view.x); view.xrange = null; viewChanged(); });
+    $('monitor-select').addEventListener('change', (e) => { view.monitor = e.target.value; viewChanged(); });
+    $('log-y').addEventListener('change', (e) => { view.logy = e.target.checked; viewChanged(); });
+    $('show-markers').addEventListener('change', (e) => { view.showMarkers = e.target.checked; viewChanged(); });
+    $('mesh-counter').addEventListener('change', (e) => { view.meshCounter = e.target.value; viewChanged(); });
+    $('mesh-image').addEventListener('click', () => { view.mesh = 'image'; viewChanged(); });
+    $('mesh-scatter').addEventListener('click', () => { view.mesh = 'scatter'; viewChanged(); });
+    $('spectrum-select').addEventListener('change', (e) => { view.spectrum = e.target.value; viewChanged(); });
+    $('follow').addEventListener('click', () => { if (S.live) show(S.live, true); });
+    const gd = $('main-plot');
+    Plotly.newPlot(gd, [], baseLayout(), plotConfig).then(() => {
+      gd.on('plotly_legendclick', (ev) => {
+        const counter = ev.data[ev.curveNumber].meta && ev.data[ev.curveNumber].meta.counter;
+        if (counter && !isMesh(S.shown)) toggleCounter(counter);
+        return false;
+      });
+      gd.on('plotly_relayout', (ev) => {
+        if (ev['xaxis.autorange'] || ev['xaxis.range'] === undefined && ev['xaxis.range[0]'] === undefined) {
+          if (ev['xaxis.autorange'] && view.xrange) { view.xrange = null; requestRender(); }
+          return;
+        }
+        const range = ev['xaxis.range'] || [ev['xaxis.range[0]'], ev['xaxis.range[1]']];
+        view.xrange = [Math.min(+range[0], +range[1]), Math.max(+range[0], +range[1])];
+        requestRender(); // draw the zoomed range at full resolution
+      });
+    });
+  }
+
+  // ---- markers (peak, cen, com from the server's analysis) -------------------------------------
+  let markersInFlight = false;
+  let markersAt = 0;
+  let markersTimer = null;
+  const shownCounters = () => [...view.y1, ...view.y2].sort().join(',');
+  function markersKey(scan) {
+    return `${scan.id}|${view.x}|${view.monitor}|${shownCounters()}|${scan.done}|${scan.ended}`;
+  }
+  // Asked of the server (the session's own analysis functions), at most twice a second
+  // while points arrive, once more when the scan has ended.
+  function maybeFetchMarkers(scan) {
+    if (!view.showMarkers || isMesh(scan) || view.x === '#' || markersInFlight) return;
+    const found = S.markers[scan.id];
+    if (found && found.key === markersKey(scan)) return;
+    const wait = MARKERS_EVERY_MS - (performance.now() - markersAt);
+    if (wait > 0) {
+      if (!markersTimer) markersTimer = setTimeout(() => { markersTimer = null; requestRender(); }, wait);
+      return;
+    }
+    markersInFlight = true; markersAt = performance.now();
+    const key = markersKey(scan); const x = view.x; const monitor = view.monitor;
+    fetch(url('/api/markers', { id: scan.id, x, monitor, counters: shownCounters() }))
+      .then((r) => (r.ok ? r.json() : null))
+      .then((json) => {
+        for (const id of Object.keys(S.markers)) if (id !== scan.id) delete S.markers[id];
+        S.markers[scan.id] = { key, x, monitor, counters: (json && json.counters) || {} };
+        if (json) requestRender();
+      })
+      .catch(() => {})
+      .finally(() => { markersInFlight = false; });
+  }
+
+  function renderMarkersTable(scan) {
+    const found = S.markers[scan.id];
+    const tbody = $('markers').tBodies[0];
+    $('markers-section').hidden = !view.showMarkers || isMesh(scan) || !found
+      || ![...view.y1, ...view.y2].some((c) => found.counters[c]);
+    if (!found) { tbody.replaceChildren(); return; }
+    const rows = ['<tr><th></th><th>peak</th><th>cen</th><th>fwhm</th><th>com</th></tr>'];
+    tbody.innerHTML = rows.join('');
+    for (const name of [...view.y1, ...view.y2]) {
+      const m = found.counters[name];
+      if (!m) continue;
+      const tr = document.createElement('tr');
+      for (const text of [name, fmt(m.peak && m.peak.x), fmt(m.cen && m.cen.x), fmt(m.cen && m.cen.fwhm), fmt(m.com)]) {
+        const td = document.createElement('td'); td.textContent = text; tr.appendChild(td);
+      }
+      tr.firstChild.style.color = colourOf(name);
+      tbody.appendChild(tr);
+    }
+  }
+
+  // ---- history -------------------------------------------------------------------------------
+  const historyItems = new Map(); // id -> li
+  function historyRow(summary) {
+    let li = historyItems.get(summary.id);
+    if (!li) {
+      li = document.createElement('li');
+      li.dataset.id = summary.id;
+      li.innerHTML = '<div class="row"><span class="nb"></span><span class="title"></span><span class="st"></span><button type="button" class="add" title="overlay on the plot">+</button></div>';
+      li.querySelector('.row').addEventListener('click', () => pickHistory(li.dataset.id));
+      li.querySelector('.add').addEventListener('click', (ev) => { ev.stopPropagation(); toggleOverlay(li.dataset.id); });
+      historyItems.set(summary.id, li);
+    }
+    li.className = summary.kind === 'scan_group' ? 'group' : '';
+    li.querySelector('.nb').textContent = `#${summary.nb ?? ''}`;
+    const points = summary.kind === 'scan_group' ? `${summary.members.length} scans` : `${summary.done ?? 0}/${summary.npoints ?? '?'} pts`;
+    li.querySelector('.title').textContent = `${summary.title}`;
+    li.querySelector('.title').title = `${summary.title} · ${points}`;
+    const st = li.querySelector('.st');
+    st.textContent = summary.state || ''; st.className = `st ${summary.state || ''}`;
+    li.querySelector('.add').hidden = summary.kind === 'scan_group';
+    if (summary.kind === 'scan_group') {
+      let ul = li.querySelector('ul.members');
+      if (!ul) { ul = document.createElement('ul'); ul.className = 'members'; li.appendChild(ul); }
+      ul.replaceChildren(...summary.members.map((id) => {
+        const m = S.history.get(id);
+        const child = document.createElement('li');
+        child.innerHTML = '<div class="row"><span class="nb"></span><span class="title"></span><span class="st"></span></div>';
+        child.querySelector('.nb').textContent = m ? `#${m.nb}` : '';
+        child.querySelector('.title').textContent = m ? m.title : id.split(':').pop();
+        child.querySelector('.st').textContent = m ? m.state || '' : '';
+        child.querySelector('.st').className = `st ${m ? m.state || '' : ''}`;
+        child.querySelector('.row').addEventListener('click', (ev) => { ev.stopPropagation(); pickHistory(id); });
+        return child;
+      }));
+    }
+    return li;
+  }
+
+  function applyHistory(msg) {
+    if (msg.reset) { S.history.clear(); historyItems.clear(); $('history').replaceChildren(); }
+    const list = $('history');
+    for (const summary of msg.scans) {
+      const isNew = !S.history.has(summary.id);
+      S.history.set(summary.id, summary); // in creation order, newest last
+      const li = historyRow(summary);
+      if (isNew || msg.reset) list.prepend(li);
+    }
+    while (S.history.size > HISTORY_MAX) {
+      const oldest = S.history.keys().next().value;
+      S.history.delete(oldest);
+      const li = historyItems.get(oldest);
+      if (li) li.remove();
+      historyItems.delete(oldest);
+    }
+    for (const summary of msg.scans) { // groups list members that may have arrived after them
+      if (summary.kind !== 'scan_group') for (const g of S.history.values()) if (g.kind === 'scan_group' && g.members.includes(summary.id)) historyRow(g);
+    }
+    markHistory();
+  }
+
+  function markHistory() {
+    for (const [id, li] of historyItems) {
+      li.classList.toggle('shown', !!S.shown && S.shown.id === id);
+      li.classList.toggle('overlaid', S.overlays.has(id));
+    }
+  }
+
+  async function fetchScan(id) {
+    if (S.live && S.live.id === id) return S.live;
+    const response = await fetch(url('/api/scan', { id }));
+    if (!response.ok) throw new Error(await response.text());
+    return loadScan(await response.json());
+  }
+
+  async function pickHistory(id) {
+    try {
+      const scan = await fetchScan(id);
+      if (scan.kind === 'scan_group') {
+        const members = await Promise.all(scan.members.slice(0, GROUP_MEMBERS_MAX).map(fetchScan));
+        if (!members.length) return;
+        S.overlays.clear();
+        for (const m of members.slice(1)) S.overlays.set(m.id, m);
+        show(members[0], S.live && members[0].id === S.live.id);
+        return;
+      }
+      show(scan, S.live && scan.id === S.live.id);
+    } catch (err) { S.error = String(err.message || err); renderHeader(); }
+  }
+
+  async function toggleOverlay(id) {
+    if (S.overlays.has(id)) { S.overlays.delete(id); }
+    else {
+      try {
+        const scan = await fetchScan(id);
+        S.overlays.set(id, scan);
+        while (S.overlays.size > OVERLAY_MAX) S.overlays.delete(S.overlays.keys().next().value);
+      } catch (err) { S.error = String(err.message || err); }
+    }
+    markHistory(); requestRender();
+  }
+
+  function show(scan, follow) {
+    const previous = S.shown;
+    S.follow = !!follow;
+    S.shown = scan;
+    if (!previous || previous.id !== scan.id) {
+      // Only the counters' names are kept of the previous scan (its data may go).
+      view.previousCounters = previous ? JSON.stringify(previous.info.counters || []) : null;
+      chooseDefaults(scan, view.previousCounters);
+    }
+    S.overlays.delete(scan.id);
+    renderControls(); markHistory(); requestRender();
+  }
+
+  // ---- the event stream -------------------------------------------------------------------------
+  function connect() {
+    const source = new EventSource(url('/events'));
+    // Every change goes through a drawing, where the page's waiters are checked too.
+    source.onopen = () => { S.connected = true; requestRender(false); };
+    source.onerror = () => { S.connected = false; requestRender(false); };
+    source.addEventListener('hello', () => { S.connected = true; S.live = null; requestRender(false); });
+    source.addEventListener('status', (e) => { S.error = JSON.parse(e.data).error; requestRender(false); });
+    source.addEventListener('history', (e) => { applyHistory(JSON.parse(e.data)); requestRender(false); });
+    source.addEventListener('scan', (e) => {
+      const desc = JSON.parse(e.data);
+      const wasShown = S.shown && S.live && S.shown === S.live;
+      S.live = makeScan(desc);
+      if (S.follow || !S.shown || wasShown) show(S.live, true);
+      else requestRender(false);
+    });
+    source.addEventListener('data', (e) => {
+      const msg = JSON.parse(e.data);
+      S.updates++;
+      if (!S.live || msg.id !== S.live.id) return;
+      if (msg.channels) {
+        S.live.channels = msg.channels;
+        if (S.shown === S.live) chooseDefaults(S.live, view.previousCounters);
+      }
+      applyData(S.live, msg);
+      if (S.shown === S.live && msg.channels) renderControls();
+      requestRender(S.shown === S.live || S.overlays.has(S.live.id));
+    });
+    return source;
+  }
+
+  // ---- for tests and for the curious: the page's state, read from plotly's own data -----------
+  function pageState() {
+    const gd = $('main-plot');
+    const scan = S.shown;
+    return {
+      connected: S.connected,
+      error: S.error,
+      follow: S.follow,
+      live: S.live ? S.live.id : null,
+      renders: S.renders,
+      draws: S.draws, // renders that drew the plot (others only the header)
+      updates: S.updates, // data messages received
+      drawMs: S.drawMs,
+      shown: scan ? { id: scan.id, nb: scan.info.scan_nb, title: scan.info.title, state: scan.info.state || null,
+        done: scan.done, npoints: scan.info.npoints, ended: scan.ended, mesh: isMesh(scan) } : null,
+      header: { state: $('state').textContent, progress: $('progress-text').textContent, title: $('scan-title').textContent },
+      view: { x: view.x, y1: [...view.y1], y2: [...view.y2], monitor: view.monitor, logy: view.logy, mesh: view.mesh },
+      traces: (gd.data || []).map((t) => ({ type: t.type, name: t.name, meta: t.meta || null,
+        x: t.x ? Array.from(t.x) : [], y: t.y ? Array.from(t.y) : [],
+        z: t.type === 'heatmap' ? t.z.map((row) => Array.from(row)) : null,
+        color: t.marker && t.marker.color && typeof t.marker.color !== 'string' ? Array.from(t.marker.color) : null,
+        yaxis: t.yaxis || 'y' })),
+      yaxisType: gd.layout && gd.layout.yaxis ? gd.layout.yaxis.type : null,
+      shapes: gd.layout && gd.layout.shapes ? gd.layout.shapes.length : 0,
+      markers: scan && S.markers[scan.id] ? S.markers[scan.id].counters : null,
+      spectra: $('spectra').hidden ? null : {
+        last: Array.from(($('spectrum-plot').data || [{ y: [] }])[0].y || []),
+        rows: ($('waterfall-plot').data || [{ z: [] }])[0].z.length,
+      },
+      history: [...S.history.values()].map((h) => ({ id: h.id, nb: h.nb, state: h.state, kind: h.kind, members: h.members })),
+      held: { scans: new Set([S.live, S.shown, ...S.overlays.values()].filter(Boolean)).size,
+        overlays: S.overlays.size, historyRows: historyItems.size, markers: Object.keys(S.markers).length },
+    };
+  }
+
+  function settleWaiters() {
+    if (!S.waiters.length) return;
+    const state = pageState();
+    S.waiters = S.waiters.filter(({ predicate, resolve }) => {
+      let ok = false;
+      try { ok = predicate(state); } catch (err) { ok = false; }
+      if (ok) resolve(state);
+      return !ok;
+    });
+  }
+
+  window.beamshellPlot = {
+    state: pageState,
+    // A promise of the page state once predicate(state) holds, checked after every drawing.
+    waitFor(predicate) {
+      return new Promise((resolve) => { S.waiters.push({ predicate, resolve }); requestRender(false); });
+    },
+    show: pickHistory,
+    overlay: toggleOverlay,
+    setView(changes) { Object.assign(view, changes); if (changes.y1) view.y1 = new Set(changes.y1); if (changes.y2) view.y2 = new Set(changes.y2); viewChanged(); },
+  };
+
+  bindControls();
+  connect();
+  setInterval(() => { if (S.shown && !S.shown.ended) renderHeader(); }, 1000);
+})();

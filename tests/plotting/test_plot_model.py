@@ -1,0 +1,166 @@
+"""What the plot server holds and sends: bounded buffers, and only what a page lacks."""
+
+from __future__ import annotations
+
+import base64
+
+import gevent
+import numpy as np
+import pytest
+
+from beamshell.data.publish import DataPublisher
+from beamshell.plotting.follower import SessionFollower
+from beamshell.plotting.messages import PageCursor
+from beamshell.plotting.model import (
+    HISTORY_SIZE,
+    WATERFALL_COLUMNS,
+    WATERFALL_ROWS,
+    ScanModel,
+    SeriesBuffer,
+    SessionModel,
+    SpectrumBuffer,
+)
+
+
+def test_series_grow_in_order_and_never_duplicate():
+    series = SeriesBuffer(4)
+    series.extend(0, np.arange(3))
+    series.extend(3, np.arange(3, 10))
+    series.extend(8, np.arange(8, 12))  # re-read from point 8: 8 and 9 are not added twice
+    assert series.values.tolist() == list(range(12))
+
+
+def test_a_waterfall_stays_bounded_and_holds_the_means():
+    size = 2 * WATERFALL_COLUMNS + 1  # columns are binned by 3, the last one partly
+    spectra = np.random.default_rng(1).random((3 * WATERFALL_ROWS + 5, size))
+    buffer = SpectrumBuffer(size)
+    for start in range(0, len(spectra), 37):
+        buffer.extend(start, spectra[start : start + 37])
+    assert buffer.count == len(spectra) and buffer.bin == 4
+    rows = buffer.waterfall()
+    assert rows.shape == (-(-len(spectra) // 4), -(-size // 3)) and rows.shape[0] <= WATERFALL_ROWS
+    padded = np.pad(spectra, ((0, 0), (0, 3 * rows.shape[1] - size)), constant_values=np.nan)
+    columns = np.nanmean(padded.reshape(len(spectra), rows.shape[1], 3), axis=2)
+    expected = [columns[r * 4 : r * 4 + 4].mean(axis=0) for r in range(rows.shape[0])]
+    np.testing.assert_allclose(rows, np.array(expected), rtol=1e-6)
+    assert np.array_equal(buffer.last, spectra[-1])
+
+
+def test_the_history_is_bounded_and_a_late_page_gets_it_whole():
+    model = SessionModel("demo")
+    for number in range(HISTORY_SIZE + 50):
+        model.record(ScanModel(f"demo:tmp:scans:{number}_ct", "scan", {"scan_nb": number}))
+    assert len(model.history) == HISTORY_SIZE
+    assert next(iter(model.history.values()))["nb"] == 50
+    seq, changes = model.history_since(model.history_seq - 2)
+    assert [s["nb"] for s in changes] == [HISTORY_SIZE + 48, HISTORY_SIZE + 49]
+    assert model.history_since(0) == (seq, None)  # too far behind: the whole list
+
+
+def decode(chunk: dict) -> list[float]:
+    return np.frombuffer(base64.b64decode(chunk["values"]), "<f8").tolist()
+
+
+def test_a_page_is_sent_each_point_once(redis_client):
+    """A following page gets new points only; a page that connects later gets all."""
+    model = SessionModel("demo")
+    follower = SessionFollower(model, redis_client)
+    follower.start()
+    publisher = DataPublisher(redis_client, expiration=600)
+    scan = "demo:tmp:scans:1_loopscan"
+    try:
+        info = {"scan_nb": 1, "type": "loopscan", "title": "loopscan 6 0", "npoints": 6,
+                "state": "RUNNING", "counters": ["diode"], "axes": []}  # fmt: skip
+        publisher.create_node(scan, "scan", info, parent="demo")
+        timer = publisher.create_node(scan + ":timer", "master", {}, parent=scan)
+        diode = publisher.create_channel(timer + ":diode", parent=timer, dtype="float64", shape=())
+        page = PageCursor(model, "first")
+
+        def wait_for(condition) -> None:
+            with gevent.Timeout(30, AssertionError("the model never got there")):
+                while True:
+                    changed = model.changed.current()
+                    if condition():
+                        return
+                    changed.wait()
+
+        diode.append(np.array([1.0, 2.0, 3.0]))
+        publisher.flush()
+        wait_for(lambda: model.live is not None and model.live.points_done == 3)
+        first = page.updates()
+        assert [e.split(b"\n", 1)[0] for e in first] == [
+            b"event: hello",
+            b"event: history",
+            b"event: scan",
+            b"event: data",
+        ]
+        data = _payload(first[-1])
+        assert decode(data["series"]["diode"]) == [1.0, 2.0, 3.0] and data["done"] == 3
+        assert page.updates() == []  # nothing new: nothing sent
+        diode.append(np.array([4.0, 5.0]))
+        publisher.flush()
+        wait_for(lambda: model.live.points_done == 5)
+        (update,) = page.updates()
+        data = _payload(update)
+        assert data["series"]["diode"]["first"] == 3 and decode(data["series"]["diode"]) == [4, 5]
+        late = PageCursor(model, "late")
+        data = _payload(late.updates()[-1])
+        assert data["series"]["diode"]["first"] == 0 and len(decode(data["series"]["diode"])) == 5
+        diode.append(np.array([6.0]))
+        publisher.update_info(scan, {"state": "DONE"})
+        publisher.end_scan(scan)
+        wait_for(lambda: model.live.ended)
+        history, update = page.updates()
+        assert _payload(history)["scans"][0]["state"] == "DONE"
+        data = _payload(update)
+        assert decode(data["series"]["diode"]) == [6.0]
+        assert data["info"]["state"] == "DONE" and data["ended"] is True
+    finally:
+        follower.stop()
+        publisher.close()
+
+
+def _payload(event: bytes) -> dict:
+    import json
+
+    line = event.split(b"\n")[1]
+    assert line.startswith(b"data: ")
+    return json.loads(line[len(b"data: ") :])
+
+
+@pytest.mark.parametrize("name", ["diode", "gauss"])
+def test_channels_of_the_same_name_under_two_masters_are_both_kept(name):
+    scan = ScanModel("demo:tmp:scans:1_ascan", "scan", {"npoints": 2})
+    first = scan.add_channel(f"demo:tmp:scans:1_ascan:axis:{name}", (), "<f8", None)
+    second = scan.add_channel(f"demo:tmp:scans:1_ascan:axis:timer:{name}", (), "<f8", None)
+    assert first == name and second == f"timer:{name}"
+
+
+def test_markers_are_computed_on_the_curve_as_drawn():
+    analysis = pytest.importorskip("beamshell.analysis", reason="beamshell.analysis not installed")
+    cen, com, peak = analysis.cen, analysis.com, analysis.peak
+    from beamshell.plotting.markers import MarkerCache
+
+    x = np.linspace(-2, 2, 41)
+    gauss = 1000 * np.exp(-4 * np.log(2) * (x - 0.3) ** 2)
+    monitor = np.linspace(50, 150, 41)
+    scan = ScanModel("demo:tmp:scans:1_ascan", "scan", {"npoints": 41})
+    for name, values in (("m1", x), ("gauss", gauss), ("beam", monitor)):
+        scan.add_channel(f"demo:tmp:scans:1_ascan:axis:{name}", (), "<f8", None)
+        scan.add_points(f"demo:tmp:scans:1_ascan:axis:{name}", 0, values)
+    cache = MarkerCache()
+    raw = cache.markers(scan, "m1", ["gauss", "nothing"], None)["counters"]
+    assert list(raw) == ["gauss"]
+    assert raw["gauss"]["peak"]["x"] == peak(x, gauss) and raw["gauss"]["com"] == com(x, gauss)
+    normalised = cache.markers(scan, "m1", ["gauss"], "beam")["counters"]["gauss"]
+    assert normalised["cen"]["x"] == cen(x, gauss / monitor).position != raw["gauss"]["cen"]["x"]
+    flat = ScanModel("demo:tmp:scans:2_ascan", "scan", {})
+    for name in ("m1", "diode"):
+        flat.add_channel(f"demo:tmp:scans:2_ascan:axis:{name}", (), "<f8", None)
+        flat.add_points(f"demo:tmp:scans:2_ascan:axis:{name}", 0, np.ones(5))
+    assert cache.markers(flat, "m1", ["diode"], None)["counters"]["diode"] == {
+        "peak": None,
+        "cen": None,
+        "com": None,
+        "points": 5,
+    }

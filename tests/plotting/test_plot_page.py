@@ -1,0 +1,321 @@
+"""The plot page in a real headless Chromium, following scans run in a real session.
+
+What is checked is what plotly.js holds (the page's drawn traces), never the server's
+answers. Waits are on the page's state: `Page.wait` resolves at the drawing where the
+predicate first holds; scans are held at a point by a preset that waits for the test.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from beamshell.plotting import control
+
+ASCAN = "ascan(m1, 0, 2, 19, 0.01, gauss, diode, beam, run=False)"
+
+
+def trace(state: dict, counter: str, scan_nb: int | None = None) -> dict:
+    found = [
+        t
+        for t in state["traces"]
+        if t["meta"]
+        and t["meta"].get("counter") == counter
+        and (scan_nb is None or t["name"].startswith(f"#{scan_nb} ") == (scan_nb is not None))
+    ]
+    assert found, f"no trace of {counter} in {[t['name'] for t in state['traces']]}"
+    return found[0]
+
+
+def test_the_page_follows_an_ascan_point_by_point(plot_server, open_page, run_scan, redis_client):
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    scan = run_scan(ASCAN, pause_at=6)
+    paused = page.wait(
+        "s.shown && s.shown.state === 'RUNNING' && s.traces.length && s.traces[0].x.length === 6"
+    )
+    assert paused["header"]["state"] == "RUNNING"
+    assert paused["header"]["progress"] == "6 / 20"
+    assert paused["view"]["x"] == "m1" and paused["view"]["y1"] == ["gauss"]
+    early = trace(paused, "gauss")
+    scan.release(redis_client)
+    done = page.wait("s.shown && s.shown.ended && s.traces.length && s.traces[0].x.length === 20")
+    result = scan.result()
+    assert result["state"] == "DONE"
+    gauss = trace(done, "gauss")
+    assert gauss["x"] == result["data"]["m1"]
+    assert gauss["y"] == result["data"]["gauss"]
+    assert early["x"] == result["data"]["m1"][:6] and early["y"] == result["data"]["gauss"][:6]
+    assert done["header"]["state"] == "DONE" and done["header"]["progress"] == "20 / 20"
+    assert done["shown"]["title"] == "ascan m1 0 2 19 0.01"
+
+
+def test_a_page_opened_mid_scan_shows_the_points_taken(config_dir, redis_url, open_page, run_scan,
+                                                      redis_client):  # fmt: skip
+    scan = run_scan(ASCAN, pause_at=5)
+    scan.wait_for("PAUSED AT 5")
+    # The server starts after the scan did, and the page opens after both.
+    status = control.start_plot_server("demo", config_dir)
+    try:
+        page = open_page(status["url"])
+        paused = page.wait("s.shown && s.traces.length && s.traces[0].x.length === 5")
+        assert paused["shown"]["state"] == "RUNNING"
+        scan.release(redis_client)
+        done = page.wait("s.shown && s.shown.ended && s.traces[0].x.length === 20")
+        result = scan.result()
+        assert trace(done, "gauss")["y"] == result["data"]["gauss"]
+    finally:
+        control.stop_plot_server("demo", config_dir)
+
+
+def test_an_aborted_scan_shows_aborted(plot_server, open_page, run_scan):
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    scan = run_scan(ASCAN, fail_at=4)
+    aborted = page.wait("s.shown && s.shown.ended")
+    result = scan.result()
+    assert result["state"] == "ABORTED"
+    assert aborted["header"]["state"] == "ABORTED"
+    assert aborted["header"]["progress"] == "4 / 20"
+    assert trace(aborted, "gauss")["y"] == result["data"]["gauss"]
+    listed = [h for h in aborted["history"] if h["id"] == result["node"]]
+    assert listed and listed[0]["state"] == "ABORTED"
+
+
+def test_counters_axes_scale_and_monitor(plot_server, open_page, run_scan, redis_client):
+    """Click a counter to show it, put one on the right axis, log scale, normalise by beam;
+    a zoom made while the scan runs stays while points arrive."""
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    scan = run_scan(ASCAN, pause_at=10)
+    page.wait("s.shown && s.traces.length && s.traces[0].x.length === 10")
+    page.call("document.querySelector('#counters tr[data-counter=diode]').click()")
+    both = page.wait("s.traces.length === 2")
+    assert {t["meta"]["counter"] for t in both["traces"]} == {"gauss", "diode"}
+    page.call("document.querySelector('#counters tr[data-counter=diode] button.y2').click()")
+    right = page.wait("s.view.y2.includes('diode')")
+    assert trace(right, "diode")["yaxis"] == "y2" and trace(right, "gauss")["yaxis"] == "y"
+    page.call("document.querySelector('#counters tr[data-counter=diode]').click()")
+    page.wait("s.traces.length === 1")
+    page.call("document.getElementById('log-y').click()")
+    assert page.wait("s.yaxisType === 'log'")["view"]["logy"]
+    page.call(
+        "const s = document.getElementById('monitor-select'); s.value = 'beam';"
+        "s.dispatchEvent(new Event('change'))"
+    )
+    page.wait("s.view.monitor === 'beam'")
+    page.call("Plotly.relayout('main-plot', {'xaxis.range': [0.2, 0.6]})")
+    page.wait("true")
+    scan.release(redis_client)
+    done = page.wait("s.shown && s.shown.ended && s.traces[0].x.length === 20")
+    result = scan.result()
+    expected = [g / b for g, b in zip(result["data"]["gauss"], result["data"]["beam"], strict=True)]
+    assert trace(done, "gauss")["y"] == expected
+    assert page.call("return document.getElementById('main-plot').layout.xaxis.range") == [0.2, 0.6]
+
+
+def test_loopscan_is_plotted_against_elapsed_time(plot_server, open_page, run_scan):
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    scan = run_scan("loopscan(8, 0.01, diode, run=False)")
+    done = page.wait("s.shown && s.shown.ended && s.traces.length && s.traces[0].x.length === 8")
+    result = scan.result()
+    assert done["view"]["x"] == "elapsed_time"
+    diode = trace(done, "diode")
+    assert diode["x"] == result["data"]["elapsed_time"] and diode["y"] == result["data"]["diode"]
+
+
+def test_a_mesh_fills_an_image_then_shows_as_scatter(plot_server, open_page, run_scan,
+                                                     redis_client):  # fmt: skip
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    scan = run_scan(
+        "amesh(m1, 0, 1, 3, m2, 0, 1, 2, 0.01, diode, backnforth=True, run=False)", pause_at=6
+    )
+    partial = page.wait("s.shown && s.traces.length && s.traces[0].type === 'heatmap'"
+                        " && s.traces[0].meta.points === 6")  # fmt: skip
+    z = partial["traces"][0]["z"]
+    assert len(z) == 3 and all(len(row) == 4 for row in z)
+    assert sum(v is not None for row in z for v in row) == 6
+    assert z[2] == [None] * 4
+    scan.release(redis_client)
+    done = page.wait("s.shown && s.shown.ended && s.traces[0].meta.points === 12")
+    diode = scan.result()["data"]["diode"]
+    z = done["traces"][0]["z"]
+    assert z[0] == diode[0:4] and z[1] == diode[4:8][::-1] and z[2] == diode[8:12]
+    page.call("document.getElementById('mesh-scatter').click()")
+    scatter = page.wait("s.traces.length && s.traces[0].type === 'scatter'")
+    assert scatter["traces"][0]["color"] == diode
+
+
+def test_spectra_show_the_last_one_and_a_waterfall(plot_server, open_page, run_scan):
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    scan = run_scan("loopscan(5, 0.01, diode, mca, run=False)")
+    done = page.wait("s.shown && s.shown.ended && s.spectra && s.spectra.rows === 5")
+    scan.result()
+    assert len(done["spectra"]["last"]) == 1024
+
+
+def test_history_overlay_and_groups(plot_server, open_page, config_dir, redis_url):
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    commands = (
+        "s1 = ascan(m1, 0, 1, 4, 0.01, gauss)\n"
+        "s2 = ascan(m1, 0, 1, 4, 0.01, gauss)\n"
+        "Group(s1, s2)\n"
+    )
+    session = subprocess.run(
+        [sys.executable, "-m", "beamshell.shell.cli", "-s", "demo", "--config", str(config_dir),
+         "-c", commands],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert session.returncode == 0, session.stdout + session.stderr
+    listed = page.wait("s.history.length === 3 && s.history[2].kind === 'scan_group'"
+                       " && s.history[2].members.length === 2")  # fmt: skip
+    first, second, group = listed["history"]
+    assert group["members"] == [first["id"], second["id"]]
+    assert listed["shown"]["id"] == second["id"]  # the last scan, not the group
+    page.call(f"window.beamshellPlot.overlay({first['id']!r})")
+    overlaid = page.wait("s.traces.length === 2")
+    assert {t["name"] for t in overlaid["traces"]} == {"gauss", f"#{first['nb']} gauss"}
+    page.call(f"window.beamshellPlot.show({first['id']!r})")
+    shown = page.wait(f"s.shown && s.shown.id === {first['id']!r} && !s.follow")
+    assert trace(shown, "gauss")["x"] == trace(overlaid, "gauss", first["nb"])["x"]
+    page.call(f"window.beamshellPlot.show({group['id']!r})")  # a group: its scans together
+    together = page.wait(f"s.shown.id === {first['id']!r} && s.traces.length === 2")
+    assert together["held"]["overlays"] == 1
+
+
+def test_a_page_left_open_holds_only_what_it_shows(plot_server, open_page, config_dir, redis_url):
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    commands = "for i in range(15): loopscan(3, 0, diode)\n"
+    session = subprocess.run(
+        [sys.executable, "-m", "beamshell.shell.cli", "-s", "demo", "--config", str(config_dir),
+         "-c", commands],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert session.returncode == 0, session.stdout + session.stderr
+    state = page.wait("s.history.length === 15 && s.shown && s.shown.nb === 15 && s.shown.ended")
+    assert state["held"]["scans"] == 1  # the scans before it are gone from the page
+    assert state["held"]["historyRows"] == 15
+
+
+def test_a_long_scan_is_decimated_for_drawing(plot_server, open_page, run_scan):
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    scan = run_scan("loopscan(20000, 0, diode, run=False)")
+    done = page.wait("s.shown && s.shown.ended && s.traces.length"
+                     " && s.traces[0].meta.points === 20000")  # fmt: skip
+    diode = scan.result()["data"]["diode"]
+    drawn = trace(done, "diode")
+    assert drawn["meta"]["decimated"] and len(drawn["y"]) <= 2000
+    assert max(drawn["y"]) == max(diode) and min(drawn["y"]) == min(diode)  # peaks survive
+    assert drawn["y"][0] == diode[0] and drawn["y"][-1] == diode[-1]
+
+
+def test_peak_cen_com_markers_are_the_sessions_own_numbers(plot_server, open_page, run_scan):
+    analysis = pytest.importorskip("beamshell.analysis", reason="beamshell.analysis not installed")
+    cen, com, peak = analysis.cen, analysis.com, analysis.peak
+
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    scan = run_scan("ascan(m1, -2, 2, 30, 0.01, gauss, beam, run=False)")
+    done = page.wait(
+        "s.shown && s.shown.ended && s.markers && s.markers.gauss"
+        " && s.markers.gauss.points === 31 && s.shapes === 3"
+    )
+    data = scan.result()["data"]
+    marks = done["markers"]["gauss"]
+    assert marks["peak"]["x"] == peak(data["m1"], data["gauss"])
+    assert marks["cen"]["x"] == cen(data["m1"], data["gauss"]).position
+    assert marks["cen"]["fwhm"] == cen(data["m1"], data["gauss"]).fwhm
+    assert marks["com"] == com(data["m1"], data["gauss"])
+    assert page.call("return document.querySelector('#markers').innerText").count("gauss") == 1
+
+
+def test_a_count_is_listed_but_does_not_take_the_plot(
+    plot_server, open_page, config_dir, redis_url
+):
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    session = subprocess.run(
+        [sys.executable, "-m", "beamshell.shell.cli", "-s", "demo", "--config", str(config_dir),
+         "-c", "ascan(m1, 0, 1, 4, 0.01, gauss)\nct(0.01, diode)"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert session.returncode == 0, session.stdout + session.stderr
+    state = page.wait("s.history.length === 2 && s.history[1].state === 'DONE'")
+    assert state["shown"]["nb"] == 1 and state["history"][1]["nb"] == 2
+
+
+def test_a_page_left_open_survives_a_restart_of_its_server(plot_server, config_dir, open_page,
+                                                            run_scan):  # fmt: skip
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    control.stop_plot_server("demo", config_dir)
+    page.wait("!s.connected")
+    restarted = control.start_plot_server("demo", config_dir)
+    assert restarted["url"] == plot_server["url"]  # same port and token
+    page.wait("s.connected")
+    scan = run_scan("loopscan(4, 0.01, diode, run=False)")
+    done = page.wait("s.shown && s.shown.ended && s.traces.length && s.traces[0].x.length === 4")
+    assert trace(done, "diode")["y"] == scan.result()["data"]["diode"]
+
+
+def test_redis_going_away_is_shown_then_followed_again(config_dir, tmp_path, open_page):
+    from beamshell.config.redis_server import PrivateRedis
+
+    server = PrivateRedis(tmp_path / "own-redis")
+    server.start()
+    try:
+        status = control.start_plot_server("demo", config_dir, redis_url=server.url)
+        page = open_page(status["url"])
+        page.wait("s.connected && !s.error")
+        server.kill()
+        gone = page.wait("s.error !== null")
+        assert server.url in gone["error"]
+        server.start()
+        page.wait("s.connected && s.error === null")
+    finally:
+        control.stop_plot_server("demo", config_dir)
+        server.stop()
+
+
+def test_a_configuration_with_a_key_prefix_is_followed(config_dir, redis_url, open_page, run_scan,
+                                                       redis_client):  # fmt: skip
+    init = config_dir / "__init__.yml"
+    init.write_text(init.read_text() + "redis_key_prefix: bl01\n")
+    status = control.start_plot_server("demo", config_dir)
+    try:
+        page = open_page(status["url"])
+        page.wait("s.connected")
+        first = run_scan("loopscan(3, 0.01, diode, run=False)")
+        first.result()
+        page.wait("s.shown && s.shown.ended && s.traces.length && s.traces[0].x.length === 3")
+        assert redis_client.keys("bl01:demo:*") and not redis_client.keys("demo:*")
+    finally:
+        control.stop_plot_server("demo", config_dir)
+    restarted = control.start_plot_server("demo", config_dir)  # the history read at start
+    try:
+        listed = open_page(restarted["url"]).wait("s.history.length === 1")
+        assert listed["history"][0]["state"] == "DONE" and listed["history"][0]["nb"] == 1
+    finally:
+        control.stop_plot_server("demo", config_dir)
+
+
+def test_plotselect_chooses_the_counters_shown(plot_server, open_page, config_dir, redis_url):
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    session = subprocess.run(
+        [sys.executable, "-m", "beamshell.shell.cli", "-s", "demo", "--config", str(config_dir),
+         "-c", "plotselect(beam, diode)\nascan(m1, 0, 1, 4, 0.01, gauss, diode, beam)"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert session.returncode == 0, session.stdout + session.stderr
+    done = page.wait("s.shown && s.shown.ended && s.traces.length === 2")
+    assert done["view"]["y1"] == ["beam", "diode"]
+    assert {t["meta"]["counter"] for t in done["traces"]} == {"beam", "diode"}
