@@ -10,7 +10,8 @@ from typing import Any
 import gevent
 import redis
 
-from beamshell.data.encoding import decode_info
+from beamshell.data import validate
+from beamshell.data.errors import CorruptData
 from beamshell.data.events import Event
 from beamshell.data.keys import info_key, prefix_of
 from beamshell.data.node import DataNode, NodeNotFound, get_node, get_session_node
@@ -98,7 +99,12 @@ class SessionFollower:
 
         summaries = []
         for node, raw in zip(children, pipe.execute(), strict=True):
-            scan = ScanModel(node.db_name, node.type, decode_info(raw))
+            try:
+                info = validate.info(raw, node.db_name)
+            except CorruptData as exc:  # listed, and said why: the other scans still show
+                log.warning("history: %s", exc)
+                info = {"title": f"(unreadable info: {exc.what})"}
+            scan = ScanModel(node.db_name, node.type, info)
             if node.type == "scan_group":
                 scan.members = self._group_members(node)
             summaries.append(scan.summary())
