@@ -229,12 +229,13 @@ def test_acl_user_runs_a_session_whose_keys_all_share_the_prefix(
         first = ns["loopscan"](3, 0.01, save=False)
         second = ns["ct"](0.01)
         group = ns["Group"](first, second)
-        assert group.node.db_name == "demo:tmp:scans:3_group_of_scans"
+        name = ns["SCAN_SAVING"].scan_node_name  # demo:<base path parts>:<nb>_<name>
+        assert group.node.db_name == name(3, "group_of_scans")
     # A reader finds the scans by their node names, the prefix coming from the config.
     scans = [n.db_name for n in get_session_node("demo").walk(include_filter="scan", wait=False)]
-    assert scans == ["demo:tmp:scans:1_loopscan", "demo:tmp:scans:2_ct"]
+    assert scans == [name(1, "loopscan"), name(2, "ct")]
     keys = sorted(key.decode() for key in admin.keys("*"))
-    assert "bl01:settings:axis:m1" in keys and "bl01:demo:tmp:scans:1_loopscan_info" in keys
+    assert "bl01:settings:axis:m1" in keys and f"bl01:{name(1, 'loopscan')}_info" in keys
     assert all(key.startswith("bl01:") for key in keys), keys
 
 
