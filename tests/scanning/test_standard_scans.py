@@ -7,6 +7,7 @@ import gevent.event
 import numpy as np
 import pytest
 
+from beamshell.hardware.counters import CounterController, SamplingCounter
 from beamshell.scanning import scans
 from beamshell.scanning.context import ScanAlreadyRunning
 from beamshell.scanning.scan import Scan, ScanState
@@ -221,25 +222,50 @@ def test_one_dimensional_counter(quiet_env, devices):
     assert scan.get_data()[devices.mca].shape == (3, 8)
 
 
-def test_controllers_integrate_concurrently(quiet_env, devices, monkeypatch):
-    counters = [devices.diode, devices.diode2, devices.diode3]
-    intervals = {}
-    for counter in counters:
-        original = counter.controller.read_all
+class RecordingController(CounterController):
+    """A controller of its own (no read group): records when each of its reads ran."""
 
-        def timed(cnts, count_time, original=original, name=counter.name):
-            start = time.monotonic()
-            values = original(cnts, count_time)
-            intervals.setdefault(name, []).append((start, time.monotonic()))
-            return values
+    def __init__(self, name):
+        super().__init__(name)
+        self.spans = []
 
-        monkeypatch.setattr(counter.controller, "read_all", timed)
+    def read_samples(self, counters):
+        return [1.0] * len(counters)
+
+    def read_all(self, counters, count_time):
+        start = time.monotonic()
+        values = super().read_all(counters, count_time)
+        self.spans.append((start, time.monotonic()))
+        return values
+
+
+def test_controllers_integrate_concurrently(quiet_env):
+    controllers = [RecordingController(f"card{i}") for i in range(3)]
+    counters = [SamplingCounter(f"ch{i}", controller) for i, controller in enumerate(controllers)]
     scans.loopscan(2, 0.1, *counters)
     for point in range(2):
-        spans = [intervals[c.name][point] for c in counters]
+        spans = [controller.spans[point] for controller in controllers]
         latest_start = max(start for start, _ in spans)
         earliest_end = min(end for _, end in spans)
         assert latest_start < earliest_end  # all three were integrating at the same time
+
+
+def test_simulated_counters_are_read_together_once_per_point(quiet_env, devices, monkeypatch):
+    counters = [devices.diode, devices.diode2, devices.stats, devices.mca]
+    calls = []
+    for counter in counters:
+        original = counter.controller.read_all
+
+        def recorded(cnts, count_time, original=original):
+            calls.append([c.name for c in cnts])
+            return original(cnts, count_time)
+
+        monkeypatch.setattr(counter.controller, "read_all", recorded)
+    scan = scans.loopscan(3, 0.01, *counters)
+    assert calls == [["diode", "diode2", "stats", "mca"]] * 3
+    data = scan.get_data()
+    assert np.all(data["diode2"] == 7) and data["mca"].shape == (3, 8)
+    assert len(data["stats_std"]) == 3
 
 
 def test_count_time_zero_reads_in_the_scan_greenlet(quiet_env, devices, monkeypatch):

@@ -116,6 +116,12 @@ class CounterController(StrictAttributes):
 
     # Seconds between samples while integrating (a sampling counter reads as it goes).
     sampling_period = 0.01
+    # Controllers with the same read group (a name) read each other's counters: their
+    # readings do not depend on which controller asks, so `read_all` of any of them reads
+    # counters of all of them, and a scan reads them with one call per point. None: this
+    # controller reads only its own counters.
+    read_group: str | None = None
+    _stats_cache: tuple[Sequence[Counter], list[int]] | None = None
 
     def __init__(self, name: str):
         self.name = name
@@ -153,6 +159,16 @@ class CounterController(StrictAttributes):
             names = ", ".join(counter.name for counter in counters)
             raise CounterReadError(f"reading {names} failed: {type(exc).__name__}: {exc}") from exc
 
+    def _stats_positions(self, counters: Sequence[Counter]) -> list[int]:
+        """Where the STATS counters are in `counters`; kept for the list a scan passes at
+        every point (a scan fixes its counters' modes when it starts)."""
+        cached = self._stats_cache
+        if cached is not None and cached[0] is counters:
+            return cached[1]
+        positions = [i for i, c in enumerate(counters) if c.mode is SamplingMode.STATS]
+        self._stats_cache = (counters, positions)
+        return positions
+
     def read_all(self, counters: Sequence[Counter], count_time: float) -> list[Any]:
         """One value per counter, in order, after integrating over `count_time` seconds.
 
@@ -163,10 +179,9 @@ class CounterController(StrictAttributes):
             if count_time < 0:
                 raise ValueError(f"count time must be 0 or more, got {count_time}")
             values = self.sample(counters)
-            for index, counter in enumerate(counters):
-                if counter.mode is SamplingMode.STATS:
-                    value = values[index]
-                    values[index] = CounterStats(value, 0.0, value, value, 1)
+            for index in self._stats_positions(counters):
+                value = values[index]
+                values[index] = CounterStats(value, 0.0, value, value, 1)
             return values
         deadline = time.monotonic() + count_time
         rows = [self.sample(counters)]

@@ -28,7 +28,13 @@ _FOUR_LN2 = 4 * math.log(2)
 
 
 class SimulationController(CounterController):
-    """Controller of simulated counters: each sample is computed on the spot."""
+    """Controller of simulated counters: each sample is computed on the spot.
+
+    Every simulated counter is its own controller's only counter; since a sample depends
+    on the counter alone, any of them reads all of them (one read group).
+    """
+
+    read_group = "simulation"
 
     def read_samples(self, counters: Sequence[Counter]) -> list[Any]:
         return [counter.simulated_sample() for counter in counters]

@@ -26,18 +26,31 @@ def counter_channel_names(counter: Any) -> list[str]:
 class CounterReader(AcquisitionSlave):
     """Calls `controller.read_all(counters, count_time)` once per point and stores the values.
 
-    A STATS-mode counter's CounterStats fill four channels: the mean under the counter's
-    name, and `<name>_std`, `<name>_min`, `<name>_max`.
+    The counters belong to `controller`, or to controllers of its read group
+    (`CounterController.read_group`: simulated counters are each their own controller, and
+    one call reads them all); every one of those controllers is prepared, started and
+    stopped. A STATS-mode counter's CounterStats fill four channels: the mean under the
+    counter's name, and `<name>_std`, `<name>_min`, `<name>_max`.
     """
 
     def __init__(self, controller: Any, counters: Sequence, npoints: int | None = None):
-        super().__init__(getattr(controller, "name", type(controller).__name__))
+        controllers = [controller]
+        for counter in counters:
+            owner = getattr(counter, "controller", controller)
+            if all(owner is not known for known in controllers):
+                controllers.append(owner)
+        name = getattr(controller, "name", type(controller).__name__)
+        if len(controllers) > 1:
+            name = getattr(controller, "read_group", None) or name
+        super().__init__(name)
         self.controller = controller
+        self.controllers = controllers
         self.counters = list(counters)
         self.channel_of: dict[int, AcquisitionChannel] = {}  # id(counter) -> main channel
         self._writers: list[Callable[[Any], None]] = []
         for counter in self.counters:
             self._writers.append(self._make_writer(counter, npoints))
+        self._main_channels = [self.channel_of[id(counter)] for counter in self.counters]
         self._read_all = controller.read_all
 
     def _make_writer(self, counter: Any, npoints: int | None) -> Callable[[Any], None]:
@@ -69,35 +82,45 @@ class CounterReader(AcquisitionSlave):
         return write_stats
 
     def prepare(self) -> None:
-        prepare = getattr(self.controller, "prepare", None)
-        if prepare is not None:
-            prepare(self.parent.count_time if self.parent is not None else 0.0)
+        count_time = self.parent.count_time if self.parent is not None else 0.0
+        for controller in self.controllers:
+            prepare = getattr(controller, "prepare", None)
+            if prepare is not None:
+                prepare(count_time)
 
     def start(self) -> None:
-        start = getattr(self.controller, "start", None)
-        if start is not None:
-            start()
+        for controller in self.controllers:
+            start = getattr(controller, "start", None)
+            if start is not None:
+                start()
 
     def stop(self) -> None:
-        stop = getattr(self.controller, "stop", None)
-        if stop is not None:
-            stop()
+        for controller in self.controllers:
+            stop = getattr(controller, "stop", None)
+            if stop is not None:
+                stop()
 
     def acquire(self, count_time: float) -> None:
         values = self._read_all(self.counters, count_time)
-        if len(values) != len(self._writers):
+        writers = self._writers
+        if len(values) != len(writers):
             raise RuntimeError(
                 f"controller {self.name}: read_all returned {len(values)} values "
-                f"for {len(self._writers)} counters"
+                f"for {len(writers)} counters"
             )
-        written = 0
         try:
-            for write, value in zip(self._writers, values, strict=True):
+            for write, value in zip(writers, values):  # noqa: B905  (lengths checked above)
                 write(value)
-                written += 1
         except (ValueError, TypeError, AttributeError) as exc:
-            counter = self.counters[written]
-            raise ValueError(
-                f"counter {counter.name}: unexpected value {values[written]!r} from "
-                f"controller {self.name} ({exc})"
-            ) from None
+            raise self._bad_value(values, exc) from None
+
+    def _bad_value(self, values: Sequence, exc: Exception) -> ValueError:
+        """The error naming the counter whose value could not be stored."""
+        # Values are stored in order: the counters before the bad one have one point more.
+        last = len(self._main_channels[-1])
+        index = sum(1 for channel in self._main_channels if len(channel) > last)
+        counter = self.counters[index]
+        return ValueError(
+            f"counter {counter.name}: unexpected value {values[index]!r} from "
+            f"controller {self.name} ({exc})"
+        )

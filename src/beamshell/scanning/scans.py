@@ -37,14 +37,15 @@ def _fmt(value: Any) -> str:
 
 
 def add_counter_readers(chain: AcquisitionChain, master, counters: Sequence, npoints) -> None:
-    """One reader per counter controller, in the order the counters were given."""
-    by_controller: dict[int, tuple[Any, list]] = {}
+    """One reader per counter controller (or read group of controllers), in the order the
+    counters were given."""
+    groups: dict[object, list] = {}
     for counter in counters:
-        by_controller.setdefault(id(counter.controller), (counter.controller, []))[1].append(
-            counter
-        )
-    for controller, members in by_controller.values():
-        chain.add(master, CounterReader(controller, members, npoints))
+        controller = counter.controller
+        key = getattr(controller, "read_group", None) or id(controller)
+        groups.setdefault(key, []).append(counter)
+    for members in groups.values():
+        chain.add(master, CounterReader(members[0].controller, members, npoints))
 
 
 def _make_scan(
