@@ -1,7 +1,5 @@
 """The writer and reader APIs in one process: encodings, tree, filters, expiration, refs."""
 
-import time
-
 import gevent
 import numpy as np
 import pytest
@@ -67,7 +65,7 @@ def test_one_dimensional_channels_round_trip_exactly(publisher):
 
 
 def test_get_by_index_crosses_batches(redis_client):
-    pub = DataPublisher(redis_client, batch_points=4)
+    pub = DataPublisher(redis_client)
     scan = pub.create_node("demo:tmp:scans:1_timescan", "scan", {}, parent="demo")
     chan = pub.create_channel(scan + ":x", parent=scan, dtype="int64")
     for start in range(0, 30, 3):
@@ -104,7 +102,7 @@ def test_batching_gathers_points_and_the_background_writer_delivers_them(redis_c
 
 
 def test_full_batch_is_written_without_waiting_for_the_delay(redis_client):
-    pub = DataPublisher(redis_client, flush_delay=60, batch_points=10)
+    pub = DataPublisher(redis_client, flush_delay=60, batch_bytes=80)  # 10 float64 points
     scan = pub.create_node("demo:tmp:scans:1_loopscan", "scan", {}, parent="demo")
     chan = pub.create_channel(scan + ":x", parent=scan)
     chan.append(np.zeros(10))
@@ -366,18 +364,18 @@ def test_reader_accepts_a_text_mode_connection(publisher, redis_url):
     assert get_node(scan, connection=text_client).connection is node.connection
 
 
-def test_a_scan_appending_past_the_delay_waits_for_its_batch_to_be_written(redis_client):
-    pub = DataPublisher(redis_client, flush_delay=0.001)
+def test_append_waits_for_redis_only_beyond_the_pending_bound(redis_client):
+    pub = DataPublisher(redis_client, flush_delay=60, batch_bytes=80, max_pending_bytes=160)
     scan = pub.create_node("demo:tmp:scans:1_loopscan", "scan", {}, parent="demo")
     chan = pub.create_channel(scan + ":x", parent=scan)
-    chan.append(1.0)
-    busy_until = time.monotonic() + 0.01
-    while time.monotonic() < busy_until:
-        pass  # a scan computing without yielding: the background writer cannot run
-    assert chan.written == 0
-    chan.append(2.0)  # the batch is due: this append waits until it is written
-    assert chan.written == 2
+    chan.append(np.zeros(20))  # 160 bytes: at the bound, queued without waiting
+    assert chan.written == 0  # the background writer has not run: nothing yielded
+    chan.append(np.zeros(1))  # beyond the bound: waits until Redis has taken some
+    assert chan.written > 0 and chan.npoints - chan.written <= 20
+    entries = redis_client.xrange(scan + ":x_data")
+    assert all(int(fields[b"n"]) <= 10 for _, fields in entries)  # one transaction <= 80 bytes
     pub.close()
+    assert chan.written == 21
 
 
 def test_walking_a_running_scan_ends_by_itself_after_its_end(redis_client):

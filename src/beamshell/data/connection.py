@@ -12,6 +12,14 @@ REDIS_URL_ENV = "BEAMSHELL_REDIS_URL"
 CONFIG_ENV = "BEAMSHELL_CONFIG"
 
 _binary_twins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_publisher_twins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+# A TCP connection to a server whose host vanished without a word is found dead by the
+# kernel's keepalive probes: after this many idle seconds, then this many probes this far
+# apart.
+_KEEPALIVE_IDLE_S, _KEEPALIVE_INTERVAL_S, _KEEPALIVE_PROBES = 10, 5, 3
+# Arguments longer than this are sent as separate buffers, not joined (redis-py's value).
+_BUFFER_CUTOFF = 6000
 
 
 def describe_url(client: redis.Redis) -> str:
@@ -62,18 +70,73 @@ def reader_connection(
         # binary twin of it, one per client, not one per call.
         twin = _binary_twins.get(connection)
         if twin is None:
-            pool = connection.connection_pool
-            kwargs = dict(pool.connection_kwargs, decode_responses=False)
-            twin = type(connection)(
-                connection_pool=redis.ConnectionPool(
-                    connection_class=pool.connection_class, **kwargs
-                )
-            )
-            if hasattr(twin, "same_identity"):  # keep the key prefix and the shown URL
-                twin.same_identity(connection)
+            twin = _twin(connection, decode_responses=False)
             _binary_twins[connection] = twin
         return twin
     from beamshell.config.redis_server import connect
 
     # The password and the key prefix come from the environment or $BEAMSHELL_CONFIG.
     return connect(redis_url or default_redis_url())
+
+
+def _twin(client: redis.Redis, **overrides) -> redis.Redis:
+    """A client of the same class on a new pool to the same server as `client`, with some
+    settings changed; it keeps the key prefix and the shown URL of `client`."""
+    pool = client.connection_pool
+    kwargs = dict(pool.connection_kwargs, **overrides)
+    twin = type(client)(
+        connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs)
+    )
+    if hasattr(twin, "same_identity"):
+        twin.same_identity(client)
+    return twin
+
+
+def publisher_connection(client: redis.Redis) -> redis.Redis:
+    """A client for writing scan data: `client`'s server and settings, no socket timeout.
+
+    redis-py gives every client a socket timeout (5 s in redis-py 8): a write to a server
+    that is alive but busy (a slow disk, a fork, a paused process) would be abandoned and
+    its points reported lost. Writes wait instead; a server that is gone still fails them
+    at once (connection refused or closed), and over TCP, keepalive probes find a peer
+    that vanished from the network. It also sends large values (batches of points) without
+    copying them. One twin per client, not one per publisher.
+    """
+    twin = _publisher_twins.get(client)
+    if twin is None:
+        kwargs = client.connection_pool.connection_kwargs
+        overrides: dict = {"socket_timeout": None}
+        packer = _zero_copy_packer(kwargs)
+        if packer is not None:
+            overrides["command_packer"] = packer
+        if not kwargs.get("path"):
+            import socket
+
+            options = {}
+            for name, value in (
+                ("TCP_KEEPIDLE", _KEEPALIVE_IDLE_S),
+                ("TCP_KEEPINTVL", _KEEPALIVE_INTERVAL_S),
+                ("TCP_KEEPCNT", _KEEPALIVE_PROBES),
+            ):
+                if hasattr(socket, name):
+                    options[getattr(socket, name)] = value
+            overrides.update(socket_keepalive=True, socket_keepalive_options=options)
+        twin = _twin(client, **overrides)
+        _publisher_twins[client] = twin
+    return twin
+
+
+def _zero_copy_packer(kwargs: dict):
+    """redis-py's pure-Python command packer, which hands a large argument (a batch's
+    payload, a memoryview of the scan's own numpy buffer) to the socket as it is; the
+    hiredis packer copies it twice into fresh memory, which was most of the cost of
+    publishing spectra. None (redis-py's default packer) if this redis-py has no such
+    class."""
+    try:
+        from redis.connection import Encoder, PythonRespSerializer
+    except ImportError:
+        return None
+    encoder = Encoder(
+        kwargs.get("encoding", "utf-8"), kwargs.get("encoding_errors", "strict"), False
+    )
+    return PythonRespSerializer(_BUFFER_CUTOFF, encoder.encode)

@@ -67,11 +67,11 @@ def as_points(values: Any, dtype: np.dtype, shape: tuple[int, ...], where: str) 
     return array
 
 
-def encode_points(arrays: list[np.ndarray]) -> bytes:
-    """Raw C-order bytes of consecutive point arrays."""
-    if len(arrays) == 1:
-        return np.ascontiguousarray(arrays[0]).tobytes()
-    return np.concatenate(arrays).tobytes()
+def encode_points(arrays: list[np.ndarray]) -> memoryview:
+    """Raw C-order bytes of consecutive point arrays, as a byte view: one array is not
+    copied (a batch of spectra is megabytes), several are joined once."""
+    joined = np.ascontiguousarray(arrays[0]) if len(arrays) == 1 else np.concatenate(arrays)
+    return memoryview(joined.reshape(-1).view(np.uint8))
 
 
 def decode_points(payloads: list[bytes], dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:

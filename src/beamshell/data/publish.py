@@ -1,15 +1,21 @@
 """Writer side of the scan-data model: nodes, info hashes and batched channel data in Redis.
 
-Channel data are buffered in memory and written by one background greenlet per publisher
-as a MULTI/EXEC transaction (so a batch is in Redis entirely or not at all), when a batch is
-full or `flush_delay` after the first pending point, whichever comes first: per-point cost
-stays low at high rates and latency stays low at slow rates. Every write goes through that
+Channel data are queued in memory and written by one background greenlet per publisher,
+each write one MULTI/EXEC transaction (a batch is in Redis entirely or not at all) of at
+most `batch_bytes`, at most `flush_delay` after the first pending point. Appending never
+waits for Redis unless `max_pending_bytes` are queued. Every write goes through that
 greenlet, so a Ctrl-C landing in the scan's greenlet never cuts a transaction in two.
+
+Writes go through a connection without a client-side socket timeout: a busy or paused
+server is waited for, never given up on while it lives; a server that is gone (connection
+refused or closed) fails the write at once.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -18,7 +24,7 @@ import numpy as np
 import redis
 
 from beamshell.data import encoding
-from beamshell.data.connection import describe_url
+from beamshell.data.connection import describe_url, publisher_connection
 from beamshell.data.errors import BadNodeName, ChannelDataError, DataPublishError
 from beamshell.data.keys import (
     CHANNEL_TYPES,
@@ -33,8 +39,11 @@ from beamshell.data.keys import (
 
 DEFAULT_EXPIRATION_S = 86400
 DEFAULT_FLUSH_DELAY_S = 0.005
-DEFAULT_BATCH_POINTS = 2048  # per channel
-DEFAULT_BATCH_BYTES = 1 << 20  # over all channels of the publisher
+DEFAULT_BATCH_BYTES = 1 << 20  # one transaction, over all channels of the publisher
+DEFAULT_MAX_PENDING_BYTES = 64 << 20  # beyond this, append() waits for Redis
+# A channel's data key gets its expiration with its first batch, then again this often
+# (and at the end of its scan), rather than with every batch.
+EXPIRE_REFRESH_S = 60.0
 
 _REDIS_ERRORS = (redis.RedisError, OSError)
 
@@ -45,7 +54,7 @@ def _reason(exc: BaseException) -> str:
 
 
 class ChannelPublisher:
-    """Buffers the points of one numeric channel until its publisher writes them."""
+    """Queues the points of one numeric channel until its publisher writes them."""
 
     node_type = "channel"
 
@@ -55,9 +64,11 @@ class ChannelPublisher:
         self.dtype = dtype
         self.shape = shape
         self.written = 0  # points confirmed in Redis
-        self._pending: list = []
+        self._pending: deque = deque()
         self._pending_count = 0
         self._next_index = 0  # index of the first pending point
+        self._point_bytes = max(1, dtype.itemsize * int(np.prod(shape, dtype=np.int64)))
+        self._expire_due = 0.0  # monotonic time the data key's expiration is next set
         self._ended = False
 
     def __repr__(self) -> str:
@@ -69,30 +80,46 @@ class ChannelPublisher:
         return self._next_index + self._pending_count
 
     def append(self, values: Any) -> None:
-        """Queue points: an array of shape (n, *shape), or one point of shape `shape`."""
+        """Queue points: an array of shape (n, *shape), or one point of shape `shape`.
+
+        The array is kept as given until written (no copy): do not change it meanwhile.
+        """
         self.publisher._check_usable()
         if self._ended:
             raise ChannelDataError(f"channel '{self.db_name}': its scan has ended")
         points = encoding.as_points(values, self.dtype, self.shape, f"channel '{self.db_name}'")
         if len(points):
-            self._queue(points, len(points), points.nbytes)
+            self._queue(points, len(points), len(points) * self._point_bytes)
 
     def _queue(self, item: Any, count: int, nbytes: int) -> None:
         self._pending.append(item)
         self._pending_count += count
-        self.publisher._note_pending(self._pending_count, nbytes)
+        self.publisher._note_pending(nbytes)
 
-    def _encode(self, items: list) -> bytes:
+    def _encode(self, items: list) -> bytes | memoryview:
         return encoding.encode_points(items)
 
-    def _take(self) -> tuple[int, int, bytes] | None:
-        """The pending batch as (first index, count, payload); the buffer starts afresh."""
+    def _take(self, budget: int) -> tuple[int, int, bytes | memoryview] | None:
+        """The oldest pending points, about `budget` bytes of them (one point at least), as
+        (first index, count, payload); the rest stays pending."""
         if not self._pending_count:
             return None
-        batch = (self._next_index, self._pending_count, self._encode(self._pending))
-        self._next_index += self._pending_count
-        self._pending = []
-        self._pending_count = 0
+        wanted = max(1, budget // self._point_bytes)
+        items, count = [], 0
+        while self._pending and count < wanted:
+            item = self._pending[0]
+            if count + len(item) > wanted:
+                cut = wanted - count
+                items.append(item[:cut])
+                self._pending[0] = item[cut:]
+                count = wanted
+                break
+            items.append(self._pending.popleft())
+            count += len(item)
+        batch = (self._next_index, count, self._encode(items))
+        self._next_index += count
+        self._pending_count -= count
+        self.publisher._pending_bytes -= count * self._point_bytes
         return batch
 
 
@@ -121,8 +148,16 @@ class NodeRefChannelPublisher(ChannelPublisher):
         for name in names:
             self._queue(name, 1, len(name))
 
-    def _encode(self, items: list) -> bytes:
-        return encoding.encode_refs(items)
+    def _take(self, budget: int) -> tuple[int, int, bytes] | None:
+        """Every pending reference (a group lists a few scans: no need to split)."""
+        if not self._pending_count:
+            return None
+        items, self._pending = list(self._pending), deque()
+        count, self._pending_count = self._pending_count, 0
+        batch = (self._next_index, count, encoding.encode_refs(items))
+        self._next_index += count
+        self.publisher._pending_bytes -= sum(len(name) for name in items)
+        return batch
 
 
 class DataPublisher:
@@ -133,24 +168,29 @@ class DataPublisher:
         redis_client: redis.Redis,
         expiration: float | None = DEFAULT_EXPIRATION_S,
         flush_delay: float = DEFAULT_FLUSH_DELAY_S,
-        batch_points: int = DEFAULT_BATCH_POINTS,
         batch_bytes: int = DEFAULT_BATCH_BYTES,
+        max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
+        on_failure: Callable[[DataPublishError], None] | None = None,
     ):
+        """`on_failure(error)` is called (in the background writer) when a write fails, so
+        that the owner learns it at once rather than at its next call."""
         if expiration is not None and expiration <= 0:
             raise ValueError(f"scan data expiration must be > 0 seconds or None, not {expiration}")
-        self._redis = redis_client
+        self._redis = publisher_connection(redis_client)
         self._prefix = prefix_of(redis_client)  # the configuration's key prefix
         self.url = describe_url(redis_client)
         self.expiration = int(expiration) if expiration is not None else None
         self.flush_delay = flush_delay
-        self.batch_points = batch_points
         self.batch_bytes = batch_bytes
+        self.max_pending_bytes = max_pending_bytes
+        self._on_failure = on_failure
         self._nodes: dict[str, str] = {}  # db_name -> type, for nodes created here
         self._channels: list[ChannelPublisher] = []
         self._pending_bytes = 0
         self._has_pending = gevent.event.Event()
         self._flush_now = gevent.event.Event()
-        self._flush_waiters: list[gevent.event.Event] = []
+        self._written = gevent.event.Event()  # set after each write (or its failure)
+        self._writing = False
         self._flusher: gevent.Greenlet | None = None
         self._first_pending_time = 0.0
         self._error: DataPublishError | None = None
@@ -233,37 +273,30 @@ class DataPublisher:
     def flush(self) -> None:
         """Write every pending point now and wait until Redis has them."""
         self._check_usable()
-        self._has_pending.set()
-        self._wait_for_write()
-
-    def _wait_for_write(self) -> None:
-        """Have the background greenlet write what is pending now, and wait for it."""
-        if self._flusher is None or self._flusher.dead:
-            if self._error is None:
-                self._flusher = gevent.spawn(self._run_flusher)
-        done = gevent.event.Event()
-        self._flush_waiters.append(done)
-        self._flush_now.set()
-        if self._error is None:
-            done.wait()
+        while self._pending_bytes or self._writing or self._has_pending.is_set():
+            self._ensure_flusher()
+            self._flush_now.set()
+            self._has_pending.set()
+            self._wait_for_a_write()
         self._check_usable()
 
-    def close(self) -> None:
-        """Write what is pending and stop the background writer.
+    def close(self, flush: bool = True) -> None:
+        """Write what is pending (unless `flush` is False) and stop the background writer.
 
         Raises an error of Redis only if it was never raised before, so that close() in a
-        `finally` does not hide the error that ended the scan.
+        `finally` does not hide the error that ended the scan. With flush=False nothing is
+        written, nothing is raised: what is pending is dropped.
         """
         if self._closed:
             return
         try:
-            if self._error is None:
+            if flush and self._error is None:
                 self.flush()
         finally:
             self._closed = True
             if self._flusher is not None:
-                self._flusher.kill()
-            if self._error is not None and not self._error_reported:
+                self._flusher.kill(block=False)
+            if flush and self._error is not None and not self._error_reported:
                 self._error_reported = True
                 raise self._error
 
@@ -340,48 +373,64 @@ class DataPublisher:
         if self._closed:
             raise ChannelDataError(f"data publisher for {self.url} is closed")
 
-    def _note_pending(self, channel_pending: int, nbytes: int) -> None:
+    def _ensure_flusher(self) -> None:
+        if self._error is None and (self._flusher is None or self._flusher.dead):
+            self._flusher = gevent.spawn(self._run_flusher)
+
+    def _wait_for_a_write(self) -> None:
+        """Wait until the background writer has finished a transaction (or failed)."""
+        self._written.clear()
+        if self._error is None:
+            self._written.wait()
+        self._check_usable()
+
+    def _note_pending(self, nbytes: int) -> None:
         self._pending_bytes += nbytes
         if not self._has_pending.is_set():
             self._first_pending_time = time.monotonic()
             self._has_pending.set()
-            if self._flusher is None or self._flusher.dead:
-                self._flusher = gevent.spawn(self._run_flusher)
-        if (
-            channel_pending >= self.batch_points
-            or self._pending_bytes >= self.batch_bytes
-            or time.monotonic() - self._first_pending_time >= self.flush_delay
-        ):
-            # The batch is due and the scan is still appending: a scan loop that only
-            # yields with gevent.sleep(0) keeps the hub from polling sockets and timers
-            # for up to its switch interval (5 ms), so waiting here is what keeps the
-            # latency low at full speed; it also bounds the memory of pending points.
-            self._wait_for_write()
+            self._ensure_flusher()
+        if self._pending_bytes >= self.batch_bytes:
+            self._flush_now.set()  # a full transaction is ready: no need to wait for more
+            while self._pending_bytes > self.max_pending_bytes:
+                self._wait_for_a_write()  # Redis is behind: bounded memory, so wait
 
     def _run_flusher(self) -> None:
         while True:
             self._has_pending.wait()
-            # The first pending point waits at most flush_delay; a due batch goes at once.
+            # The first pending point waits at most flush_delay; a full batch goes at once.
             remaining = self._first_pending_time + self.flush_delay - time.monotonic()
-            if remaining > 0:
+            if remaining > 0 and not self._flush_now.is_set():
                 self._flush_now.wait(timeout=remaining)
             try:
                 self._write_pending()
-            except DataPublishError:
-                return  # kept in self._error, raised to the scan on its next call
+            except DataPublishError as error:
+                self._written.set()
+                if self._on_failure is not None:
+                    self._on_failure(error)
+                return  # kept in self._error, raised to the owner on its next call
 
     def _write_pending(self) -> None:
-        """Write every channel's pending batch in one MULTI/EXEC transaction."""
-        self._has_pending.clear()
+        """Write one transaction of at most about `batch_bytes` of pending points.
+
+        What does not fit stays pending and goes in the next transaction, at once.
+        """
         self._flush_now.clear()
-        self._pending_bytes = 0
-        waiters, self._flush_waiters = self._flush_waiters, []
-        batches = [(channel, channel._take()) for channel in self._channels]
-        batches = [(channel, batch) for channel, batch in batches if batch is not None]
+        self._writing = True
         try:
+            channels = [channel for channel in self._channels if channel._pending_count]
+            budget = max(1, self.batch_bytes // max(1, len(channels)))
+            batches = [(channel, channel._take(budget)) for channel in channels]
+            if self._pending_bytes > 0:
+                self._flush_now.set()  # the rest is due already
+            else:
+                self._pending_bytes = 0
+                self._has_pending.clear()
+            self._first_pending_time = time.monotonic()
             if batches and self._error is None:
                 npoints = sum(batch[1] for _, batch in batches)
                 what = f"{npoints} point{'s' if npoints != 1 else ''} of scan data"
+                now = time.monotonic()
                 with self._transaction(what) as pipe:
                     for channel, (first, count, payload) in batches:
                         key = data_key(channel.db_name, self._prefix)
@@ -392,12 +441,14 @@ class DataPublisher:
                         }
                         # The entry ID is the batch's first index: readers seek by index.
                         pipe.xadd(key, fields, id=f"{first}-1")
-                        self._expire(pipe, key)
+                        if self.expiration is not None and now >= channel._expire_due:
+                            pipe.expire(key, self.expiration)
+                            channel._expire_due = now + min(EXPIRE_REFRESH_S, self.expiration / 2)
                 for channel, (_, count, _) in batches:
                     channel.written += count
         finally:
-            for waiter in waiters:
-                waiter.set()
+            self._writing = False
+            self._written.set()
 
 
 class _Transaction:
