@@ -45,13 +45,9 @@ def test_channel_publisher_hook_gets_batches():
     channel.emit([1.0, 2.0, 3.0])
     channel.emit(4.0)
     assert [b.tolist() for b in batches] == [[1.0, 2.0, 3.0], [4.0]]
-    deferred = AcquisitionChannel("x", float, ())
-    deferred.set_publisher(lambda batch: batches.append(batch.copy()), deferred=True)
     for value in range(5):
-        deferred.put(value)
-    assert deferred.unpublished == 5 and len(batches) == 2
-    deferred.flush()
-    assert batches[-1].tolist() == [0, 1, 2, 3, 4] and deferred.unpublished == 0
+        channel.put(value)  # the scan's per-point path: observers read the buffer instead
+    assert len(batches) == 2 and channel.data.tolist() == [1, 2, 3, 4, 0, 1, 2, 3, 4]
 
 
 def test_chain_tree_channels_and_errors(devices):

@@ -16,9 +16,9 @@ class AcquisitionChannel:
     """Points of one quantity (scalar, or 1-D of a fixed length) in a numpy buffer.
 
     `emit(values)` takes one point (a scalar, or a 1-D array for a 1-D channel) or several
-    (a list/array with one more dimension). With a publisher hook the new points are handed
-    on as one numpy batch per emit; in deferred mode (a scan's channels) the scan calls
-    `flush()` instead, so that Redis sees a few large batches rather than one per point.
+    (a list/array with one more dimension). With a publisher hook (a sequence's custom
+    channels) the new points are handed on as one numpy batch per emit. A scan's channels
+    have none: the scan's observers read new points from the buffer in batches.
     """
 
     def __init__(
@@ -48,8 +48,6 @@ class AcquisitionChannel:
         self._buffer = np.empty((max(npoints or _INITIAL_CAPACITY, 1), *self.shape), self.dtype)
         self._count = 0
         self._publish: Callable[[np.ndarray], None] | None = None
-        self._deferred = False
-        self._published = 0
 
     # -- writing ---------------------------------------------------------------------------
     def reserve(self, npoints: int) -> None:
@@ -65,9 +63,13 @@ class AcquisitionChannel:
     def put(self, value: Any) -> None:
         """Append one point (the scan's per-point path: no checks beyond numpy's)."""
         index = self._count
-        if index == len(self._buffer):
+        try:
+            self._buffer[index] = value
+        except IndexError:  # full (rare: a scan reserves its length when it knows it)
+            if index < len(self._buffer):
+                raise
             self._resize(2 * index)
-        self._buffer[index] = value
+            self._buffer[index] = value
         self._count = index + 1
 
     def emit(self, values: Any) -> None:
@@ -87,27 +89,16 @@ class AcquisitionChannel:
         end = self._count + count
         if end > len(self._buffer):
             self._resize(max(end, 2 * len(self._buffer)))
-        self._buffer[self._count : end] = points
+        start = self._count
+        self._buffer[start:end] = points
         self._count = end
-        if self._publish is not None and not self._deferred:
-            self.flush()
+        if self._publish is not None:
+            self._publish(self._buffer[start:end])
 
     # -- publishing ------------------------------------------------------------------------
-    def set_publisher(self, hook: Callable[[np.ndarray], None] | None, deferred: bool = False):
-        """`hook(batch)` receives every new batch of points; deferred: only on `flush()`."""
+    def set_publisher(self, hook: Callable[[np.ndarray], None] | None) -> None:
+        """`hook(batch)` receives the points of every later `emit()` as one numpy array."""
         self._publish = hook
-        self._deferred = deferred
-        self._published = 0
-
-    @property
-    def unpublished(self) -> int:
-        return self._count - self._published if self._publish is not None else 0
-
-    def flush(self) -> None:
-        if self._publish is None or self._published == self._count:
-            return
-        start, self._published = self._published, self._count
-        self._publish(self._buffer[start : self._count])
 
     # -- reading ---------------------------------------------------------------------------
     @property

@@ -13,6 +13,8 @@ import gevent.event
 import gevent.socket
 import numpy as np
 
+from beamshell.scanning.observers import DataBatch, ScanObserver
+from beamshell.scanning.scan import ScanState
 from beamshell.text import printable
 
 if TYPE_CHECKING:
@@ -98,12 +100,14 @@ def _blocking_stream(stream) -> int | None:
     return None
 
 
-class ScanDisplay:
-    """Prints header, rows as points arrive, and footer; the scan only wakes it per point.
+class ScanDisplay(ScanObserver):
+    """Prints header, rows as points arrive, and footer, from a greenlet of its own.
 
-    The rows come from the scan's channel buffers, never from Redis. Before each write to a
-    terminal or pipe the greenlet waits (cooperatively) until it is writable, so a terminal
-    that stops reading makes the table lag while the acquisition goes on.
+    A scan observer: the header when the scan starts preparing, rows after each data batch,
+    the footer when the acquisition ends (before the presets' stop). The rows come from the
+    scan's channel buffers, never from Redis. Before each write to a terminal or pipe the
+    greenlet waits (cooperatively) until it is writable, so a terminal that stops reading
+    makes the table lag while the acquisition goes on.
     """
 
     def __init__(self, scan: Scan):
@@ -116,6 +120,17 @@ class ScanDisplay:
         self._printed = 0
         self._greenlet: gevent.Greenlet | None = None
         self.error: BaseException | None = None
+
+    # -- as an observer --------------------------------------------------------------------
+    def on_state(self, scan: Scan, state: ScanState) -> None:
+        if state is ScanState.PREPARING:
+            self.start()
+
+    def on_data(self, scan: Scan, batch: DataBatch) -> None:
+        self.wake.set()
+
+    def on_end(self, scan: Scan) -> None:
+        self.finish(scan.elapsed)
 
     # -- called by the scan ----------------------------------------------------------------
     def start(self) -> None:

@@ -1,28 +1,29 @@
-"""Publishing a scan to Redis: its nodes, its channels' data in batches, its end."""
+"""Publishing a scan to Redis: its nodes, then as an observer its states, data and end."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import gevent
-import gevent.event
-
 from beamshell.errors import BeamshellError
+from beamshell.scanning.observers import DataBatch, ScanObserver
 
 if TYPE_CHECKING:
-    from beamshell.scanning.scan import Scan
+    from beamshell.scanning.channel import AcquisitionChannel
+    from beamshell.scanning.scan import Scan, ScanState
 
 
 class ScanPublishError(BeamshellError):
     """Publishing a scan's data failed; the message names the scan and the reason."""
 
 
-class ScanPublisher:
-    """Creates the scan's nodes and forwards its channels' new points to a DataPublisher.
+class ScanPublisher(ScanObserver):
+    """Creates the scan's nodes, then follows the scan as its essential observer.
 
-    The scan only wakes the forwarder (one Event.set per point); the forwarder greenlet runs
-    whenever the scan yields and hands every new point of every channel to the DataPublisher
-    as one numpy batch per channel, which writes them in pipelined transactions.
+    Each data batch is queued on a DataPublisher, whose background greenlet writes it in
+    pipelined transactions while the scan goes on; a write that fails (Redis gone) fails
+    the scan at once through `Scan._fail_from_background`. At the final state: every
+    remaining point, the final info, then END_SCAN. After its first error the publisher
+    stays silent: that error is the one the scan raises.
     """
 
     def __init__(self, scan: Scan):
@@ -30,15 +31,21 @@ class ScanPublisher:
 
         self.scan = scan
         env = scan.env
-        self._publisher = DataPublisher(env.redis, expiration=env.data_expiration)
-        self.wake = gevent.event.Event()
-        self.error: BaseException | None = None
-        self._forwarder: gevent.Greenlet | None = None
-        self._channels = []
+        # No delay: the scan's batches already gather the points of a few milliseconds.
+        self._publisher = DataPublisher(
+            env.redis,
+            expiration=env.data_expiration,
+            flush_delay=0,
+            on_failure=self._failed_in_background,
+        )
+        self._remotes: dict[AcquisitionChannel, Any] = {}
+        self.error: ScanPublishError | None = None
         self._lease = None
 
     def _failure(self, exc: BaseException, what: str) -> ScanPublishError:
-        return ScanPublishError(f"scan {self.scan.node_name}: {what} failed: {exc}")
+        if self.error is None:
+            self.error = ScanPublishError(f"scan {self.scan.node_name}: {what} failed: {exc}")
+        return self.error
 
     def create_nodes(self, info: dict[str, Any]) -> None:
         scan = self.scan
@@ -56,19 +63,16 @@ class ScanPublisher:
             for channel in scan.channels:
                 master_node = master_nodes[id(channel.master)]
                 info = {"unit": channel.unit} if channel.unit else {}
-                remote = publisher.create_channel(
+                self._remotes[channel] = publisher.create_channel(
                     f"{master_node}:{channel.name}",
                     parent=master_node,
                     dtype=channel.dtype.str,
                     shape=channel.shape,
                     info=info,
                 )
-                channel.set_publisher(remote.append, deferred=True)
-                self._channels.append(channel)
             self._hold_lease()
         except Exception as exc:
             raise self._failure(exc, "creating its data nodes in Redis") from exc
-        self._forwarder = gevent.spawn(self._forward_loop)
 
     def _hold_lease(self) -> None:
         """Followers end the scan KILLED if this process dies without ending it (data.lease)."""
@@ -79,7 +83,7 @@ class ScanPublisher:
                 f"this process stalled for more than its {self._lease.lease_time:g} s lease, "
                 "and a reader ended the scan KILLED"
             )
-            self.error = ScanPublishError(f"scan {self.scan.node_name}: {reason}")
+            self._failed_in_background(reason)
 
         self._lease = ScanLease(
             self.scan.env.redis, self.scan.node_name, self.scan.env.lease_time, lost
@@ -87,6 +91,8 @@ class ScanPublisher:
         self._lease.acquire()
 
     def update_info(self, info: dict[str, Any]) -> None:
+        if self.error is not None:
+            return
         if self._lease is not None and self._lease.lost:
             return  # a reader ended the scan KILLED: its node is not ours to change any more
         try:
@@ -94,45 +100,51 @@ class ScanPublisher:
         except Exception as exc:
             raise self._failure(exc, "updating its info in Redis") from exc
 
-    def _forward_loop(self) -> None:
-        while True:
-            self.wake.wait()
-            self.wake.clear()
-            try:
-                for channel in self._channels:
-                    channel.flush()
-            except Exception as exc:  # noqa: BLE001  (the scan raises it at its next point)
-                self.error = self._failure(exc, "publishing its data")
-                return
+    # -- as an observer --------------------------------------------------------------------
+    def on_state(self, scan: Scan, state: ScanState) -> None:
+        from beamshell.scanning.scan import FINAL_STATES
 
-    def check(self) -> None:
-        """Raise the forwarder's error in the scan's greenlet."""
+        if state in FINAL_STATES:
+            self._finish(scan._public_info())
+        else:
+            self.update_info({"state": state.name})
+
+    def on_data(self, scan: Scan, batch: DataBatch) -> None:
         if self.error is not None:
-            raise self.error
-
-    def finish(self, info: dict[str, Any]) -> None:
-        """Every remaining point, the final info, then END_SCAN; always releases the publisher."""
-        if self._forwarder is not None:
-            self._forwarder.kill()
-        closed = False
+            return
+        remotes = self._remotes
         try:
-            self.check()
+            for channel, (_, values) in batch.parts.items():
+                remote = remotes.get(channel)
+                if remote is not None:
+                    remote.append(values)
+        except Exception as exc:
+            raise self._failure(exc, "publishing its data") from exc
+
+    def _failed_in_background(self, reason: BaseException | str) -> None:
+        """The DataPublisher's writer failed, or the lease was lost: the scan stops now."""
+        if self.error is None:
+            if isinstance(reason, str):
+                self.error = ScanPublishError(f"scan {self.scan.node_name}: {reason}")
+            else:
+                self._failure(reason, "publishing its data")
+            self.scan._fail_from_background(self.error)
+
+    def _finish(self, info: dict[str, Any]) -> None:
+        """Every remaining point, the final info, then END_SCAN; always releases the publisher."""
+        try:
+            if self.error is not None:
+                # Raised again (the same error, so reported once): a failure in the
+                # background after the acquisition has reached nobody yet.
+                raise self.error
             try:
-                for channel in self._channels:
-                    channel.flush()
+                self._publisher.flush()
                 self._publisher.update_info(self.scan.node_name, info)
                 self._publisher.end_scan(self.scan.node_name)
-                closed = True
                 self._publisher.close()
             except Exception as exc:
                 raise self._failure(exc, "publishing its end") from exc
         finally:
             if self._lease is not None:
                 self._lease.release()  # after END_SCAN: a reader never sees it unleased and open
-            for channel in self._channels:
-                channel.set_publisher(None)
-            if not closed:
-                try:
-                    self._publisher.close()
-                except Exception:  # noqa: BLE001  (the first error is the one raised)
-                    pass
+            self._publisher.close(flush=False)  # nothing left, or nothing more to try

@@ -1,4 +1,5 @@
-"""Scan: runs an acquisition chain with presets, the live table and publishing; keeps its data."""
+"""Scan: runs an acquisition chain with presets and observers (the live table, publishing);
+keeps its data."""
 
 from __future__ import annotations
 
@@ -16,14 +17,17 @@ from beamshell.scanning.chain import AcquisitionChain
 from beamshell.scanning.channel import AcquisitionChannel
 from beamshell.scanning.context import ScanEnvironment, default_environment
 from beamshell.scanning.estimate import ScanEstimate, estimate_scan
+from beamshell.scanning.observers import ScanObserver, ScanObservers
 from beamshell.scanning.stopping import StopErrors, run_shielded
 from beamshell.text import has_unprintable
 
-__all__ = ["Scan", "ScanData", "ScanPreset", "ScanState"]
+__all__ = ["Scan", "ScanData", "ScanObserver", "ScanPreset", "ScanState"]
 
-# In a scan that never waits (count time 0), give other greenlets (the table, the Redis
-# forwarder, the shell) a turn this often.
-YIELD_INTERVAL_S = 0.05
+# A scan that never waits (count time 0) lets the others run this often: its observers
+# (the table, the Redis publisher) get its new points then, and Redis's replies are read.
+YIELD_INTERVAL_S = 0.005
+# ... for at most this long, should some greenlet keep the event loop from going idle.
+YIELD_MAX_S = 0.005
 
 
 class ScanState(enum.IntEnum):
@@ -71,6 +75,7 @@ class ScanData(Mapping):
 
     def __init__(self, channels: list[AcquisitionChannel], title: str | None = None):
         self._title = title
+        self.channels = channels
         self._by_name: dict[str, AcquisitionChannel] = {}
         for channel in channels:
             key = channel.name if channel.name not in self._by_name else channel.fullname
@@ -176,16 +181,17 @@ class Scan:
         self._presets: list[ScanPreset] = []
         self._prepared_presets: list[ScanPreset] = []
         self._cleanups: list[tuple[str, Callable[[], None]]] = []
-        self._state_callbacks: list[Callable[[Scan, ScanState], None]] = []
+        self._observers = ScanObservers(self, self._report)
         self._state = ScanState.IDLE
         self._started = False
         self._scan_number: int | None = None
         self._node_name: str | None = None
         self._reader_node = None
-        self._display = None
         self._publisher = None
+        self._data: ScanData | None = None
+        self._acquiring = False  # run() is preparing, starting or iterating (not stopping)
+        self._background_error: BaseException | None = None
         self._deferred_interrupts: list[BaseException] = []
-        self._chain_stopped_at: float | None = None
         self._done = gevent.event.Event()
         self._estimate: ScanEstimate | None = None
         self.sequence = None  # the Sequence this scan was added to, if any
@@ -253,6 +259,12 @@ class Scan:
         filename = self.scan_info.get("filename")
         return str(filename) if filename and self.save else None
 
+    def _data_view(self) -> ScanData:
+        """One ScanData kept for the observers' batches (they look channels up by key)."""
+        if self._data is None or self._data.channels is not self.channels:
+            self._data = ScanData(self.channels)
+        return self._data
+
     def __repr__(self) -> str:
         """`Scan 12 'loopscan 10 0.1' DONE, 10/10 points, data /tmp/scans/demo/data.h5`."""
         points = f"{self.npoints_done}/{self.npoints}" if self.npoints else f"{self.npoints_done}"
@@ -273,9 +285,24 @@ class Scan:
         """Run `function` at the very end of the stop phase (after presets' stop), always."""
         self._cleanups.append((label, function))
 
+    def add_observer(self, observer: ScanObserver, essential: bool = False) -> None:
+        """Subscribe `observer` to this scan's state changes, data batches and end (see
+        `ScanObserver`). An essential observer's error fails the scan; any other observer
+        that raises is reported once and detached. Adding the same observer again does
+        nothing."""
+        self._observers.add(observer, essential)
+
+    def remove_observer(self, observer: ScanObserver) -> None:
+        self._observers.remove(observer)
+
+    @property
+    def observer_errors(self) -> list[tuple[ScanObserver, BaseException]]:
+        """Observers detached because they raised, with their error (traceback included)."""
+        return list(self._observers.errors)
+
     def add_state_callback(self, callback: Callable[[Scan, ScanState], None]) -> None:
-        """`callback(scan, state)` at every state change (a Sequence follows its scans so)."""
-        self._state_callbacks.append(callback)
+        """`callback(scan, state)` at every state change: an observer with only `on_state`."""
+        self.add_observer(_StateCallback(callback))
 
     def abort(self, timeout: float | None = None) -> bool:
         """From another greenlet: interrupt the running scan as Ctrl-C would (devices stopped,
@@ -323,6 +350,7 @@ class Scan:
             publisher = ScanPublisher(self)
             publisher.create_nodes(self._public_info())
             self._publisher = publisher
+            self.add_observer(publisher, essential=True)  # Redis failing fails the scan
         return self._node_name
 
     # -- alignment and time (beamshell.scanning.scan_peaks, beamshell.scanning.estimate) --------
@@ -375,13 +403,17 @@ class Scan:
 
     def _run(self) -> None:
         error: BaseException | None = None
+        self._acquiring = True
         try:
             self._begin()
             self._acquire()
         except BaseException as exc:  # noqa: BLE001  (interrupts too: everything is stopped)
             error = exc
+        finally:
+            self._acquiring = False
         stop_errors = run_shielded(self._stop_sequence, self._deferred_interrupts, error)
         if stop_errors is None:  # the stop sequence died between two of its steps
+            self._observers.stop_data()
             self._state = ScanState.ABORTED
             self.scan_info["state"] = self._state.name
             if self.env.current_scan is self:
@@ -406,10 +438,28 @@ class Scan:
     def _set_state(self, state: ScanState) -> None:
         self._state = state
         self.scan_info["state"] = state.name
-        if self._publisher is not None and state not in FINAL_STATES:
-            self._publisher.update_info({"state": state.name})
-        for callback in self._state_callbacks:
-            callback(self, state)
+        self._observers.state(state)
+
+    def _report(self, line: str) -> None:
+        """One line for the operator, on the scan's output (an observer detached...)."""
+        stream = self.env.stream
+        stream.write(line + "\n")
+        stream.flush()
+
+    def _fail_from_background(self, error: BaseException) -> None:
+        """An essential observer failed in another greenlet (Redis lost while writing): the
+        scan fails at once, as if the error had been raised in its own greenlet, wherever it
+        is waiting (a count, a move, a preset). After the acquisition, the observer raises
+        the error itself in the stop phase."""
+        if self._background_error is None:
+            self._background_error = error
+            gevent.get_hub().loop.run_callback(self._raise_background_error)
+
+    def _raise_background_error(self) -> None:
+        # Checked when delivered, not when scheduled: the acquisition may have ended since.
+        runner = self._runner
+        if self._acquiring and runner is not None and not runner.dead:
+            runner.throw(self._background_error)
 
     def _begin(self) -> None:
         env = self.env
@@ -430,8 +480,7 @@ class Scan:
         if self.display:
             from beamshell.scanning.display import ScanDisplay
 
-            self._display = ScanDisplay(self)
-            self._display.start()
+            self.add_observer(ScanDisplay(self))
         if self._publisher is not None:
             self._publisher.update_info(started)
 
@@ -449,6 +498,7 @@ class Scan:
         for preset in self._prepared_presets:
             preset.start(self)
         self.acq_chain.start()
+        self._observers.start_data(self.channels)
         self._set_state(ScanState.RUNNING)
         point_done = self._point_done_function()
         masters = self.acq_chain.top_masters
@@ -470,34 +520,26 @@ class Scan:
     def _point_done_function(self) -> Callable[[], None]:
         """The per-point bookkeeping, specialised once so the per-point path stays short.
 
-        Followers (the table, the Redis forwarder) are woken by an Event each; they run when
-        the scan yields, which a counting scan does while it integrates. A scan that never
-        waits (count time 0) yields every YIELD_INTERVAL_S so they keep up; it does not yield
-        after points where a follower already ran, so that hooks and the table interleave
-        the same way every run.
+        After a point the observers' delivery greenlet is woken (once per batch: an Event
+        set) and gets the new points when the scan next lets others run, which a counting
+        scan does while it integrates. A scan that never waits (count time 0) lets them run
+        every YIELD_INTERVAL_S; it does not after points where they already ran, so that
+        hooks and the table interleave the same way every run.
         """
-        wakes = [part.wake for part in (self._display, self._publisher) if part is not None]
-        publisher = self._publisher
+        points_ready = self._observers.points_ready
+        points_pending = self._observers.points_pending
         monotonic = time.monotonic
         next_yield = monotonic() + YIELD_INTERVAL_S
 
         def point_done() -> None:
             nonlocal next_yield
             self.npoints_done += 1
-            now = monotonic()
-            followers_waiting = True
-            for wake in wakes:
-                if wake.is_set():
-                    followers_waiting = False  # it has not run since the last point
-                else:
-                    wake.set()
-            if followers_waiting and wakes:
-                next_yield = now + YIELD_INTERVAL_S
-            elif now >= next_yield:
-                gevent.sleep(0)
-                next_yield = now + YIELD_INTERVAL_S
-            if publisher is not None and publisher.error is not None:
-                raise publisher.error
+            if not points_pending():
+                points_ready()  # the previous batch went out: this point starts the next
+                next_yield = monotonic() + YIELD_INTERVAL_S
+            elif monotonic() >= next_yield:
+                _let_others_run()
+                next_yield = monotonic() + YIELD_INTERVAL_S
 
         return point_done
 
@@ -505,14 +547,15 @@ class Scan:
         """Everything after the acquisition, in its own greenlet (see Scan.run)."""
         errors = StopErrors()
         env = self.env
+        observers = self._observers
         errors.call("setting state STOPPING", self._set_state, ScanState.STOPPING)
         # The table catches up with the last points before the stop output.
+        errors.call("handing the last points to the observers", observers.deliver_data)
         errors.call("letting the table catch up", gevent.sleep, 0)
         self.acq_chain.stop(errors)
-        self._chain_stopped_at = time.time()
-        if self._display is not None:
-            took = self._chain_stopped_at - (self.start_time or 0.0)
-            errors.call("printing the end of the table", self._display.finish, took)
+        errors.call("handing the last points to the observers", observers.deliver_data)
+        observers.stop_data()
+        errors.call("ending the acquisition for the observers", observers.end)
         while self._prepared_presets:
             preset = self._prepared_presets.pop()
             errors.call(f"scan preset {type(preset).__name__}.stop", preset.stop, self)
@@ -535,15 +578,30 @@ class Scan:
             "recording the axes' positions",
             lambda: positioners.record(self.scan_info, env.axes(), "end"),
         )
+        # The publisher writes the end of the scan in Redis at the final state.
         errors.call("setting the final state", self._set_state, final)
-        if self._publisher is not None:
-            errors.call(
-                "publishing the end of the scan", self._publisher.finish, self._public_info()
-            )
         if self.env.current_scan is self:
             self.env.current_scan = None
         self._done.set()
         return errors
+
+
+class _StateCallback(ScanObserver):
+    """`add_state_callback`'s observer."""
+
+    def __init__(self, callback: Callable[[Scan, ScanState], None]):
+        self.on_state = callback  # type: ignore[assignment]
+
+
+def _let_others_run() -> None:
+    """One full turn of the event loop: the other greenlets run, then sockets are polled.
+
+    gevent.sleep(0) alone lets the other greenlets run but polls sockets only after many
+    such turns, so a reply from Redis would wait; idle() returns once the loop has polled
+    and found nothing more to do.
+    """
+    with gevent.Timeout(YIELD_MAX_S, False):
+        gevent.idle()
 
 
 def _capture(function: Callable, *args: Any) -> BaseException | None:
