@@ -25,7 +25,7 @@ __all__ = ["Scan", "ScanData", "ScanObserver", "ScanPreset", "ScanState"]
 
 # A scan that never waits (count time 0) lets the others run this often: its observers
 # (the table, the Redis publisher) get its new points then, and Redis's replies are read.
-YIELD_INTERVAL_S = 0.005
+YIELD_INTERVAL_S = 0.002
 # ... for at most this long, should some greenlet keep the event loop from going idle.
 YIELD_MAX_S = 0.005
 
