@@ -6,9 +6,9 @@ most `batch_bytes`, at most `flush_delay` after the first pending point. Appendi
 waits for Redis unless `max_pending_bytes` are queued. Every write goes through that
 greenlet, so a Ctrl-C landing in the scan's greenlet never cuts a transaction in two.
 
-Writes go through a connection without a client-side socket timeout: a busy or paused
-server is waited for, never given up on while it lives; a server that is gone (connection
-refused or closed) fails the write at once.
+Writes go through a client of their own (`writing_connection`): without a client-side
+socket timeout, a busy or paused server is waited for, never given up on while it lives;
+a server that is gone (connection refused or closed) fails the write at once.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 import redis
 
 from beamshell.data import encoding
-from beamshell.data.connection import describe_url, publisher_connection
+from beamshell.data.connection import describe_url
 from beamshell.data.errors import BadNodeName, ChannelDataError, DataPublishError
 from beamshell.data.keys import (
     CHANNEL_TYPES,
@@ -36,6 +36,7 @@ from beamshell.data.keys import (
     node_keys,
     prefix_of,
 )
+from beamshell.data.writing_connection import writing_client
 
 DEFAULT_EXPIRATION_S = 86400
 DEFAULT_FLUSH_DELAY_S = 0.005
@@ -176,7 +177,7 @@ class DataPublisher:
         that the owner learns it at once rather than at its next call."""
         if expiration is not None and expiration <= 0:
             raise ValueError(f"scan data expiration must be > 0 seconds or None, not {expiration}")
-        self._redis = publisher_connection(redis_client)
+        self._redis = writing_client(redis_client)
         self._prefix = prefix_of(redis_client)  # the configuration's key prefix
         self.url = describe_url(redis_client)
         self.expiration = int(expiration) if expiration is not None else None
