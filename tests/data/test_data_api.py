@@ -207,6 +207,31 @@ def test_stop_on_end_follows_the_next_scan_only(redis_client):
     pub.close()
 
 
+def test_the_end_of_a_scan_comes_before_a_scan_that_began_after_it(redis_client):
+    """Both in one reply of Redis (a busy reader): the end first, then nothing of the next."""
+    pub = DataPublisher(redis_client)
+    first = pub.create_node("demo:tmp:scans:7_loopscan", "scan", {}, parent="demo")
+    pub.create_channel(first + ":diode", parent=first).append(np.arange(3.0))
+    pub.flush()
+    events = iter(get_session_node("demo").walk_events(include_filter="channel", stop_on_end=True))
+    assert [next(events)[0], next(events)[0]] == [Event.NEW_NODE, Event.NEW_DATA]
+    # One transaction: the end of scan 7, and scan 8 with a channel and a point already.
+    second = "demo:tmp:scans:8_loopscan"
+    pipe = redis_client.pipeline(transaction=True)
+    pipe.xadd(first + "_children", {b"e": b"end", b"t": b"0"})
+    pipe.hset(second + "_node", mapping={"type": "scan", "parent": "demo"})
+    pipe.xadd("demo_children", {b"e": b"new", b"db": second, b"t": b"scan"})
+    fields = {"type": "channel", "parent": second, "dtype": "<f8", "shape": "[]"}
+    pipe.hset(second + ":diode_node", mapping=fields)
+    pipe.xadd(second + "_children", {b"e": b"new", b"db": second + ":diode", b"t": b"channel"})
+    pipe.xadd(second + ":diode_data", {b"i": 0, b"n": 1, b"d": np.zeros(1).tobytes()}, id="0-1")
+    pipe.execute()
+    with gevent.Timeout(10):
+        rest = [(event, node.db_name) for event, node, _ in events]
+    assert rest == [(Event.END_SCAN, first)]
+    pub.close()
+
+
 def test_node_ref_channel_gives_scan_nodes_and_custom_channels(publisher):
     s1 = make_scan(publisher, 53)
     group = publisher.create_node(

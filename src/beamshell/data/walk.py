@@ -333,10 +333,19 @@ class Walker:
         if any(key == self._wake_key for key, _ in by_key):
             self._stopped = True
             return
-        # Data before structure: an END read in the same reply must come after its data.
-        by_key.sort(key=lambda item: self._owners.get(item[0], (None, True))[1])
+        # Data before structure, and deeper structure before shallower: an END read in the
+        # same reply as its data comes after them, and before a scan that began after it
+        # (listed in the session's stream) is discovered.
+        by_key.sort(key=lambda item: self._reply_order(item[0]))
         for key, entries in by_key:
             yield from self._handle(key, entries)
+
+    def _reply_order(self, key: str) -> tuple[bool, int]:
+        owner = self._owners.get(key)
+        if owner is None:
+            return (True, 0)
+        node, descend = owner
+        return (descend, -node.db_name.count(":"))
 
     def _handle(self, key: str, entries: list) -> Iterator[WalkEvent]:
         if key not in self._streams:
@@ -387,6 +396,6 @@ class Walker:
             del self._streams[key]
             del self._owners[key]
         if not self._nodes_only:
+            # Stopped before the event is given: nothing read after it comes out.
+            self._stopped = self._stopped or self._stop_on_end
             yield (Event.END_SCAN, node, None)
-            if self._stop_on_end:
-                self._stopped = True
