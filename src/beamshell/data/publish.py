@@ -13,9 +13,10 @@ a server that is gone (connection refused or closed) fails the write at once.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gevent
@@ -197,6 +198,7 @@ class DataPublisher:
         self._error: DataPublishError | None = None
         self._error_reported = False
         self._closed = False
+        self._together = None  # the transaction of a `together()` block, while it is open
 
     def __repr__(self) -> str:
         return f"<DataPublisher {self.url} expiration={self.expiration}>"
@@ -255,8 +257,29 @@ class DataPublisher:
             pipe.hset(info_key(db_name, self._prefix), mapping=encoded)
             self._expire(pipe, info_key(db_name, self._prefix), node_key(db_name, self._prefix))
 
-    def end_scan(self, db_name: str) -> None:
-        """Write every pending point, then the END_SCAN event of `db_name` (scan or group)."""
+    @contextlib.contextmanager
+    def together(self) -> Iterator[None]:
+        """Node creations and info updates of the block go to Redis in one transaction when
+        it ends (a scan creates its nodes with one round trip, not one per node)."""
+        if self._together is not None:  # nested: part of the enclosing block
+            yield
+            return
+        self._check_usable()
+        self._together = self._redis.pipeline(transaction=True)
+        try:
+            yield
+            pipe, self._together = self._together, None
+            with _Transaction(self, "nodes and info", pipe):
+                pass
+        finally:
+            if self._together is not None:
+                self._together.reset()
+                self._together = None
+
+    def end_scan(self, db_name: str, info: dict | None = None) -> None:
+        """Write every pending point, then `info` (merged into the node's info) and the
+        END_SCAN event of `db_name` (scan or group), in one transaction."""
+        encoded = encoding.encode_info(info or {}, f"node '{db_name}'")
         self.flush()
         subtree = [n for n in self._nodes if n == db_name or n.startswith(db_name + ":")]
         for channel in self._channels:
@@ -265,6 +288,8 @@ class DataPublisher:
         # A long-lived publisher (a sequence of scans) writes only channels still running.
         self._channels = [channel for channel in self._channels if not channel._ended]
         with self._transaction(f"end of '{db_name}'") as pipe:
+            if encoded:
+                pipe.hset(info_key(db_name, self._prefix), mapping=encoded)
             pipe.xadd(children_key(db_name, self._prefix), {b"e": b"end", b"t": str(time.time())})
             # A scan may last longer than the expiration: every key of it restarts its clock.
             for name in subtree:
@@ -339,7 +364,12 @@ class DataPublisher:
         self._nodes[db_name] = node_type
 
     def _check_new_node(self, db_name: str, parent: str | None, parent_is_session: bool) -> None:
-        """One round trip: the node must be new and its parent (unless a session) must exist."""
+        """One round trip: the node must be new and its parent (unless a session) must exist.
+
+        Not for the child of a node this publisher created: that node was new, so is its
+        subtree (a scan's masters and channels cost no round trip each)."""
+        if parent is not None and parent in self._nodes:
+            return
         try:
             pipe = self._redis.pipeline(transaction=False)
             pipe.exists(node_key(db_name, self._prefix))
@@ -360,6 +390,8 @@ class DataPublisher:
                 pipe.expire(key, self.expiration)
 
     def _transaction(self, what: str):
+        if self._together is not None:
+            return contextlib.nullcontext(self._together)  # written when the block ends
         return _Transaction(self, what)
 
     def _fail(self, exc: BaseException, what: str) -> DataPublishError:
@@ -455,12 +487,14 @@ class DataPublisher:
 class _Transaction:
     """A MULTI/EXEC pipeline whose Redis errors become one DataPublishError."""
 
-    def __init__(self, publisher: DataPublisher, what: str):
+    def __init__(self, publisher: DataPublisher, what: str, pipe=None):
         self.publisher = publisher
         self.what = what
+        self.pipe = pipe
 
     def __enter__(self):
-        self.pipe = self.publisher._redis.pipeline(transaction=True)
+        if self.pipe is None:
+            self.pipe = self.publisher._redis.pipeline(transaction=True)
         return self.pipe
 
     def __exit__(self, exc_type, exc, tb) -> bool:

@@ -48,31 +48,34 @@ class ScanPublisher(ScanObserver):
         return self.error
 
     def create_nodes(self, info: dict[str, Any]) -> None:
-        scan = self.scan
-        publisher = self._publisher
-        scan_node = scan.node_name
         try:
-            publisher.create_node(scan_node, "scan", info, parent=scan.env.session_name)
-            master_nodes = {}
-            for device in scan.acq_chain.devices:
-                if not hasattr(device, "children"):
-                    continue
-                parent = master_nodes.get(id(device.parent), scan_node)
-                node = publisher.create_node(f"{parent}:{device.name}", "master", {}, parent=parent)
-                master_nodes[id(device)] = node
-            for channel in scan.channels:
-                master_node = master_nodes[id(channel.master)]
-                info = {"unit": channel.unit} if channel.unit else {}
-                self._remotes[channel] = publisher.create_channel(
-                    f"{master_node}:{channel.name}",
-                    parent=master_node,
-                    dtype=channel.dtype.str,
-                    shape=channel.shape,
-                    info=info,
-                )
+            with self._publisher.together():  # one round trip for the whole tree
+                self._create_tree(info)
             self._hold_lease()
         except Exception as exc:
             raise self._failure(exc, "creating its data nodes in Redis") from exc
+
+    def _create_tree(self, info: dict[str, Any]) -> None:
+        scan = self.scan
+        publisher = self._publisher
+        scan_node = scan.node_name
+        publisher.create_node(scan_node, "scan", info, parent=scan.env.session_name)
+        master_nodes = {}
+        for device in scan.acq_chain.devices:
+            if not hasattr(device, "children"):
+                continue
+            parent = master_nodes.get(id(device.parent), scan_node)
+            node = publisher.create_node(f"{parent}:{device.name}", "master", {}, parent=parent)
+            master_nodes[id(device)] = node
+        for channel in scan.channels:
+            master_node = master_nodes[id(channel.master)]
+            self._remotes[channel] = publisher.create_channel(
+                f"{master_node}:{channel.name}",
+                parent=master_node,
+                dtype=channel.dtype.str,
+                shape=channel.shape,
+                info={"unit": channel.unit} if channel.unit else {},
+            )
 
     def _hold_lease(self) -> None:
         """Followers end the scan KILLED if this process dies without ending it (data.lease)."""
@@ -138,9 +141,7 @@ class ScanPublisher(ScanObserver):
                 # background after the acquisition has reached nobody yet.
                 raise self.error
             try:
-                self._publisher.flush()
-                self._publisher.update_info(self.scan.node_name, info)
-                self._publisher.end_scan(self.scan.node_name)
+                self._publisher.end_scan(self.scan.node_name, info)  # the data, then these
                 self._publisher.close()
             except Exception as exc:
                 raise self._failure(exc, "publishing its end") from exc

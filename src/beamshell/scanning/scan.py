@@ -476,12 +476,13 @@ class Scan:
         if npoints:
             for channel in self.channels:
                 channel.reserve(npoints)
+        created_before = self._publisher is not None  # by a group, before the scan ran
         self.prepare_node()
         if self.display:
             from beamshell.scanning.display import ScanDisplay
 
             self.add_observer(ScanDisplay(self))
-        if self._publisher is not None:
+        if created_before:  # else the nodes were created with the start time in their info
             self._publisher.update_info(started)
 
     def _public_info(self) -> dict[str, Any]:
