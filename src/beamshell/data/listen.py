@@ -131,8 +131,12 @@ def run_listen(
         print(f"listening to session '{session_name}' at {url} (Ctrl-C to stop)", file=out)
         print(status, file=out)
         out.flush()
+        # Only a scan running when listening began is caught up (replayed); one that began
+        # after the status line, even before the walker's first read, is news.
+        catching_up = bool(options.get("from_last"))
         for event, node, data in walker:
-            out.write(format_event(event, node, data, replay=not walker.live) + "\n")
+            replay = catching_up and not walker.live
+            out.write(format_event(event, node, data, replay=replay) + "\n")
             out.flush()
     except KeyboardInterrupt:
         return 0
