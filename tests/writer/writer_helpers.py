@@ -39,6 +39,11 @@ class WriterEvents:
         self.after = "0-0"
         self.events: list[dict] = []
 
+    def forget(self) -> None:
+        """From now on, only what the writer says after this call counts."""
+        self.events.clear()
+        self.after = writer_status.last_event_id(self.client, SESSION)
+
     def wait_for(self, predicate, timeout: float = 60) -> dict:
         """The first event (old or new) for which predicate(event) is true."""
         for event in self.events:
