@@ -1,9 +1,18 @@
-"""Fixtures shared by every test: gevent patching and a private, real redis-server."""
+"""Fixtures shared by every test: gevent patching, Ctrl-C as in a terminal, a real redis-server."""
+
+import signal
 
 from gevent import monkey
 
 monkey.patch_all(thread=False)
 
+# A job started in the background by a non-interactive shell (`make test &`, some CI
+# runners) inherits SIGINT *ignored*; Python then installs no KeyboardInterrupt handler and
+# every process it starts inherits the ignore too. The tests of Ctrl-C (a SIGINT to this
+# process, to `beamshell listen`, to a shell in a pty) need what an operator's terminal
+# gives: the default handler here, and so (a handled signal is reset by exec) the default
+# disposition in every child.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import os  # noqa: E402
 import shutil  # noqa: E402
