@@ -78,10 +78,11 @@ def test_mean_and_stats_integrate_over_the_count_time():
     single = SamplingCounter("c", controller, mode=SamplingMode.SINGLE)
     start = time.monotonic()
     values = controller.read_all([mean, stats, single], 0.1)
-    elapsed = time.monotonic() - start
-    assert 0.1 <= elapsed < 0.2
+    assert time.monotonic() - start >= 0.1
     n = len(controller.calls)
-    assert n >= 5  # sampled all along the count time, one read per sample for all three
+    # One read per sample for all three, from the start to the end of the count time (how
+    # many in between depends on how busy the machine is: at least the first and the last).
+    assert n >= 2
     assert controller.calls[-1] - controller.calls[0] >= 0.1 - 1e-3
     assert values[0] == pytest.approx((n + 1) / 2)
     assert values[1] == CounterStats(
@@ -107,22 +108,32 @@ def test_negative_count_time_is_refused():
 
 def test_read_all_lets_other_greenlets_run(config):
     diode = config.get("diode")
-    ticks = []
-    ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.01)) for _ in range(5)])
+    others = []
+    gevent.spawn(others.append, "ran")  # runs as soon as the read lets anything else run
     start = time.monotonic()
     read(diode, 0.1)
-    assert 0.1 <= time.monotonic() - start < 0.2
-    assert len(ticks) == 5
-    ticker.join()
+    assert time.monotonic() - start >= 0.1
+    assert others == ["ran"]
+    others.clear()
+    gevent.spawn(others.append, "ran")
+    read(diode, 0)  # no count time: one sample, nothing to wait for
+    assert others == []
 
 
 def test_mean_of_a_count_is_less_noisy_than_one_sample(config):
-    diode = config.get("diode")  # noise: 10 around 100; about 6 samples in 0.05 s
-    single = [diode.raw_read for _ in range(200)]
-    means = [read(diode, 0.05) for _ in range(30)]
-    # Expected ratio about 1/sqrt(6) = 0.41; 0.75 is 4 standard errors away.
-    assert np.std(means) < 0.75 * np.std(single)
+    diode = config.get("diode")  # noise: 10 around 100
+    single = np.std([diode.raw_read for _ in range(200)])
+    means = [read(diode, 0.05) for _ in range(10)]
     assert 90 < np.mean(means) < 110
+    # How many samples a count of 0.05 s takes depends on how busy the machine is (about
+    # 6 on an idle one): STATS mode tells. The mean of n independent samples spreads as
+    # noise / sqrt(n): scaled back by sqrt(n), it spreads like one sample (a "mean" that
+    # were one sample would spread sqrt(n) times more). 0.5 and 1.6 are 4 standard
+    # errors away for 30 counts.
+    diode.mode = "STATS"
+    counts = [read(diode, 0.05) for _ in range(30)]
+    scaled = [(count.mean - diode.level) * np.sqrt(count.npoints) for count in counts]
+    assert 0.5 * single < np.std(scaled) < 1.6 * single
 
 
 def test_diode_is_noisy_around_its_level(config):
@@ -147,7 +158,7 @@ def test_stats_mode_from_config(config):
     assert stats.mode is SamplingMode.STATS
     result = read(stats, 0.05)
     assert isinstance(result, CounterStats)
-    assert result.npoints >= 3
+    assert result.npoints >= 2  # the first and the last sample at least
     assert result.min <= result.mean <= result.max
     assert result.std > 0
     assert isinstance(stats.raw_read, float)  # raw_read is one plain reading whatever the mode
@@ -194,12 +205,21 @@ def test_gaussian_noise_and_background(config):
 
 def test_gaussian_reads_the_axis_while_it_moves(config):
     gauss, m1 = config.get("gauss"), config.get("m1")
-    m1.move(4, wait=False)
-    readings = []
-    while m1.is_moving:
-        readings.append(gauss.raw_read)
+    m1.move(100, wait=False)  # 10 s: still on its way when read
+    gevent.sleep(0.25)  # at least 1.5 mm from 0, where the reading would be the rest value
+    for _ in range(5):
+        before = m1.position
+        value = gauss.raw_read
+        after = m1.position
+        assert m1.is_moving and 1.5 - 1e-3 <= before <= after
+        # The reading is the peak at the position the axis had when read (between the two
+        # positions read around it; the peak is at 2).
+        candidates = [gauss.peak_value(before), gauss.peak_value(after)]
+        if before <= 2 <= after:
+            candidates.append(gauss.peak_value(2))
+        assert min(candidates) <= value <= max(candidates)
         gevent.sleep(0.02)
-    assert max(readings) > 500  # passed through the peak at 2 (above 500 for 0.1 s)
+    m1.stop()
 
 
 def test_beam_monitor_value_is_settable(config):

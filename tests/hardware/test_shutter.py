@@ -24,12 +24,13 @@ def test_open_and_close_take_the_moving_time(config):
     assert shutter.state is ShutterState.CLOSED
     start = time.monotonic()
     shutter.open()
-    assert 0.03 <= time.monotonic() - start < 0.12
+    assert 0.03 <= time.monotonic() - start  # how much later, on a busy machine: not its job
     assert shutter.state is ShutterState.OPEN and shutter.is_open
     assert shutter.state == "OPEN"
-    start = time.monotonic()
-    shutter.open()  # already open: at once
-    assert time.monotonic() - start < 0.02
+    others = []
+    gevent.spawn(others.append, "ran")
+    shutter.open()  # already open: at once, without even letting another greenlet run
+    assert others == []
     shutter.close()
     assert shutter.is_closed
 
@@ -37,7 +38,7 @@ def test_open_and_close_take_the_moving_time(config):
 def test_state_is_moving_meanwhile(config):
     slow = config.get("slow")
     opener = gevent.spawn(slow.open)
-    gevent.sleep(0.05)
+    gevent.sleep(0)  # the opener starts, and waits for the blade
     assert slow.state is ShutterState.MOVING
     closer = gevent.spawn(slow.close)  # waits for the opening to finish
     opener.join()
@@ -49,7 +50,8 @@ def test_state_is_moving_meanwhile(config):
 def test_interrupted_opening_leaves_it_closed(config):
     slow = config.get("slow")
     opener = gevent.spawn(slow.open)
-    gevent.sleep(0.05)
+    gevent.sleep(0)  # the opener starts, and waits for the blade
+    assert slow.state is ShutterState.MOVING
     opener.kill(RuntimeError("cancelled"))
     assert slow.state is ShutterState.CLOSED
 
