@@ -2,7 +2,9 @@
 
 Run as a script (its own process). Each point: the counters integrate for count_time
 (gevent.sleep), then one value per channel is appended. Prints "POINT <i>" after each point
-and "DONE <db_name>" at the end, so that a test can start readers at a known moment.
+and "DONE <db_name>" at the end, so that a test can start readers at a known moment. With
+--hold-after N it stops after point N, everything written, until a line comes on stdin: the
+test decides when the scan goes on, whatever the machine's speed.
 """
 
 from gevent import monkey
@@ -65,7 +67,11 @@ def publish_scan(pub: DataPublisher, args: argparse.Namespace, scan_nb: int) -> 
             channel.append(np.array([diode_value(number, index)]))
         if mca is not None:
             mca.append(np.arange(args.mca_size, dtype=np.uint32)[None, :] * (index + 1))
+        if index == args.hold_after:
+            pub.flush()
         print(f"POINT {index}", flush=True)
+        if index == args.hold_after:
+            sys.stdin.readline()
         if args.abort_after is not None and index + 1 >= args.abort_after:
             state = "ABORTED"
             break
@@ -83,6 +89,7 @@ def main() -> None:
     parser.add_argument("--count-time", type=float, default=0.02)
     parser.add_argument("--abort-after", type=int)
     parser.add_argument("--mca-size", type=int, default=0)
+    parser.add_argument("--hold-after", type=int, help="after this point, wait for a line")
     args = parser.parse_args()
     pub = DataPublisher(redis.Redis.from_url(os.environ["BEAMSHELL_REDIS_URL"]))
     for scan_nb in range(args.first_scan_nb, args.first_scan_nb + args.nscans):

@@ -64,13 +64,29 @@ def test_listen_in_a_separate_process_prints_each_event(redis_client):
     assert fields[-1] == ["END_SCAN", scan, "state=DONE"]
 
 
+class LinesOut(io.StringIO):
+    """The listener's output; `ended` is set once it has written an END_SCAN line."""
+
+    def __init__(self):
+        super().__init__()
+        self.listening = gevent.event.Event()
+        self.ended = gevent.event.Event()
+
+    def write(self, text: str) -> int:
+        if text.startswith("listening to session"):
+            self.listening.set()
+        if "END_SCAN" in text:
+            self.ended.set()
+        return super().write(text)
+
+
 def test_listen_stops_on_its_stop_event(redis_client):
-    out = io.StringIO()
+    out = LinesOut()
     stop = gevent.event.Event()
     listener = gevent.spawn(run_listen, "demo", None, out, stop)
-    gevent.sleep(0.1)
+    assert out.listening.wait(timeout=30)
     publish_scan(redis_client)
-    gevent.sleep(0.2)
+    assert out.ended.wait(timeout=30)
     stop.set()
     assert listener.get(timeout=10) == 0
     assert out.getvalue().splitlines()[-1].split()[1:] == [

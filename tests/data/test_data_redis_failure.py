@@ -44,6 +44,8 @@ def test_redis_killed_during_a_scan_gives_a_clear_error_on_the_next_call(own_red
     assert chan.written == 5
     kill(process)
     chan.append(np.array([5.0]))  # pending: the background writer fails on it
+    # Mostly the background writer fails first and the next call reports it; if it has not
+    # run yet, that call's own write fails the same way: the outcome is the same.
     gevent.sleep(0.2)
     with pytest.raises(DataPublishError) as info:
         chan.append(np.array([6.0]))
@@ -76,7 +78,7 @@ def test_unreported_error_is_raised_by_close(own_redis):
     pub, _, chan = start_scan(url)
     kill(process)
     chan.append(1.0)
-    gevent.sleep(0.2)
+    gevent.sleep(0.2)  # as above: failed in the background, or by close's own flush
     with pytest.raises(DataPublishError, match=url):
         pub.close()
     pub.close()

@@ -23,14 +23,18 @@ def test_listener_process_follows_a_sequence_live(session, run):
         with seq.sequence_context() as scan_seq:
             s1 = env["loopscan"](3, 0.1, env["diode"], run=False)
             scan_seq.add(s1)
-            gevent.sleep(0.5)  # the operator moves motors before running the scan
+            # The listener sees the scan as soon as it is added, before it runs: the
+            # operator may move motors for as long as he likes in between.
+            with gevent.Timeout(30):
+                first_ref = listener.stdout.readline()
+            assert first_ref.startswith("ref "), first_ref
             s1.run()
             s2 = env["loopscan"](2, 0.1, env["diode"], run=False)
             scan_seq.add_and_run(s2)
         out, err = listener.communicate(timeout=30)
     finally:
         listener.kill()
-    lines = out.splitlines()
+    lines = [first_ref, *out.splitlines()]
     refs = [line.split() for line in lines if line.startswith("ref ")]
     assert [name for _, _, name in refs] == [s1.node.db_name, s2.node.db_name], err
     assert float(refs[0][1]) < s1.start_time  # seen in real time, before the scan started

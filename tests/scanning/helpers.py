@@ -1,7 +1,15 @@
-"""Helpers shared by the scan tests: output lines, matching them in order, recording streams."""
+"""Helpers shared by the scan tests: output lines, matching them in order, recording streams,
+and the events a test waits for (points taken, text printed) instead of sleeping."""
 
+import itertools
 import re
 import time
+from collections.abc import Callable
+from typing import Any
+
+import gevent.event
+
+from beamshell.scanning.chain import ChainIterationPreset, ChainPreset
 
 FILE = "/tmp/scans/demo/inhouse/sample/sample_0001/sample_0001.h5"
 HEADER_RE = (
@@ -46,13 +54,18 @@ def assert_lines_match(lines: list[str], patterns: list[str]) -> list[re.Match]:
 
 
 class RecordingStream:
-    """An output stream that remembers when each piece of text was written."""
+    """An output stream that remembers when each piece of text was written, and, given
+    `progress`, what it returned at that moment (e.g. the scan's points done)."""
 
-    def __init__(self):
+    def __init__(self, progress: Callable[[], Any] | None = None):
         self.writes: list[tuple[float, str]] = []
+        self.progress = progress
+        self.progress_at: list[tuple[Any, str]] = []
 
     def write(self, text: str) -> int:
         self.writes.append((time.monotonic(), text))
+        if self.progress is not None:
+            self.progress_at.append((self.progress(), text))
         return len(text)
 
     def flush(self) -> None:
@@ -61,3 +74,43 @@ class RecordingStream:
     @property
     def text(self) -> str:
         return "".join(text for _, text in self.writes)
+
+
+class PointsDone(ChainPreset):
+    """A chain preset whose `reached` event is set once the scan has taken `count` points
+    (when the chain asks for the hooks of point `count`): what a test waits for before it
+    interrupts a scan that must have data."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self.reached = gevent.event.Event()
+
+    def get_iterator(self, acq_chain):
+        for index in itertools.count():
+            if index >= self.count:
+                self.reached.set()
+            yield ChainIterationPreset()
+
+
+class WatchedStream:
+    """Passes every write on to `stream`; `printed(text)` is an event set once `text` has
+    been written (within one write call)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self._events: dict[str, gevent.event.Event] = {}
+
+    def printed(self, text: str) -> gevent.event.Event:
+        return self._events.setdefault(text, gevent.event.Event())
+
+    def write(self, text: str) -> int:
+        for wanted, event in self._events.items():
+            if wanted in text:
+                event.set()
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)

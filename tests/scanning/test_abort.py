@@ -18,6 +18,8 @@ from beamshell.scanning.masters import SoftwareTimerMaster
 from beamshell.scanning.scan import Scan, ScanPreset, ScanState
 from beamshell.scanning.scans import loopscan
 
+from .helpers import PointsDone
+
 NPOINTS = 4
 STOP_BLOCK_S = 0.2  # a blocking stop still ends: the stop sequence must wait for it
 
@@ -307,9 +309,11 @@ def test_ctrl_c_reaches_the_greenlet_that_runs_the_scan(quiet_env, devices):
     harness = Harness()
     scan = loopscan(50, 0.05, devices.diode, run=False)
     scan.add_preset(RecPreset("A", harness))
+    two_points = PointsDone(2)
+    scan.acq_chain.add_preset(two_points)
 
     def press_ctrl_c():
-        gevent.sleep(0.3)
+        two_points.reached.wait()
         os.kill(os.getpid(), signal.SIGINT)
 
     presser = gevent.spawn(press_ctrl_c)
@@ -318,7 +322,7 @@ def test_ctrl_c_reaches_the_greenlet_that_runs_the_scan(quiet_env, devices):
     presser.join()
     assert scan.state is ScanState.ABORTED
     assert harness.log == ["A.prepare", "A.start", "A.stop"]
-    assert 0 < scan.npoints_done < 50
+    assert 2 <= scan.npoints_done < 50
     assert len(scan.get_data()[devices.diode]) == scan.npoints_done
 
 

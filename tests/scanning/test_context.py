@@ -1,12 +1,12 @@
 """ScanEnvironment and ScanSaving: numbering that survives, history, current scan, saving."""
 
-import gevent
 import pytest
 import redis
 
 from beamshell.config.settings import SettingsStore
 from beamshell.errors import BeamshellError
 from beamshell.scanning import context, scans
+from beamshell.scanning.chain import ChainIterationPreset, ChainPreset
 from beamshell.scanning.context import ScanEnvironment
 
 
@@ -39,21 +39,23 @@ def test_current_scan_for_the_toolbar(quiet_env, devices):
     scan = scans.loopscan(5, 0.05, devices.diode, run=False)
     seen = []
 
-    def watch():
-        while not seen or seen[-1][0] < 2:
-            current = quiet_env.current_scan
-            if current is not None:
-                seen.append((current.npoints_done, current.npoints, current.elapsed))
-            gevent.sleep(0.02)
+    class Watch(ChainPreset):
+        """Looks at what the toolbar would show, before each point."""
 
-    watcher = gevent.spawn(watch)
+        def get_iterator(self, acq_chain):
+            while True:
+                current = quiet_env.current_scan
+                seen.append((current, current.npoints_done, current.npoints, current.elapsed))
+                yield ChainIterationPreset()
+
+    scan.acq_chain.add_preset(Watch())
     scan.run()
-    watcher.kill()
     assert quiet_env.current_scan is None
-    assert seen and all(npoints == 5 for _, npoints, _ in seen)
-    done = [n for n, _, _ in seen]
-    assert done == sorted(done) and done[-1] >= 2
-    assert all(elapsed >= 0 for _, _, elapsed in seen)
+    assert [(current, done, npoints) for current, done, npoints, _ in seen] == [
+        (scan, index, 5) for index in range(5)
+    ]
+    elapsed = [elapsed for *_, elapsed in seen]
+    assert elapsed[0] >= 0 and elapsed == sorted(elapsed)
 
 
 def test_default_environment_is_explicit():

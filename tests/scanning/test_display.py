@@ -24,16 +24,19 @@ from .helpers import (
 
 
 def test_rows_appear_while_the_scan_runs(env, devices):
-    stream = RecordingStream()
+    # What the scan had done when each piece of the table was written.
+    stream = RecordingStream(progress=lambda: env.current_scan and env.current_scan.npoints_done)
     env.output = stream
     scan = scans.loopscan(6, 0.1, devices.diode)
-    scan_end = time.monotonic()
     assert scan.state is ScanState.DONE
-    row_times = [t for t, text in stream.writes if re.match(r"\s+\d+\s", text)]
-    assert len(row_times) >= 5  # rows come one by one, not all at the end
-    # The first row is printed while five more points of 0.1 s are still to be counted.
-    assert row_times[0] < scan_end - 0.3
-    assert all(a <= b for a, b in zip(row_times, row_times[1:], strict=False))
+    rows = [(done, text) for done, text in stream.progress_at if re.match(r"\s+\d+\s", text)]
+    # Rows come one by one as points are taken, not all at the end: the first while the
+    # scan still had points to take (it is woken by the point's end, and runs while the
+    # scan counts the next one).
+    assert len(rows) >= 5
+    progress = [done for done, _ in rows]
+    assert progress[0] is not None and progress[0] < 6
+    assert progress == sorted(progress)
     lines = lines_of(stream.text)
     assert re.fullmatch(HEADER_RE, lines[0]) and lines[1] == "loopscan 6 0.1"
     assert re.fullmatch(TOOK_RE, lines[-2])
@@ -95,8 +98,9 @@ def test_a_terminal_that_stops_reading_does_not_stop_the_scan(env, devices):
     scan = scans.loopscan(20, 0.01, devices.diode)
     took = time.monotonic() - started
     assert scan.state is ScanState.DONE and scan.npoints_done == 20
-    # The scan waited for the table only at its two bounded points (header, footer).
-    assert took < HEADER_WAIT_S + FOOTER_WAIT_S + 2
+    # The scan waited for the table only at its two bounded points (header, footer); the
+    # margin is for a busy machine (a scan waiting on the terminal would never end).
+    assert took < HEADER_WAIT_S + FOOTER_WAIT_S + 10
     # Once the terminal reads again, the table comes out, complete.
     received = b""
     deadline = time.monotonic() + 10

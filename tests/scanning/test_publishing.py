@@ -14,6 +14,8 @@ from beamshell.scanning.chain import ChainIterationPreset, ChainPreset
 from beamshell.scanning.context import ScanEnvironment
 from beamshell.scanning.scan import ScanPreset, ScanState
 
+from .helpers import PointsDone
+
 
 def events_of(node):
     return [(event, child.db_name) for event, child, _ in node.walk_events(wait=False)]
@@ -151,9 +153,11 @@ def test_redis_failure_fails_the_scan_with_a_clear_message(doomed_redis, devices
     process, client = doomed_redis
     env = ScanEnvironment("demo", redis=client, settings=quiet_env.settings, display=False)
     scan = scans.loopscan(100, 0.02, devices.diode, run=False, env=env)
+    three_points = PointsDone(3)
+    scan.acq_chain.add_preset(three_points)
 
     def kill_redis():
-        gevent.sleep(0.3)
+        three_points.reached.wait()
         process.terminate()
         process.wait(10)
 
@@ -164,5 +168,5 @@ def test_redis_failure_fails_the_scan_with_a_clear_message(doomed_redis, devices
     message = str(caught.value)
     assert "\n" not in message and scan.node_name in message
     assert scan.state is ScanState.ABORTED
-    assert 0 < scan.npoints_done < 100
+    assert 3 <= scan.npoints_done < 100
     assert len(scan.get_data()["diode"]) >= scan.npoints_done  # kept in memory

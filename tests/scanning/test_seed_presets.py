@@ -1,6 +1,7 @@
 """Every example of the seed text scan-presets.txt, run as written (import paths translated)."""
 
 import re
+import sys
 
 import gevent
 import pytest
@@ -8,7 +9,15 @@ import pytest
 from beamshell.scanning.scan import ScanState
 from beamshell.scanning.scans import loopscan
 
-from .helpers import HEADER_RE, SAVED_RE, TOOK_RE, assert_lines_match, lines_of, row_re
+from .helpers import (
+    HEADER_RE,
+    SAVED_RE,
+    TOOK_RE,
+    WatchedStream,
+    assert_lines_match,
+    lines_of,
+    row_re,
+)
 
 
 @pytest.fixture(params=["memory only", "publishing"])
@@ -149,7 +158,7 @@ def test_chain_iteration_preset_example(seed_env, devices, capsys):
     )
 
 
-def test_wait_for_beam_preset_pauses_the_scan_only(seed_env, devices, capsys):
+def test_wait_for_beam_preset_pauses_the_scan_only(seed_env, devices, capsys, monkeypatch):
     diode = devices.beam  # the example's "diode" is the beam monitor
     diode.value = 0.0
     from beamshell.scanning.scan import ScanPreset
@@ -170,9 +179,12 @@ def test_wait_for_beam_preset_pauses_the_scan_only(seed_env, devices, capsys):
     s = loopscan(2, 0.1, devices.diode, run=False)
     s.add_preset(Preset(diode, 50))
     seen_states = []
+    stdout = WatchedStream(sys.stdout)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    waiting = stdout.printed("Waiting for beam")
 
     def beam_comes_back():
-        gevent.sleep(0.3)
+        waiting.wait()
         seen_states.append(s.state)  # this greenlet runs while the scan waits in prepare
         diode.value = 100.0
 

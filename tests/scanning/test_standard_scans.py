@@ -12,6 +12,8 @@ from beamshell.scanning import scans
 from beamshell.scanning.context import ScanAlreadyRunning
 from beamshell.scanning.scan import Scan, ScanState
 
+from .helpers import PointsDone
+
 
 def test_loopscan_points_and_elapsed_time(quiet_env, devices):
     scan = scans.loopscan(5, 0.02, devices.diode, devices.diode2)
@@ -40,6 +42,8 @@ def test_timescan_with_npoints_and_until_interrupted(quiet_env, devices):
 
     endless = scans.timescan(0.01, devices.diode, run=False)
     assert endless.npoints == 0
+    four_points = PointsDone(4)
+    endless.acq_chain.add_preset(four_points)
 
     def run():
         try:
@@ -48,11 +52,11 @@ def test_timescan_with_npoints_and_until_interrupted(quiet_env, devices):
             return exc
 
     runner = gevent.spawn(run)
-    gevent.sleep(0.2)
+    assert four_points.reached.wait(timeout=30)
     runner.kill(KeyboardInterrupt, block=True)
     assert isinstance(runner.value, KeyboardInterrupt)
     assert endless.state is ScanState.ABORTED
-    assert endless.npoints_done > 3
+    assert endless.npoints_done >= 4
     assert len(endless.get_data()["diode"]) >= endless.npoints_done
 
 
@@ -113,6 +117,8 @@ def test_dscan_returns_after_an_interrupt(quiet_env, devices):
     m1 = devices.m1
     m1.move(5)
     scan = scans.dscan(m1, 0, 10, 10, 0.1, devices.diode, run=False)
+    two_points = PointsDone(2)
+    scan.acq_chain.add_preset(two_points)
 
     def run():
         try:
@@ -121,11 +127,11 @@ def test_dscan_returns_after_an_interrupt(quiet_env, devices):
             return exc
 
     runner = gevent.spawn(run)
-    gevent.sleep(0.35)
+    assert two_points.reached.wait(timeout=30)
     runner.kill(KeyboardInterrupt, block=True)
     assert isinstance(runner.value, KeyboardInterrupt)
     assert scan.state is ScanState.ABORTED
-    assert 0 < scan.npoints_done < 11
+    assert 2 <= scan.npoints_done < 11
     assert m1.position == pytest.approx(5)
     assert not m1.is_moving
 
