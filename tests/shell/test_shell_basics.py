@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import time
 
 from shell_pty import BEAMSHELL, Shell, strip_escapes
 
@@ -243,10 +242,11 @@ def test_help_and_server_status_do_not_import_the_shell(shell_env, config_dir):
 def test_sigint_from_outside_interrupts_the_running_command(spawn_shell):
     shell = spawn_shell()
     shell.expect_prompt(1)
-    shell.send("import gevent; gevent.sleep(30)")
-    time.sleep(0.5)
+    # The command says when it runs (the marker is built so that its echo does not match).
+    shell.send("import gevent; print('long command' + ' running'); gevent.sleep(30)")
+    shell.expect("long command running")
     shell.signal(signal.SIGINT)
-    shell.expect_prompt(timeout=5)
+    shell.expect_prompt()
     assert "!!! === KeyboardInterrupt === !!!" in strip_escapes(shell.child.before)
     assert "4" in shell.run("2 + 2")
 
