@@ -75,9 +75,9 @@ def test_move_beyond_limits_is_refused_before_anything_moves(env):
 
 
 def test_ctrl_c_during_mv_stops_every_axis_and_reports(env, capsys):
-    env["m1"].velocity = 2
-    env["m2"].velocity = 2
-    command = gevent.spawn(env["mv"], env["m1"], 5, env["m2"], 5)
+    env["m1"].velocity = 0.5  # 20 s to the limit: interrupted long before
+    env["m2"].velocity = 0.5
+    command = gevent.spawn(env["mv"], env["m1"], 10, env["m2"], 10)
     gevent.sleep(0.5)
     # gevent hands a KeyboardInterrupt that ends a greenlet on to the main greenlet.
     with pytest.raises(KeyboardInterrupt):
@@ -85,18 +85,18 @@ def test_ctrl_c_during_mv_stops_every_axis_and_reports(env, capsys):
     assert isinstance(command.exception, KeyboardInterrupt)
     for axis in (env["m1"], env["m2"]):
         assert not axis.is_moving
-        assert 0 < axis.position < 5
+        assert 0 < axis.position < 10
     out = capsys.readouterr().out
     assert "m1 stopped at" in out and "m2 stopped at" in out
 
 
 def test_ctrl_c_during_umv_stops_the_axis(env, capsys):
-    env["m1"].velocity = 2
-    command = gevent.spawn(env["umv"], env["m1"], 5)
+    env["m1"].velocity = 0.5  # 20 s to the limit: interrupted long before
+    command = gevent.spawn(env["umv"], env["m1"], 10)
     gevent.sleep(0.4)
     with pytest.raises(KeyboardInterrupt):
         command.kill(KeyboardInterrupt)
-    assert not env["m1"].is_moving and 0 < env["m1"].position < 5
+    assert not env["m1"].is_moving and 0 < env["m1"].position < 10
     assert "m1 stopped at" in capsys.readouterr().out
 
 
@@ -170,11 +170,19 @@ def test_a_counter_read_that_raises(env):
     diode.clear_fault()
 
     scan = env["loopscan"](10, 0.01, diode, run=False)
-    gevent.spawn_later(0.05, diode.simulate_fault, "beam dump")
+
+    class BeamDumpAtPoint3(env["ChainPreset"]):
+        def get_iterator(self, acq_chain):
+            for index in range(10):
+                if index == 3:
+                    diode.simulate_fault("beam dump")
+                yield env["ChainIterationPreset"]()
+
+    scan.acq_chain.add_preset(BeamDumpAtPoint3())
     with pytest.raises(Exception, match="beam dump"):
         scan.run()
     assert scan.state.name == "ABORTED"
-    assert 0 < len(scan.get_data()["diode"]) < 10
+    assert len(scan.get_data()["diode"]) == 3
     diode.clear_fault()
     assert env["ct"](0.01, diode).state.name == "DONE"
 

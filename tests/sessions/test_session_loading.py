@@ -121,6 +121,7 @@ def test_user_scripts_run_in_the_namespace(open_session, tmp_path):
 def test_close_stops_a_moving_axis(open_session):
     session = open_session("plain")
     m1 = session.env_dict["m1"]
+    m1.velocity = 1  # 9 s of motion: stopped long before
     m1.move(9, wait=False)
     session.close()
     assert not m1.is_moving

@@ -185,12 +185,14 @@ def test_keys_typed_during_a_command_start_the_next_input(spawn_shell):
 def test_lines_entered_during_a_command_run_after_it(spawn_shell):
     shell = spawn_shell()
     shell.expect_prompt(1)
-    shell.send("loopscan(8, 0.1, diode)")
+    # 3 s of scan: the lines typed after row 1 arrive while it runs, however busy the
+    # machine (only a hang would make them wait for the prompt).
+    shell.send("loopscan(30, 0.1, diode)")
     shell.expect(_row(1))
     shell.child.send("6 * 7\r")
     shell.child.send("SCANS[-1].state.name\r")
     shell.expect(r"queued: 6 \* 7; SCANS\[-1\]\.state\.name")  # shown while it runs
-    shell.expect(_row(7))
+    shell.expect(_row(29))
     shell.count += 2  # both queued lines run, each on its own prompt line, in order
     shell.expect_prompt()
     output = strip_escapes(shell.child.before)
@@ -211,7 +213,7 @@ def test_queued_lines_are_dropped_after_ctrl_c_or_an_error(spawn_shell):
     assert "'ABORTED'" in shell.run("SCANS[-1].state.name")
     assert "NameError" in shell.run("marker_a")  # the queued line never ran
 
-    shell.send("loopscan(5, 0.1, diode); 1 / 0")
+    shell.send("loopscan(30, 0.1, diode); 1 / 0")  # still running when marker_b arrives
     shell.expect(_row(1))
     shell.child.send("marker_b = 2\r")
     shell.expect(r"not run after the error: marker_b = 2")
