@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from beamshell.config.redis_access import key_prefix_of
@@ -226,7 +226,9 @@ class HashSetting(MutableMapping):
         values.update(self._stored())
         return values
 
-    def update(self, other: Mapping[str, Any] = (), **kwargs: Any) -> None:  # type: ignore[override]
+    def update(  # type: ignore[override]
+        self, other: Mapping[str, Any] | Iterable[tuple[str, Any]] = (), **kwargs: Any
+    ) -> None:
         """Write several fields in one round trip."""
         values = dict(other, **kwargs)
         if not values:

@@ -9,7 +9,7 @@ import yaml
 from beamshell.errors import ConfigError
 
 
-class LineDict(dict):
+class LineDict(dict[Any, Any]):
     """A mapping from YAML that knows where it was written."""
 
     filename: str = ""

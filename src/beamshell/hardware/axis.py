@@ -104,7 +104,7 @@ class Axis(StrictAttributes):
         self.controller = controller
         self.unit = unit
         self.steps_per_unit = float(steps_per_unit)
-        self._configured = {
+        self._configured: dict[str, Any] = {
             "velocity": float(velocity),
             "acceleration": float(acceleration),
             "low_limit": low_limit,

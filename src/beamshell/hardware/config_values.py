@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import overload
 
 from beamshell.config.static import ConfigNode
 
 
+@overload
+def number(
+    node: ConfigNode, key: str, default: float, *, positive: bool = ..., non_negative: bool = ...
+) -> float: ...
+@overload
+def number(
+    node: ConfigNode,
+    key: str,
+    default: None = None,
+    *,
+    positive: bool = ...,
+    non_negative: bool = ...,
+) -> float | None: ...
 def number(
     node: ConfigNode,
     key: str,

@@ -131,6 +131,8 @@ class MockupController(StrictAttributes):
         sign = config_values.number(node, "sign", 1.0)
         if sign not in (1.0, -1.0):
             raise node.error(f"'sign' must be 1 or -1, got {node.raw('sign')!r}", "sign")
+        if self._config is None:
+            raise BeamshellError(f"controller {self.name}: axis '{name}' needs a configuration")
         settings = self._config.settings.mapping(f"axis:{name}")
         axis = Axis(
             name,

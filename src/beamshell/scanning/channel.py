@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from beamshell.text import has_unprintable
+
+if TYPE_CHECKING:
+    from beamshell.scanning.chain import AcquisitionDevice, AcquisitionMaster
 
 _INITIAL_CAPACITY = 64
 
@@ -40,8 +43,9 @@ class AcquisitionChannel:
         if len(self.shape) > 1:
             raise ValueError(f"channel '{name}': only scalar and 1-D points, got shape {shape}")
         self.unit = unit
-        self.master = None  # the AcquisitionMaster whose iterations fill it (set by the chain)
-        self.device = None  # the device that emits it
+        # The AcquisitionMaster whose iterations fill it (set by the chain).
+        self.master: AcquisitionMaster | None = None
+        self.device: AcquisitionDevice | None = None  # the device that emits it
         self.counter = None  # the counter it holds data of, if any (get_data by object)
         self.role: str | None = None  # "elapsed_time" or "axis" for the table's first columns
         self.displayed = len(self.shape) == 0  # a column of the live table

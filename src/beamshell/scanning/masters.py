@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import gevent
 import numpy as np
@@ -64,7 +65,9 @@ class MotorStepMaster(AcquisitionMaster):
 
     moves = True
 
-    def __init__(self, axes: Sequence, positions: Sequence[Sequence[float]], name: str = "axis"):
+    def __init__(
+        self, axes: Sequence[Any], positions: Sequence[Sequence[float]], name: str = "axis"
+    ):
         super().__init__(name)
         if len(axes) != len(positions):
             raise ValueError("MotorStepMaster: one list of positions per axis is needed")
@@ -84,7 +87,7 @@ class MotorStepMaster(AcquisitionMaster):
         ]
         for channel in self.axis_channels:
             channel.role = "axis"
-        self._move_axes = None
+        self._move_axes: Callable[..., None] | None = None
 
     def prepare(self) -> None:
         # Lazy: the hardware package is only needed once a motor scan runs.
@@ -93,6 +96,7 @@ class MotorStepMaster(AcquisitionMaster):
         self._move_axes = move_axes
 
     def prepare_iteration(self, index: int) -> None:
+        assert self._move_axes is not None, "prepare() comes first"
         self._move_axes(
             {
                 axis: float(positions[index])

@@ -55,7 +55,9 @@ def run_shielded(function: Callable, deferred: list[BaseException], *args: Any) 
                 message = f"abandoned after {len(deferred)} interrupts while stopping"
                 worker.kill(StopAbandoned(message), block=False)
     if not worker.successful():
-        if isinstance(worker.exception, StopAbandoned):
+        failure = worker.exception
+        if isinstance(failure, StopAbandoned):
             return None
-        raise worker.exception
+        assert isinstance(failure, BaseException)  # not successful: it raised
+        raise failure
     return worker.value

@@ -9,7 +9,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from beamshell.config.redis_access import mask_secrets
 from beamshell.config.static import Config, register_config, resolve_config_dir, unregister_config
@@ -21,6 +21,9 @@ from beamshell.sessions.session_config import SessionConfig
 log = logging.getLogger(__name__)
 
 SCAN_ABORT_TIMEOUT_S = 30.0  # a scan still running when its session closes, to stop
+
+if TYPE_CHECKING:
+    from beamshell.scanning.context import ScanEnvironment
 
 
 class Session:
@@ -34,7 +37,7 @@ class Session:
         self.error_history = ErrorHistory(explain=self._explain_error)
         self.objects: dict[str, Any] = {}  # namespace name -> configured object
         self.failed_objects: dict[str, BaseException] = {}
-        self.scan_env = None
+        self.scan_env: ScanEnvironment | None = None
         self.live_plot = None  # plot(live=True): drawn by the shell above its toolbar
         self.session_config: SessionConfig | None = None
         self.file_writer = FileWriterLink(name, config.root_dir, config.redis, config.redis_url)
@@ -162,6 +165,7 @@ class Session:
 
     def _run_setup_file(self, session_config: SessionConfig) -> None:
         path = session_config.setup_file
+        assert path is not None  # only called when the session has one
         try:
             with contextlib.redirect_stdout(self._out or sys.stdout):
                 run_script(path, self.env_dict)

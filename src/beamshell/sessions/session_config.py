@@ -72,7 +72,8 @@ class SessionConfig:
         )
 
     def error(self, message: str, key: str | None = None) -> ConfigError:
-        return ConfigError(message, self.filename, self.object_lines.get(key, self.line), self.name)
+        line = self.line if key is None else self.object_lines.get(key, self.line)
+        return ConfigError(message, self.filename, line, self.name)
 
 
 def _names(node, key: str, default):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import gevent
 import gevent.event
@@ -109,7 +110,8 @@ class CommandDisplay:
         self.typeahead.reset()
         self.queued = []
         while not greenlet.dead:
-            gevent.wait([self._terminal_free, greenlet], count=1)
+            waitables: list[Any] = [self._terminal_free, greenlet]
+            gevent.wait(waitables, count=1)
             if greenlet.dead:
                 break
             self._run_app(greenlet)
@@ -135,7 +137,7 @@ class CommandDisplay:
 
         async def finish() -> None:
             await output.drain()
-            if app.is_running and not app.future.done():
+            if app.is_running and app.future is not None and not app.future.done():
                 app.exit()
 
         def start() -> None:

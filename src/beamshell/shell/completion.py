@@ -56,7 +56,7 @@ def _inside_call(text: str, namespace: Mapping[str, Any]) -> bool:
     if code.count("(") > code.count(")"):
         return True
     helper = _HELPER_ARGS.match(code)
-    return bool(helper) and callable(namespace.get(helper.group(1)))
+    return helper is not None and callable(namespace.get(helper.group(1)))
 
 
 def _resolve(path: list[str], namespace: Mapping[str, Any]) -> Any:

@@ -12,11 +12,12 @@ import builtins
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 from gevent.socket import wait_read
 
 
-def make_input(release_terminal: Callable[[], AbstractContextManager]) -> Callable[..., str]:
+def make_input(release_terminal: Callable[[], AbstractContextManager[Any]]) -> Callable[..., str]:
     def beamshell_input(prompt: object = "") -> str:
         with release_terminal():
             sys.stdout.write(str(prompt))
@@ -33,7 +34,9 @@ def make_input(release_terminal: Callable[[], AbstractContextManager]) -> Callab
 
 
 @contextmanager
-def cooperative_input(release_terminal: Callable[[], AbstractContextManager]) -> Iterator[None]:
+def cooperative_input(
+    release_terminal: Callable[[], AbstractContextManager[Any]],
+) -> Iterator[None]:
     """Replace builtins.input for the duration of the block."""
     original = builtins.input
     builtins.input = make_input(release_terminal)

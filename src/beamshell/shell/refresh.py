@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import select
+from typing import Any
 
 from prompt_toolkit.application import Application
 
@@ -21,14 +22,14 @@ def terminal_writable(fd: int) -> bool:
         return True  # not a selectable stream (a file): writes do not block
 
 
-def output_fd(app: Application) -> int | None:
+def output_fd(app: Application[Any]) -> int | None:
     try:
         return app.output.fileno()
     except (AttributeError, NotImplementedError, OSError, ValueError):
         return None
 
 
-async def refresh_periodically(app: Application, interval: float) -> None:
+async def refresh_periodically(app: Application[Any], interval: float) -> None:
     """Invalidate `app` every `interval` seconds while the terminal is writable."""
     fd = output_fd(app)
     while True:

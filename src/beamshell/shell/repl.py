@@ -279,9 +279,11 @@ class BeamshellShell(InteractiveShellEmbed):
             app.pre_run_callables.append(lambda: self.python_input.default_buffer.insert_text(text))
         output = OutputAbove(app)
         app.pre_run_callables.append(output.start)
-        app.pre_run_callables.append(
-            lambda: app.create_background_task(refresh_periodically(app, TOOLBAR_REFRESH_S))
-        )
+
+        def start_refreshing() -> None:
+            app.create_background_task(refresh_periodically(app, TOOLBAR_REFRESH_S))
+
+        app.pre_run_callables.append(start_refreshing)
         app.pre_run_callables.append(self._leave_on_termination)
         try:
             return app.run(handle_sigint=False)
@@ -307,7 +309,9 @@ class BeamshellShell(InteractiveShellEmbed):
             leave()
 
     # -- execution -------------------------------------------------------------------------
-    def run_cell(self, raw_cell: str, store_history: bool = False, **kwargs: Any):
+    def run_cell(  # type: ignore[override]  # IPython's keywords pass through **kwargs
+        self, raw_cell: str, store_history: bool = False, **kwargs: Any
+    ):
         if self._running_command:  # a magic running code inside the command: same greenlet
             return super().run_cell(raw_cell, store_history=store_history, **kwargs)
         code = apply_typing_helper(raw_cell, self.user_ns)
@@ -336,7 +340,9 @@ class BeamshellShell(InteractiveShellEmbed):
             log.warning("(toolbar unavailable: %s)", exc)
 
     # -- errors ----------------------------------------------------------------------------
-    def showtraceback(self, exc_tuple=None, filename=None, tb_offset=None, **kwargs: Any):
+    def showtraceback(  # type: ignore[override]  # IPython's keywords pass through **kwargs
+        self, exc_tuple=None, filename=None, tb_offset=None, **kwargs: Any
+    ):
         """One short line; the full traceback is kept for `last_error()`."""
         try:
             exc_type, exc, tb = self._get_exc_info(exc_tuple)
@@ -372,4 +378,4 @@ def run_repl(session: Any, history_path: str | None, runner: CommandRunner) -> N
         with cooperative_input(released), paged_help(released):
             shell.mainloop()
     finally:
-        shell.python_input.history = None  # release the file before the session closes
+        shell.python_input.history = None  # type: ignore[assignment]  # release the file first

@@ -157,7 +157,7 @@ def run_batch(
                 raise FileNotFoundError(f"no script file {os.fspath(path)}")
             path = path.resolve()
             runner.run(session.user_script_run, path)
-        else:
+        elif commands is not None:
             runner.run(exec, compile_commands(apply_typing_helper(commands, namespace)), namespace)
     except TerminatedBySignal as exc:
         _say_terminated(exc.signum)  # no traceback: nothing went wrong in the macro

@@ -109,11 +109,11 @@ class TerminalStream(io.TextIOBase):
         self._diverted_to = None
 
     @property
-    def encoding(self) -> str:
+    def encoding(self) -> str:  # type: ignore[override]  # read-only here, as on a real file
         return self._encoding
 
     @property
-    def errors(self) -> str:
+    def errors(self) -> str:  # type: ignore[override]  # read-only here, as on a real file
         return "replace"
 
     def writable(self) -> bool:
@@ -174,6 +174,6 @@ class TerminalStreams:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._saved is not None:
+        if self._saved is not None and self._writer is not None:
             sys.stdout, sys.stderr = self._saved
             self._writer.close()
