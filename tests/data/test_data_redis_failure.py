@@ -7,6 +7,8 @@ import gevent
 import numpy as np
 import pytest
 import redis
+from redis.backoff import ConstantBackoff
+from redis.retry import Retry
 
 from beamshell.config.redis_server import PrivateRedis
 from beamshell.data.errors import DataPublishError
@@ -71,6 +73,24 @@ def test_redis_killed_before_end_scan_is_raised_by_end_scan(own_redis):
         pub.end_scan(scan)
     with pytest.raises(DataPublishError):
         pub.flush()
+
+
+def test_a_flush_that_waits_during_a_failing_write_gets_the_error(own_redis):
+    """end_scan used to hang forever when it began waiting while the background writer
+    was already writing the batch that failed (a busy machine makes that likely)."""
+    process, url = own_redis
+    client = redis.Redis.from_url(url, retry=Retry(ConstantBackoff(0.2), 1))
+    pub = DataPublisher(client, flush_delay=60)  # only explicit flushes write
+    scan = pub.create_node("demo:tmp:scans:1_loopscan", "scan", {}, parent="demo")
+    chan = pub.create_channel(scan + ":diode", parent=scan)
+    chan.append(np.arange(3.0))
+    kill(process)
+    first = gevent.spawn(pub.flush)
+    gevent.idle()  # the writer is inside the failing write, waiting to retry
+    with gevent.Timeout(10), pytest.raises(DataPublishError, match=url):
+        pub.end_scan(scan)
+    with gevent.Timeout(10), pytest.raises(DataPublishError, match=url):
+        first.get()
 
 
 def test_unreported_error_is_raised_by_close(own_redis):
