@@ -105,7 +105,8 @@ class SessionDaemon:
         if not self.is_running():
             return {}
         try:
-            return json.loads(self.info_file.read_text())
+            info: dict[str, Any] = json.loads(self.info_file.read_text())
+            return info
         except (OSError, ValueError):
             return {}
 
