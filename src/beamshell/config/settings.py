@@ -21,9 +21,12 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from beamshell.config.redis_access import key_prefix_of
+
+if TYPE_CHECKING:
+    from beamshell.config.settings_feed import InvalidationFeed
 
 _PREFIX = "settings:"
 _MISSING = object()
@@ -259,7 +262,7 @@ class SettingsStore:
     def __init__(self, redis, *, follow_changes: bool = False):
         self.redis = redis
         self._cache = SettingsCache()
-        self._feed = None
+        self._feed: InvalidationFeed | None = None
         self._follow = follow_changes and _gevent_sockets()
         self._closed = False
         self._cache.enabled = self._feed_running

@@ -158,6 +158,10 @@ class MockupController(StrictAttributes):
     # -- the simulated hardware, as seen by Axis ----------------------------------------
     def attach(self, axis: Axis, dial_position: float) -> None:
         """Give `axis` its simulated motor; one that exists in Redis keeps its position."""
+        if self._config is None:
+            raise BeamshellError(
+                f"controller {self.name}: axis '{axis.name}' needs a configuration"
+            )
         state = self._config.settings.mapping(f"mockup:{axis.config_name}")
         motor = _SimulatedMotor(state, axis.steps_per_unit)
         self._motors[id(axis)] = motor

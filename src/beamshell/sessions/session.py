@@ -24,6 +24,7 @@ SCAN_ABORT_TIMEOUT_S = 30.0  # a scan still running when its session closes, to 
 
 if TYPE_CHECKING:
     from beamshell.scanning.context import ScanEnvironment
+    from beamshell.sessions.live_plot import LivePlot
 
 
 class Session:
@@ -38,7 +39,7 @@ class Session:
         self.objects: dict[str, Any] = {}  # namespace name -> configured object
         self.failed_objects: dict[str, BaseException] = {}
         self.scan_env: ScanEnvironment | None = None
-        self.live_plot = None  # plot(live=True): drawn by the shell above its toolbar
+        self.live_plot: LivePlot | None = None  # plot(live=True): drawn above the toolbar
         self.session_config: SessionConfig | None = None
         self.file_writer = FileWriterLink(name, config.root_dir, config.redis, config.redis_url)
         self._out = out

@@ -4,6 +4,7 @@ the clock."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -46,7 +47,7 @@ def toolbar_text(
     scan: Any | None,
     now: float | None = None,
     busy: bool = False,
-    moving: list[Any] = (),
+    moving: Sequence[Any] = (),
 ) -> str:
     """The whole toolbar line: ` DEMO | scanning: ascan 12/100 0:00:03, 0:00:25 left | 14:02:11 `;
     without a scan, the axes moving (` DEMO | moving: m2 12.345 mm | ...`), else `running`
