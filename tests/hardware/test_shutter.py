@@ -10,13 +10,21 @@ from beamshell.hardware.shutter import ShutterState
 
 FILES = {
     "shutters.yml": "- {name: fshutter, class: simulation_shutter}\n"
-    "- {name: slow, class: simulation_shutter, moving_time: 0.2}\n"
+    "- {name: slow, class: simulation_shutter, moving_time: 1}\n"
 }
 
 
 @pytest.fixture
 def config(make_config):
     return make_config(FILES)
+
+
+def wait_until_moving(shutter, timeout: float = 10.0) -> None:
+    """Until the shutter's own state says MOVING (the opener reads its setting first, and
+    the movement lasts 1 s: only a stall that long misses it); the timeout guards hangs."""
+    with gevent.Timeout(timeout, AssertionError(f"{shutter.name} never started moving")):
+        while shutter.state is not ShutterState.MOVING:
+            gevent.sleep(0.001)
 
 
 def test_open_and_close_take_the_moving_time(config):
@@ -27,19 +35,19 @@ def test_open_and_close_take_the_moving_time(config):
     assert 0.03 <= time.monotonic() - start  # how much later, on a busy machine: not its job
     assert shutter.state is ShutterState.OPEN and shutter.is_open
     assert shutter.state == "OPEN"
-    others = []
-    gevent.spawn(others.append, "ran")
-    shutter.open()  # already open: at once, without even letting another greenlet run
-    assert others == []
     shutter.close()
     assert shutter.is_closed
+    slow = config.get("slow")  # 1 s to move
+    slow.open()
+    start = time.monotonic()
+    slow.open()  # already open: at once (only a stall as long as a movement could miss it)
+    assert time.monotonic() - start < slow.moving_time
 
 
 def test_state_is_moving_meanwhile(config):
     slow = config.get("slow")
     opener = gevent.spawn(slow.open)
-    gevent.sleep(0)  # the opener starts, and waits for the blade
-    assert slow.state is ShutterState.MOVING
+    wait_until_moving(slow)
     closer = gevent.spawn(slow.close)  # waits for the opening to finish
     opener.join()
     assert slow.state in (ShutterState.OPEN, ShutterState.MOVING)
@@ -50,8 +58,7 @@ def test_state_is_moving_meanwhile(config):
 def test_interrupted_opening_leaves_it_closed(config):
     slow = config.get("slow")
     opener = gevent.spawn(slow.open)
-    gevent.sleep(0)  # the opener starts, and waits for the blade
-    assert slow.state is ShutterState.MOVING
+    wait_until_moving(slow)
     opener.kill(RuntimeError("cancelled"))
     assert slow.state is ShutterState.CLOSED
 
