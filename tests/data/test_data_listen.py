@@ -96,6 +96,27 @@ def test_listen_stops_on_its_stop_event(redis_client):
     ]
 
 
+def test_a_scan_that_starts_right_after_the_status_line_is_live_not_a_replay(redis_client):
+    """The status line comes before the walker has read anything: a scan that starts in
+    between (a listener slow to start on a busy machine) is news, not a replay."""
+
+    class PublishWhenWaiting(LinesOut):
+        def write(self, text: str) -> int:
+            written = super().write(text)
+            if "waiting for its first scan" in text:
+                publish_scan(redis_client)  # before the listener reads anything
+            return written
+
+    out = PublishWhenWaiting()
+    stop = gevent.event.Event()
+    listener = gevent.spawn(run_listen, "demo", None, out, stop)
+    assert out.ended.wait(timeout=30)
+    stop.set()
+    assert listener.get(timeout=10) == 0
+    events = out.getvalue().splitlines()[2:]
+    assert events and all(line[:2].isdigit() and "replay" not in line for line in events)
+
+
 @pytest.mark.parametrize("url", ["unix:///nonexistent/redis.sock"])
 def test_listen_without_redis_is_one_line_and_status_1(url, capsys):
     assert run_listen("demo", url) == 1
