@@ -1,6 +1,7 @@
 """Detached per-session processes: one at a time, found by their lock, stopped by their pid."""
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -60,3 +61,22 @@ def test_a_daemon_that_dies_at_start_names_its_log(daemon):
     with pytest.raises(DaemonStartError, match="did not start .exit status 3.: see .*sample-demo"):
         daemon.start(["--fail"])
     assert "failing on purpose" in daemon.log_file.read_text()
+
+
+def test_start_works_with_descriptors_above_1024_in_use(daemon):
+    """The start waited on its pipe with select(), which refuses descriptors from 1024 on:
+    a process with many files or sockets open could not start its writer or plot server."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1200
+    if hard != resource.RLIM_INFINITY and hard < wanted + 50:
+        pytest.skip(f"this system allows only {hard} open files")
+    if soft != resource.RLIM_INFINITY and soft < wanted + 50:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted + 50, hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(wanted)]
+    try:
+        pid = daemon.start()  # its pipe gets a descriptor above 1024
+        assert daemon.is_running() and daemon.pid() == pid
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -288,12 +288,15 @@ def _read_with_timeout(fd: int, timeout: float) -> bytes:
     """What the child wrote before closing its end (b'' if it died first), or on timeout."""
     deadline = time.monotonic() + timeout
     data = b""
+    # poll, not select: select() refuses descriptors from 1024 on, which a long-lived
+    # process with many files or sockets open (or a test run) reaches.
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
     while not data.endswith(b"\n"):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if not ready:
+        if not poller.poll(remaining * 1000):
             break
         chunk = os.read(fd, 64)
         if not chunk:
