@@ -44,7 +44,8 @@ def test_plot_fills_the_terminal_it_is_drawn_in(spawn_shell, shell_env):
     shell.run("ascan(m1, -1, 2.5, 35, 0, gauss)", timeout=60)
     lines = shell.run("plot()").split("\n")
     title = next(i for i, line in enumerate(lines) if re.search(r"scan \d+: ascan m1", line))
-    caption = next(i for i, line in enumerate(lines) if line.startswith("gauss: peak 0.7"))
+    # The noisy peak is at 0.7 or, when the noise says so, a neighbouring point.
+    caption = next(i for i, line in enumerate(lines) if re.match(r"gauss: peak 0\.[678]", line))
     drawing = lines[title : caption + 1]
     assert len(drawing) == 30 - 8  # the command, the prompt and the toolbar stay in view
     assert max(len(line) for line in drawing) == 99
@@ -60,7 +61,9 @@ def test_live_plot_is_drawn_while_the_scan_runs(spawn_shell):
     shell.expect(r"scan \d+: ascan m1 -2 3 25 0\.1", timeout=30)
     shell.expect(r"Took \d", timeout=60)
     # Once it has ended, its final drawing stays in the output, with the markers.
-    shell.expect(r"gauss: peak 0\.[67]\d* \(red\), cen 0\.[67]\d* \(green\)", timeout=20)
+    # The peak is the highest point: 0.6 and 0.8 are as close to the centre (0.7), the
+    # noise chooses.
+    shell.expect(r"gauss: peak 0\.[68]\d* \(red\), cen 0\.[67]\d* \(green\)", timeout=20)
     shell.expect_prompt()
     assert "live plot off" in shell.run("plot(live=False)")
     out = shell.run("ascan(m1, 0, 1, 5, 0, gauss)")
