@@ -91,7 +91,8 @@ def test_goto_cen_after_a_dscan_goes_to_the_absolute_position(ns, capsys):
     assert m1.position == pytest.approx(1.3, abs=2e-3)
     out = capsys.readouterr().out
     assert out.startswith("cen gauss vs m1: 1.3 (fwhm 0.8)\ngoto_cen: m1 from 1.00000 to 1.30")
-    assert re.search(r"\s+m1\n", out) and out.rstrip().endswith("1.30000")  # umv's display
+    # umv's display: the axis with its unit over the user and dial rows
+    assert re.search(r"\s+m1\[mm\]\n", out) and out.rstrip().endswith("1.30000")
     ns["goto_peak"]()
     assert m1.position == pytest.approx(1.3)
     ns["goto_min"]()
