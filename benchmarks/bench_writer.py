@@ -142,8 +142,7 @@ def main(quick: bool = False) -> None:
     runs = 2 if quick else 5
     directory = Path(tempfile.mkdtemp(prefix="beamshell-bench-writer-"))
     saved_env = {
-        k: os.environ.get(k)
-        for k in ("XDG_DATA_HOME", "XDG_STATE_HOME", "BEAMSHELL_REDIS_URL")
+        k: os.environ.get(k) for k in ("XDG_DATA_HOME", "XDG_STATE_HOME", "BEAMSHELL_REDIS_URL")
     }
     os.environ["XDG_STATE_HOME"] = str(directory / "state")
     try:
@@ -167,7 +166,9 @@ def main(quick: bool = False) -> None:
         shutil.rmtree(directory, ignore_errors=True)
     cost = statistics.median(with_writer) / statistics.median(without) - 1
     ratio = file_size / raw
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print(f"loopscan(N, 0, {NCOUNTERS} simulated counters), table off, real writer process;")
     print(f"median (min..max) of {runs} runs")
     rows = [

@@ -168,9 +168,7 @@ def _session_command(args: argparse.Namespace) -> int:
         session = open_session(args.session, config_dir, show_banner=not (args.no_banner or batch))
         try:
             if batch:
-                return run_batch(
-                    session, script=args.script, commands=args.commands, runner=runner
-                )
+                return run_batch(session, script=args.script, commands=args.commands, runner=runner)
             return run_interactive(session, runner)
         finally:
             runner.on_idle_terminate = lambda: None  # closing: a late signal must not cut it
