@@ -76,6 +76,7 @@ class Session:
             if session_config.setup_file is not None:
                 self._run_setup_file(session_config)
         self.file_writer.follow()  # first: nothing the writer says from now on is missed
+        assert self.scan_env is not None  # made with the namespace, above
         self._report(self.file_writer.ensure_running(self.scan_env.scan_saving.writer))
 
     def axes(self) -> list:
