@@ -120,7 +120,7 @@ def test_sigterm_mid_move_stops_the_motor_and_leaves(spawn, redis_client):
     shell = spawn()
     shell.expect_prompt(1)
     shell.send("umv(slow, 50)")  # 1 mm/s: a long move
-    shell.expect(r"slow\r")  # the header of the positions: it moves
+    shell.expect(r"slow\[mm\]\r")  # the header of the positions (axis[unit]): it moves
     shell.signal(signal.SIGTERM)
     shell.expect(r"slow stopped at \d")  # Ctrl-C's path: stopped, and where
     shell.expect("SIGTERM received")
