@@ -17,9 +17,9 @@ import numpy as np
 from writer_helpers import SESSION, dump_entry
 
 from beamshell.config.daemon import session_daemon
-from beamshell.writer.dataset_file import entry_is_complete, scan_file_path
 from beamshell.data.node import Event, get_node, get_session_node
 from beamshell.scanning.chain import ChainIterationPreset, ChainPreset
+from beamshell.writer.dataset_file import entry_is_complete, scan_file_path
 
 HERE = Path(__file__).resolve().parent
 
