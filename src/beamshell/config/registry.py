@@ -26,11 +26,6 @@ BUILTIN_CLASSES: dict[str, str] = {
 ALWAYS_ALLOWED_PACKAGES = ("beamshell",)
 
 
-def register(short_name: str, path: str) -> None:
-    """Add a short `class:` name (e.g. from a site plugin) as 'module:Class'."""
-    BUILTIN_CLASSES[short_name] = path
-
-
 def resolve_class(
     spec: str,
     allowed_packages: tuple[str, ...] = (),

@@ -66,10 +66,6 @@ class SettingsCache:
     def stamp(self, key: str) -> tuple[int, int]:
         return (self._epoch, self._generations.get(key, 0))
 
-    def lookup(self, key: str) -> Any:
-        """The cached value, or _MISSING."""
-        return self._values.get(key, _MISSING)
-
     def read(self, key: str, fetch: Callable[[], Any]) -> Any:
         """The cached value of `key`, else `fetch()` (cached if nothing changed meanwhile)."""
         if not self.enabled():

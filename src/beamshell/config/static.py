@@ -59,12 +59,10 @@ class ConfigNode:
         config: Config,
         data: LineDict,
         defaults: dict | None = None,
-        owner: LineDict | None = None,
     ):
         self._config = config
         self._data = data
         self.defaults = defaults or {}
-        self._owner = owner
 
     @property
     def name(self) -> str | None:
@@ -126,7 +124,7 @@ class ConfigNode:
         for item in items:
             if not isinstance(item, dict):
                 raise self.error(f"every item of '{key}' must be a mapping", key)
-            nodes.append(ConfigNode(self._config, item, {}, self._data))
+            nodes.append(ConfigNode(self._config, item, {}))
         return nodes
 
     def check_keys(self, allowed: Iterable[str]) -> None:
@@ -140,11 +138,6 @@ class ConfigNode:
     def error(self, message: str, key: str | None = None) -> ConfigError:
         line = self.line_of(key) if key else self.line
         return ConfigError(message, self.filename, line, self.name)
-
-    def to_dict(self) -> dict:
-        merged = dict(self.defaults)
-        merged.update(self._data)
-        return merged
 
     def __repr__(self) -> str:
         return f"<ConfigNode {self.name or '?'} {self.filename}:{self.line}>"
@@ -423,26 +416,47 @@ class Config:
         return f"<Config {self.root_dir} ({len(self._entries)} objects)>"
 
 
-_configs: dict[Path, Config] = {}
+class ConfigRegistry:
+    """The configurations of this process by directory: what `get_config()` returns.
+
+    One per process, owned here and changed only through the functions below: code in a
+    session gets the session's own Config (the session registers it while it is open).
+    """
+
+    def __init__(self) -> None:
+        self._configs: dict[Path, Config] = {}
+
+    def get(self, config_dir: str | os.PathLike | None, redis_url: str | None) -> Config:
+        path = resolve_config_dir(config_dir)
+        config = self._configs.get(path)
+        if config is None or (redis_url and config._redis_url not in (None, redis_url)):
+            config = Config(path, redis_url)
+            self._configs[path] = config
+        elif redis_url and config._redis_url is None:
+            config._redis_url = redis_url
+        return config
+
+    def register(self, config: Config) -> None:
+        self._configs[config.root_dir] = config
+
+    def unregister(self, config: Config) -> None:
+        if self._configs.get(config.root_dir) is config:
+            del self._configs[config.root_dir]
+
+
+_REGISTRY = ConfigRegistry()
 
 
 def get_config(config_dir: str | os.PathLike | None = None, redis_url: str | None = None) -> Config:
     """The configuration of `config_dir` (default: see resolve_config_dir), loaded once."""
-    path = resolve_config_dir(config_dir)
-    config = _configs.get(path)
-    if config is None or (redis_url and config._redis_url not in (None, redis_url)):
-        config = Config(path, redis_url)
-        _configs[path] = config
-    elif redis_url and config._redis_url is None:
-        config._redis_url = redis_url
-    return config
+    return _REGISTRY.get(config_dir, redis_url)
 
 
 def register_config(config: Config) -> None:
     """Make `config` the one `get_config()` returns for its directory (a session does this)."""
-    _configs[config.root_dir] = config
+    _REGISTRY.register(config)
 
 
 def unregister_config(config: Config) -> None:
-    if _configs.get(config.root_dir) is config:
-        del _configs[config.root_dir]
+    """A closing session: `get_config()` no longer returns its Config."""
+    _REGISTRY.unregister(config)

@@ -137,9 +137,6 @@ class ScanModel:
             self.spectra[name] = SpectrumBuffer(shape[0])
         return name
 
-    def channel_name(self, db_name: str) -> str | None:
-        return self._channel_names.get(db_name)
-
     def add_points(self, db_name: str, first_index: int, data: np.ndarray) -> None:
         name = self._channel_names.get(db_name)
         if name in self.series:

@@ -175,19 +175,46 @@ class ScanEnvironment:
         return f"<ScanEnvironment session={self.session_name!r} user={self.user!r} {where}>"
 
 
-_default_environment: ScanEnvironment | None = None
+class DefaultEnvironment:
+    """Which ScanEnvironment the standard scans use when called without `env=`.
+
+    One per process, owned here and changed only through the functions below: the session
+    that opens sets it, and releases it when it closes.
+    """
+
+    def __init__(self) -> None:
+        self._env: ScanEnvironment | None = None
+
+    def set(self, env: ScanEnvironment | None) -> None:
+        self._env = env
+
+    def get(self) -> ScanEnvironment:
+        if self._env is None:
+            raise BeamshellError(
+                "no scan environment: load a session, or call "
+                "beamshell.scanning.context.set_default_environment(ScanEnvironment(...))"
+            )
+        return self._env
+
+    def release(self, env: ScanEnvironment) -> None:
+        """Forget `env` if it is the default (another one set since stays)."""
+        if self._env is env:
+            self._env = None
+
+
+_DEFAULT = DefaultEnvironment()
 
 
 def set_default_environment(env: ScanEnvironment | None) -> None:
     """Make `env` the environment of scans created without one (the session calls this)."""
-    global _default_environment
-    _default_environment = env
+    _DEFAULT.set(env)
+
+
+def release_default_environment(env: ScanEnvironment) -> None:
+    """A closing session: its environment stops being the default, unless replaced since."""
+    _DEFAULT.release(env)
 
 
 def default_environment() -> ScanEnvironment:
-    if _default_environment is None:
-        raise BeamshellError(
-            "no scan environment: load a session, or call "
-            "beamshell.scanning.context.set_default_environment(ScanEnvironment(...))"
-        )
-    return _default_environment
+    """The environment of scans created without one; a one-line error if none was set."""
+    return _DEFAULT.get()

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from beamshell.scanning import arguments as check
 from beamshell.scanning.chain import AcquisitionChain
-from beamshell.scanning.context import ScanEnvironment, default_environment
+from beamshell.scanning.context import ScanEnvironment
 from beamshell.scanning.counter_reading import CounterReader, counter_channel_names
 from beamshell.scanning.display import format_value
 from beamshell.scanning.masters import MotorStepMaster, SoftwareTimerMaster
 from beamshell.scanning.scan import Scan
+from beamshell.scanning.scan_options import ScanOptions, scan_command
 
 __all__ = [
     "a2scan",
@@ -54,32 +56,33 @@ def _make_scan(
     title: str,
     counters: Sequence,
     info: dict[str, Any],
-    env: ScanEnvironment,
-    *,
-    name: str | None,
-    title_override: str | None,
-    save: bool,
-    run: bool,
-    scan_info: dict | None,
-    display: bool | None,
+    options: ScanOptions,
 ) -> Scan:
+    """The Scan of a standard scan (run unless `options.run` is False)."""
     full_info = {
         "type": kind,
-        "title": title_override or title,
+        "title": options.title or title,
         "counters": [c.name for c in counters],
         **info,
     }
-    if scan_info:
-        if not isinstance(scan_info, dict):
-            raise TypeError(f"{kind}: scan_info must be a dict, got {scan_info!r}")
-        full_info.update(scan_info)
-    scan = Scan(chain, name=name or kind, scan_info=full_info, save=save, env=env, display=display)
-    if run:
+    if options.scan_info:
+        if not isinstance(options.scan_info, dict):
+            raise TypeError(f"{kind}: scan_info must be a dict, got {options.scan_info!r}")
+        full_info.update(options.scan_info)
+    scan = Scan(
+        chain,
+        name=options.name or kind,
+        scan_info=full_info,
+        save=options.save,
+        env=options.environment(),
+        display=options.display,
+    )
+    if options.run:
         scan.run()
     return scan
 
 
-def _timer_scan(kind, title, count_time, counters, npoints, sleep_time, env, options) -> Scan:
+def _timer_scan(kind, title, count_time, counters, npoints, sleep_time, options) -> Scan:
     chain = AcquisitionChain()
     timer = SoftwareTimerMaster(count_time, npoints=npoints, sleep_time=sleep_time)
     chain.add(timer)
@@ -87,39 +90,20 @@ def _timer_scan(kind, title, count_time, counters, npoints, sleep_time, env, opt
     info = {"npoints": npoints or 0, "count_time": count_time, "axes": []}
     if sleep_time:
         info["sleep_time"] = sleep_time
-    return _make_scan(kind, chain, title, counters, info, env, **options)
+    return _make_scan(kind, chain, title, counters, info, options)
 
 
-def _options(name, title, save, run, scan_info, display) -> dict[str, Any]:
-    return {
-        "name": name,
-        "title_override": title,
-        "save": save,
-        "run": run,
-        "scan_info": scan_info,
-        "display": display,
-    }
-
-
-def ct(
-    count_time: float = 1.0,
-    *counters: Any,
-    name: str = "ct",
-    title: str | None = None,
-    save: bool = False,
-    run: bool = True,
-    scan_info: dict | None = None,
-    env: ScanEnvironment | None = None,
-) -> Scan:
+@scan_command(name="ct", save=False)
+def ct(count_time: float = 1.0, *counters: Any, options: ScanOptions) -> Scan:
     """Count once for `count_time` and print each counter's value; returns the scan."""
-    env = env or default_environment()
+    env = options.environment()
     count_time = check.count_time("ct", count_time)
     counters = check.counters("ct", counters, env)
-    options = _options(name, title, save, False, scan_info, False)
-    scan = _timer_scan("ct", f"ct {_fmt(count_time)}", count_time, counters, 1, None, env, options)
-    if run:
+    quiet = replace(options, run=False, display=False)  # ct prints its values, not a table
+    scan = _timer_scan("ct", f"ct {_fmt(count_time)}", count_time, counters, 1, None, quiet)
+    if options.run:
         scan.run()
-        if env.display:
+        if env.display if options.display is None else options.display:
             _print_counts(scan, counters, count_time, env)
     return scan
 
@@ -159,59 +143,43 @@ def _print_counts(scan: Scan, counters: Sequence, count_time: float, env: ScanEn
     env.stream.flush()
 
 
+@scan_command()
 def loopscan(
     npoints: int,
     count_time: float,
     *counters: Any,
     sleep_time: float | None = None,
-    name: str | None = None,
-    title: str | None = None,
-    save: bool = True,
-    run: bool = True,
-    scan_info: dict | None = None,
-    display: bool | None = None,
-    env: ScanEnvironment | None = None,
+    options: ScanOptions,
 ) -> Scan:
     """`npoints` points of `count_time` each (sleep_time between points)."""
-    env = env or default_environment()
     npoints = check.positive_int("loopscan", "npoints", npoints)
     count_time = check.count_time("loopscan", count_time)
     sleep_time = check.optional_time("loopscan", "sleep_time", sleep_time)
-    counters = check.counters("loopscan", counters, env)
-    title_text = f"loopscan {npoints} {_fmt(count_time)}"
-    options = _options(name, title, save, run, scan_info, display)
-    return _timer_scan(
-        "loopscan", title_text, count_time, counters, npoints, sleep_time, env, options
-    )
+    counters = check.counters("loopscan", counters, options.environment())
+    title = f"loopscan {npoints} {_fmt(count_time)}"
+    return _timer_scan("loopscan", title, count_time, counters, npoints, sleep_time, options)
 
 
+@scan_command()
 def timescan(
     count_time: float,
     *counters: Any,
     npoints: int = 0,
     sleep_time: float | None = None,
-    name: str | None = None,
-    title: str | None = None,
-    save: bool = True,
-    run: bool = True,
-    scan_info: dict | None = None,
-    display: bool | None = None,
-    env: ScanEnvironment | None = None,
+    options: ScanOptions,
 ) -> Scan:
     """Count `count_time` again and again: `npoints` times, or until interrupted (0)."""
-    env = env or default_environment()
     count_time = check.count_time("timescan", count_time)
     npoints = check.positive_int("timescan", "npoints", npoints, allow_zero=True)
     sleep_time = check.optional_time("timescan", "sleep_time", sleep_time)
-    counters = check.counters("timescan", counters, env)
-    options = _options(name, title, save, run, scan_info, display)
+    counters = check.counters("timescan", counters, options.environment())
+    title = f"timescan {_fmt(count_time)}"
     return _timer_scan(
-        "timescan", f"timescan {_fmt(count_time)}", count_time, counters, npoints or None,
-        sleep_time, env, options,
-    )  # fmt: skip
+        "timescan", title, count_time, counters, npoints or None, sleep_time, options
+    )
 
 
-def _step_scan(kind, title, axes, positions, count_time, counters, env, options) -> Scan:
+def _step_scan(kind, title, axes, positions, count_time, counters, options) -> Scan:
     """A motor step master moving `axes` through `positions`, a timer, then the counters."""
     for axis, values in zip(axes, positions, strict=True):
         check.within_limits(kind, axis, values)
@@ -223,7 +191,7 @@ def _step_scan(kind, title, axes, positions, count_time, counters, env, options)
     chain.add(motors, timer)
     add_counter_readers(chain, timer, counters, npoints)
     info = {"npoints": npoints, "count_time": count_time, "axes": [a.name for a in axes]}
-    return _make_scan(kind, chain, title, counters, info, env, **options)
+    return _make_scan(kind, chain, title, counters, info, options)
 
 
 def _linear(kind, args, start_name, stop_name, intervals, offset=0.0):
@@ -232,8 +200,15 @@ def _linear(kind, args, start_name, stop_name, intervals, offset=0.0):
     return np.linspace(start, stop, intervals + 1)
 
 
-def _nscan(kind: str, relative: bool, motor_args: tuple, intervals, count_time, counters, env,
-           options) -> Scan:  # fmt: skip
+def _nscan(
+    kind: str,
+    relative: bool,
+    motor_args: tuple,
+    intervals: int,
+    count_time: float,
+    counters: Sequence,
+    options: ScanOptions,
+) -> Scan:
     """ascan/dscan/a2scan/d2scan: (axis, start, stop) triplets, then the common arguments."""
     intervals = check.positive_int(kind, "intervals", intervals)
     count_time = check.count_time(kind, count_time)
@@ -247,13 +222,13 @@ def _nscan(kind: str, relative: bool, motor_args: tuple, intervals, count_time, 
         )
         axes.append(axis)
         words += [axis.name, _fmt(start), _fmt(stop)]
-    counters = check.counters(kind, counters, env)
+    counters = check.counters(kind, counters, options.environment())
     title = " ".join([kind, *words, str(intervals), _fmt(count_time)])
-    scan = _step_scan(kind, title, axes, positions, count_time, counters, env,
-                      dict(options, run=False))  # fmt: skip
+    later = replace(options, run=False)
+    scan = _step_scan(kind, title, axes, positions, count_time, counters, later)
     if relative:
         _return_to_start(scan, axes)
-    if options["run"]:
+    if options.run:
         scan.run()
     return scan
 
@@ -271,54 +246,83 @@ def _return_to_start(scan: Scan, axes: list) -> None:
     scan.add_cleanup("moving " + ", ".join(a.name for a in axes) + " back to start", move_back)
 
 
-def ascan(axis, start: float, stop: float, intervals: int, count_time: float, *counters: Any,
-          name: str | None = None, title: str | None = None, save: bool = True,
-          run: bool = True, scan_info: dict | None = None, display: bool | None = None,
-          env: ScanEnvironment | None = None) -> Scan:  # fmt: skip
+@scan_command()
+def ascan(
+    axis,
+    start: float,
+    stop: float,
+    intervals: int,
+    count_time: float,
+    *counters: Any,
+    options: ScanOptions,
+) -> Scan:
     """`intervals`+1 points of `axis` from `start` to `stop` (absolute positions)."""
-    env = env or default_environment()
-    options = _options(name, title, save, run, scan_info, display)
-    return _nscan("ascan", False, ((axis, start, stop),), intervals, count_time, counters, env,
-                  options)  # fmt: skip
+    motor_args = ((axis, start, stop),)
+    return _nscan("ascan", False, motor_args, intervals, count_time, counters, options)
 
 
-def dscan(axis, start: float, stop: float, intervals: int, count_time: float, *counters: Any,
-          name: str | None = None, title: str | None = None, save: bool = True,
-          run: bool = True, scan_info: dict | None = None, display: bool | None = None,
-          env: ScanEnvironment | None = None) -> Scan:  # fmt: skip
+@scan_command()
+def dscan(
+    axis,
+    start: float,
+    stop: float,
+    intervals: int,
+    count_time: float,
+    *counters: Any,
+    options: ScanOptions,
+) -> Scan:
     """Like ascan, relative to the current position; the axis returns there at the end."""
-    env = env or default_environment()
-    options = _options(name, title, save, run, scan_info, display)
-    return _nscan("dscan", True, ((axis, start, stop),), intervals, count_time, counters, env,
-                  options)  # fmt: skip
+    motor_args = ((axis, start, stop),)
+    return _nscan("dscan", True, motor_args, intervals, count_time, counters, options)
 
 
-def a2scan(axis1, start1: float, stop1: float, axis2, start2: float, stop2: float,
-           intervals: int, count_time: float, *counters: Any, name: str | None = None,
-           title: str | None = None, save: bool = True, run: bool = True,
-           scan_info: dict | None = None, display: bool | None = None,
-           env: ScanEnvironment | None = None) -> Scan:  # fmt: skip
+@scan_command()
+def a2scan(
+    axis1,
+    start1: float,
+    stop1: float,
+    axis2,
+    start2: float,
+    stop2: float,
+    intervals: int,
+    count_time: float,
+    *counters: Any,
+    options: ScanOptions,
+) -> Scan:
     """Two axes moved together, each from its start to its stop, in `intervals` steps."""
-    env = env or default_environment()
-    options = _options(name, title, save, run, scan_info, display)
     motor_args = ((axis1, start1, stop1), (axis2, start2, stop2))
-    return _nscan("a2scan", False, motor_args, intervals, count_time, counters, env, options)
+    return _nscan("a2scan", False, motor_args, intervals, count_time, counters, options)
 
 
-def d2scan(axis1, start1: float, stop1: float, axis2, start2: float, stop2: float,
-           intervals: int, count_time: float, *counters: Any, name: str | None = None,
-           title: str | None = None, save: bool = True, run: bool = True,
-           scan_info: dict | None = None, display: bool | None = None,
-           env: ScanEnvironment | None = None) -> Scan:  # fmt: skip
+@scan_command()
+def d2scan(
+    axis1,
+    start1: float,
+    stop1: float,
+    axis2,
+    start2: float,
+    stop2: float,
+    intervals: int,
+    count_time: float,
+    *counters: Any,
+    options: ScanOptions,
+) -> Scan:
     """Like a2scan, relative to the current positions; both axes return at the end."""
-    env = env or default_environment()
-    options = _options(name, title, save, run, scan_info, display)
     motor_args = ((axis1, start1, stop1), (axis2, start2, stop2))
-    return _nscan("d2scan", True, motor_args, intervals, count_time, counters, env, options)
+    return _nscan("d2scan", True, motor_args, intervals, count_time, counters, options)
 
 
-def _mesh(kind: str, relative: bool, fast: tuple, slow: tuple, count_time, counters,
-          backnforth: bool, env, options) -> Scan:  # fmt: skip
+def _mesh(
+    kind: str,
+    relative: bool,
+    fast: tuple,
+    slow: tuple,
+    count_time: float,
+    counters: Sequence,
+    backnforth: bool,
+    options: ScanOptions,
+) -> Scan:
+    """amesh/dmesh: (axis, start, stop, intervals) for the fast and the slow axis."""
     count_time = check.count_time(kind, count_time)
     axis1 = check.axis(kind, "motor1", fast[0])
     axis2 = check.axis(kind, "motor2", slow[0])
@@ -332,53 +336,67 @@ def _mesh(kind: str, relative: bool, fast: tuple, slow: tuple, count_time, count
         [line[::-1] if backnforth and row % 2 else line for row in range(len(rows))]
     )
     slow_positions = np.repeat(rows, len(line))
-    counters = check.counters(kind, counters, env)
+    counters = check.counters(kind, counters, options.environment())
     words = [axis1.name, _fmt(fast[1]), _fmt(fast[2]), str(intervals1),
              axis2.name, _fmt(slow[1]), _fmt(slow[2]), str(intervals2)]  # fmt: skip
     title = " ".join([kind, *words, _fmt(count_time)])
-    scan = _step_scan(kind, title, [axis1, axis2], [fast_positions, slow_positions], count_time,
-                      counters, env, dict(options, run=False))  # fmt: skip
+    positions = [fast_positions, slow_positions]
+    later = replace(options, run=False)
+    scan = _step_scan(kind, title, [axis1, axis2], positions, count_time, counters, later)
     scan.scan_info.update(shape=[len(rows), len(line)], backnforth=backnforth)
     if relative:
         _return_to_start(scan, [axis1, axis2])
-    if options["run"]:
+    if options.run:
         scan.run()
     return scan
 
 
-def amesh(axis1, start1: float, stop1: float, intervals1: int, axis2, start2: float,
-          stop2: float, intervals2: int, count_time: float, *counters: Any,
-          backnforth: bool = False, name: str | None = None, title: str | None = None,
-          save: bool = True, run: bool = True, scan_info: dict | None = None,
-          display: bool | None = None, env: ScanEnvironment | None = None) -> Scan:  # fmt: skip
+@scan_command()
+def amesh(
+    axis1,
+    start1: float,
+    stop1: float,
+    intervals1: int,
+    axis2,
+    start2: float,
+    stop2: float,
+    intervals2: int,
+    count_time: float,
+    *counters: Any,
+    backnforth: bool = False,
+    options: ScanOptions,
+) -> Scan:
     """A grid: `axis1` (fast) sweeps each line, `axis2` (slow) steps between lines;
     backnforth sweeps every other line backwards."""
-    env = env or default_environment()
-    options = _options(name, title, save, run, scan_info, display)
-    return _mesh("amesh", False, (axis1, start1, stop1, intervals1),
-                 (axis2, start2, stop2, intervals2), count_time, counters, backnforth, env,
-                 options)  # fmt: skip
+    fast, slow = (axis1, start1, stop1, intervals1), (axis2, start2, stop2, intervals2)
+    return _mesh("amesh", False, fast, slow, count_time, counters, backnforth, options)
 
 
-def dmesh(axis1, start1: float, stop1: float, intervals1: int, axis2, start2: float,
-          stop2: float, intervals2: int, count_time: float, *counters: Any,
-          backnforth: bool = False, name: str | None = None, title: str | None = None,
-          save: bool = True, run: bool = True, scan_info: dict | None = None,
-          display: bool | None = None, env: ScanEnvironment | None = None) -> Scan:  # fmt: skip
+@scan_command()
+def dmesh(
+    axis1,
+    start1: float,
+    stop1: float,
+    intervals1: int,
+    axis2,
+    start2: float,
+    stop2: float,
+    intervals2: int,
+    count_time: float,
+    *counters: Any,
+    backnforth: bool = False,
+    options: ScanOptions,
+) -> Scan:
     """Like amesh, relative to the current positions; both axes return at the end."""
-    env = env or default_environment()
-    options = _options(name, title, save, run, scan_info, display)
-    return _mesh("dmesh", True, (axis1, start1, stop1, intervals1),
-                 (axis2, start2, stop2, intervals2), count_time, counters, backnforth, env,
-                 options)  # fmt: skip
+    fast, slow = (axis1, start1, stop1, intervals1), (axis2, start2, stop2, intervals2)
+    return _mesh("dmesh", True, fast, slow, count_time, counters, backnforth, options)
 
 
-def lookupscan(motor_positions: Sequence, count_time: float, *counters: Any,
-               name: str | None = None, title: str | None = None, save: bool = True,
-               run: bool = True, scan_info: dict | None = None, display: bool | None = None,
-               env: ScanEnvironment | None = None) -> Scan:  # fmt: skip
+@scan_command()
+def lookupscan(
+    motor_positions: Sequence, count_time: float, *counters: Any, options: ScanOptions
+) -> Scan:
     """Axes moved together through given positions: [(axis, positions), (axis, positions)]."""
-    env = env or default_environment()
     kind = "lookupscan"
     if not isinstance(motor_positions, list | tuple) or not motor_positions:
         raise ValueError(f"{kind}: motor_positions must be a list of (axis, positions) pairs")
@@ -392,23 +410,20 @@ def lookupscan(motor_positions: Sequence, count_time: float, *counters: Any,
     if len(lengths) != 1:
         raise ValueError(f"{kind}: every axis needs as many positions, got {sorted(lengths)}")
     count_time = check.count_time(kind, count_time)
-    counters = check.counters(kind, counters, env)
-    title_text = f"{kind} {' '.join(a.name for a in axes)} {lengths.pop()} {_fmt(count_time)}"
-    options = _options(name, title, save, run, scan_info, display)
-    return _step_scan(kind, title_text, axes, positions, count_time, counters, env, options)
+    counters = check.counters(kind, counters, options.environment())
+    title = f"{kind} {' '.join(a.name for a in axes)} {lengths.pop()} {_fmt(count_time)}"
+    return _step_scan(kind, title, axes, positions, count_time, counters, options)
 
 
-def pointscan(axis, positions: Sequence[float], count_time: float, *counters: Any,
-              name: str | None = None, title: str | None = None, save: bool = True,
-              run: bool = True, scan_info: dict | None = None, display: bool | None = None,
-              env: ScanEnvironment | None = None) -> Scan:  # fmt: skip
+@scan_command()
+def pointscan(
+    axis, positions: Sequence[float], count_time: float, *counters: Any, options: ScanOptions
+) -> Scan:
     """One axis through a list of positions."""
-    env = env or default_environment()
     kind = "pointscan"
     axis = check.axis(kind, "motor", axis)
     values = check.positions(kind, "positions", positions)
     count_time = check.count_time(kind, count_time)
-    counters = check.counters(kind, counters, env)
-    title_text = f"{kind} {axis.name} {len(values)} {_fmt(count_time)}"
-    options = _options(name, title, save, run, scan_info, display)
-    return _step_scan(kind, title_text, [axis], [values], count_time, counters, env, options)
+    counters = check.counters(kind, counters, options.environment())
+    title = f"{kind} {axis.name} {len(values)} {_fmt(count_time)}"
+    return _step_scan(kind, title, [axis], [values], count_time, counters, options)

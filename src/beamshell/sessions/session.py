@@ -247,8 +247,7 @@ class Session:
         if self.scan_env is not None:
             from beamshell.scanning import context
 
-            if context._default_environment is self.scan_env:
-                context.set_default_environment(None)
+            context.release_default_environment(self.scan_env)
         unregister_config(self.config)
         self.config.close()
 
