@@ -22,7 +22,7 @@ class ScanOptions:
     title: str | None = None  # replaces the generated title
     save: bool = True  # False: published to Redis, never written to a file
     run: bool = True  # False: return the Scan unstarted (add presets, then s.run())
-    scan_info: dict | None = None  # merged into the scan's scan_info
+    scan_info: dict[str, Any] | None = None  # merged into the scan's scan_info
     display: bool | None = None  # the live table (None: the session's setting)
     env: ScanEnvironment | None = None  # None: the session's environment
 
