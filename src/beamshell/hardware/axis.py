@@ -15,6 +15,7 @@ from beamshell.hardware.attributes import StrictAttributes
 
 if TYPE_CHECKING:
     from beamshell.config.settings import HashSetting
+    from beamshell.hardware.protocols import MotorController
 
 
 class AxisState(enum.StrEnum):
@@ -87,7 +88,7 @@ class Axis(StrictAttributes):
     def __init__(
         self,
         name: str,
-        controller: Any,
+        controller: MotorController,
         settings: HashSetting,
         *,
         unit: str | None = None,

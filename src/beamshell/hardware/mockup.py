@@ -12,28 +12,13 @@ import time
 from typing import TYPE_CHECKING
 
 from beamshell.errors import BeamshellError
-from beamshell.hardware import config_values
-from beamshell.hardware.attributes import StrictAttributes
 from beamshell.hardware.axis import Axis, AxisState
+from beamshell.hardware.motor_controller import MotorControllerBase
 from beamshell.hardware.trajectory import MotionProfile
 
 if TYPE_CHECKING:
     from beamshell.config.settings import HashSetting
     from beamshell.config.static import Config, ConfigNode
-
-AXIS_KEYS = (
-    "velocity",
-    "acceleration",
-    "steps_per_unit",
-    "low_limit",
-    "high_limit",
-    "unit",
-    "sign",
-    "offset",
-)
-DEFAULT_VELOCITY = 10.0
-DEFAULT_ACCELERATION = 100.0
-DEFAULT_STEPS_PER_UNIT = 1000.0
 
 
 class _SimulatedMotor:
@@ -86,74 +71,21 @@ class _SimulatedMotor:
         self.state.update(position=self.rounded(position), motion=None)
 
 
-class MockupController(StrictAttributes):
+class MockupController(MotorControllerBase):
     """Simulated motor controller; builds its configured axes on first request."""
 
     def __init__(self, name: str, config: Config | None = None):
-        self.name = name
-        self._config = config
-        self._axis_nodes: dict[str, ConfigNode] = {}
-        self._axes: dict[str, Axis] = {}
+        super().__init__(name, config)
         self._motors: dict[int, _SimulatedMotor] = {}  # id(axis) -> motor
 
     @classmethod
-    def from_config(cls, node: ConfigNode, config: Config) -> MockupController:
-        node.check_keys(["axes"])
-        controller = cls(str(node.raw("name") or "mockup"), config)
-        axis_nodes = node.children("axes")
-        if not axis_nodes:
-            raise node.error("a mockup controller needs at least one item in 'axes'", "axes")
-        for axis_node in axis_nodes:
-            controller._axis_nodes[config_values.required_name(axis_node, "axis")] = axis_node
-        return controller
+    def create(cls, node: ConfigNode, config: Config) -> MockupController:
+        return cls(str(node.raw("name") or "mockup"), config)
 
-    # -- configuration ------------------------------------------------------------------
-    @property
-    def axes(self) -> dict[str, Axis]:
-        """Every configured axis, built if needed."""
-        return {name: self.get_object(name) for name in self._axis_nodes}
-
-    def get_object(self, name: str) -> Axis:
-        axis = self._axes.get(name)
-        if axis is None:
-            node = self._axis_nodes.get(name)
-            if node is None:
-                raise BeamshellError(f"controller {self.name} has no axis '{name}'")
-            axis = self._axes[name] = self._build_axis(name, node)
-        return axis
-
-    def _build_axis(self, name: str, node: ConfigNode) -> Axis:
-        node.check_keys(AXIS_KEYS)
-        low = config_values.number(node, "low_limit")
-        high = config_values.number(node, "high_limit")
-        if low is not None and high is not None and low > high:
-            raise node.error(f"low_limit {low:g} is above high_limit {high:g}", "low_limit")
-        sign = config_values.number(node, "sign", 1.0)
-        if sign not in (1.0, -1.0):
-            raise node.error(f"'sign' must be 1 or -1, got {node.raw('sign')!r}", "sign")
-        if self._config is None:
-            raise BeamshellError(f"controller {self.name}: axis '{name}' needs a configuration")
-        settings = self._config.settings.mapping(f"axis:{name}")
-        axis = Axis(
-            name,
-            self,
-            settings,
-            unit=config_values.text(node, "unit"),
-            steps_per_unit=config_values.number(
-                node, "steps_per_unit", DEFAULT_STEPS_PER_UNIT, positive=True
-            ),
-            velocity=config_values.number(node, "velocity", DEFAULT_VELOCITY, positive=True),
-            acceleration=config_values.number(
-                node, "acceleration", DEFAULT_ACCELERATION, positive=True
-            ),
-            low_limit=low,
-            high_limit=high,
-            sign=int(sign),
-            offset=config_values.number(node, "offset", 0.0),
-        )
+    def axis_built(self, axis: Axis) -> None:
         # A move or a stop from another process wakes whoever follows the motion here.
-        self._config.settings.on_change(f"mockup:{name}", axis._hardware_changed)
-        return axis
+        if self._config is not None:
+            self._config.settings.on_change(f"mockup:{axis.config_name}", axis._hardware_changed)
 
     # -- the simulated hardware, as seen by Axis ----------------------------------------
     def attach(self, axis: Axis, dial_position: float) -> None:
@@ -242,11 +174,3 @@ class MockupController(StrictAttributes):
         self._motors[id(axis)].hw_state = state
         if state is not None and axis.is_moving:
             axis.abort()
-
-    def close(self) -> None:
-        """Stop every axis at once and persist their positions."""
-        for axis in self._axes.values():
-            axis.close()
-
-    def __repr__(self) -> str:
-        return f"<MockupController {self.name}: axes {', '.join(self._axis_nodes)}>"

@@ -201,7 +201,7 @@ class AcquisitionChain:
 
         def visit(device: AcquisitionDevice) -> None:
             ordered.append(device)
-            for child in getattr(device, "children", ()):
+            for child in device.children if isinstance(device, AcquisitionMaster) else ():
                 visit(child)
 
         for master in self.top_masters:
@@ -326,7 +326,7 @@ class AcquisitionChain:
 
         def show(device: AcquisitionDevice, depth: int) -> None:
             lines.append("  " * depth + f"└ {device.name} ({type(device).__name__})")
-            for child in getattr(device, "children", ()):
+            for child in device.children if isinstance(device, AcquisitionMaster) else ():
                 show(child, depth + 1)
 
         for master in self.top_masters:

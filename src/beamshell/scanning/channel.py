@@ -10,6 +10,7 @@ import numpy as np
 from beamshell.text import has_unprintable
 
 if TYPE_CHECKING:
+    from beamshell.hardware.protocols import ScanCounter
     from beamshell.scanning.chain import AcquisitionDevice, AcquisitionMaster
 
 _INITIAL_CAPACITY = 64
@@ -46,7 +47,7 @@ class AcquisitionChannel:
         # The AcquisitionMaster whose iterations fill it (set by the chain).
         self.master: AcquisitionMaster | None = None
         self.device: AcquisitionDevice | None = None  # the device that emits it
-        self.counter = None  # the counter it holds data of, if any (get_data by object)
+        self.counter: ScanCounter | None = None  # the counter it holds data of (get_data)
         self.role: str | None = None  # "elapsed_time" or "axis" for the table's first columns
         self.displayed = len(self.shape) == 0  # a column of the live table
         self._buffer = np.empty((max(npoints or _INITIAL_CAPACITY, 1), *self.shape), self.dtype)

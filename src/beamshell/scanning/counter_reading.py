@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from beamshell.hardware.protocols import CounterReadout, ScanCounter
 from beamshell.scanning.chain import AcquisitionSlave
 from beamshell.scanning.channel import AcquisitionChannel
 
 STATS_SUFFIXES = ("std", "min", "max")
 
 
-def is_stats_counter(counter: Any) -> bool:
+def is_stats_counter(counter: ScanCounter) -> bool:
+    """A counter in STATS mode (`mode` is optional: a counter without one is not)."""
     return getattr(getattr(counter, "mode", None), "name", None) == "STATS"
 
 
-def counter_channel_names(counter: Any) -> list[str]:
+def counter_channel_names(counter: ScanCounter) -> list[str]:
     """The channels a counter fills: its name, plus name_std/_min/_max in STATS mode."""
     names = [counter.name]
     if is_stats_counter(counter):
@@ -33,15 +35,20 @@ class CounterReader(AcquisitionSlave):
     counter's name, and `<name>_std`, `<name>_min`, `<name>_max`.
     """
 
-    def __init__(self, controller: Any, counters: Sequence, npoints: int | None = None):
+    def __init__(
+        self,
+        controller: CounterReadout,
+        counters: Sequence[ScanCounter],
+        npoints: int | None = None,
+    ):
         controllers = [controller]
         for counter in counters:
-            owner = getattr(counter, "controller", controller)
+            owner = counter.controller
             if all(owner is not known for known in controllers):
                 controllers.append(owner)
-        name = getattr(controller, "name", type(controller).__name__)
+        name = controller.name
         if len(controllers) > 1:
-            name = getattr(controller, "read_group", None) or name
+            name = controller.read_group or name
         super().__init__(name)
         self.controller = controller
         self.controllers = controllers
@@ -53,10 +60,8 @@ class CounterReader(AcquisitionSlave):
         self._main_channels = [self.channel_of[id(counter)] for counter in self.counters]
         self._read_all = controller.read_all
 
-    def _make_writer(self, counter: Any, npoints: int | None) -> Callable[[Any], None]:
-        unit = getattr(counter, "unit", None)
-        shape = tuple(getattr(counter, "shape", ()) or ())
-        dtype = getattr(counter, "dtype", float) or float
+    def _make_writer(self, counter: ScanCounter, npoints: int | None) -> Callable[[Any], None]:
+        unit, shape, dtype = counter.unit, tuple(counter.shape), counter.dtype
         main = self.add_channel(AcquisitionChannel(counter.name, dtype, shape, unit, npoints))
         main.counter = counter
         self.channel_of[id(counter)] = main
@@ -84,21 +89,15 @@ class CounterReader(AcquisitionSlave):
     def prepare(self) -> None:
         count_time = self.parent.count_time if self.parent is not None else 0.0
         for controller in self.controllers:
-            prepare = getattr(controller, "prepare", None)
-            if prepare is not None:
-                prepare(count_time)
+            controller.prepare(count_time)
 
     def start(self) -> None:
         for controller in self.controllers:
-            start = getattr(controller, "start", None)
-            if start is not None:
-                start()
+            controller.start()
 
     def stop(self) -> None:
         for controller in self.controllers:
-            stop = getattr(controller, "stop", None)
-            if stop is not None:
-                stop()
+            controller.stop()
 
     def acquire(self, count_time: float) -> None:
         values = self._read_all(self.counters, count_time)

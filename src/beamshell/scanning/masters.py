@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import gevent
 import numpy as np
 
+from beamshell.hardware.protocols import ScanAxis
 from beamshell.scanning.chain import AcquisitionMaster
 from beamshell.scanning.channel import AcquisitionChannel
 
@@ -66,7 +66,7 @@ class MotorStepMaster(AcquisitionMaster):
     moves = True
 
     def __init__(
-        self, axes: Sequence[Any], positions: Sequence[Sequence[float]], name: str = "axis"
+        self, axes: Sequence[ScanAxis], positions: Sequence[Sequence[float]], name: str = "axis"
     ):
         super().__init__(name)
         if len(axes) != len(positions):
@@ -79,9 +79,7 @@ class MotorStepMaster(AcquisitionMaster):
         self.npoints = lengths.pop()
         self.axis_channels = [
             self.add_channel(
-                AcquisitionChannel(
-                    axis.name, float, (), unit=getattr(axis, "unit", None), npoints=self.npoints
-                )
+                AcquisitionChannel(axis.name, float, (), unit=axis.unit, npoints=self.npoints)
             )
             for axis in self.axes
         ]

@@ -6,10 +6,12 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from beamshell.hardware.protocols import ScanAxis
+
 log = logging.getLogger(__name__)
 
 
-def read_positions(axes: Iterable[Any]) -> tuple[dict, dict, dict]:
+def read_positions(axes: Iterable[ScanAxis]) -> tuple[dict, dict, dict]:
     """(user positions, dial positions, units) by axis name; an axis that fails reads None.
 
     Reading never moves anything; a failing axis must not stop the scan it describes.
@@ -26,11 +28,11 @@ def read_positions(axes: Iterable[Any]) -> tuple[dict, dict, dict]:
             log.warning("axis %s: position not recorded in the scan (%s)", name, exc)
             positions.setdefault(name, None)
             dials[name] = None
-        units[name] = getattr(axis, "unit", None)
+        units[name] = axis.unit
     return positions, dials, units
 
 
-def record(scan_info: dict[str, Any], axes: Iterable[Any], when: str) -> dict[str, Any]:
+def record(scan_info: dict[str, Any], axes: Iterable[ScanAxis], when: str) -> dict[str, Any]:
     """Store `positioners_<when>` and `positioners_dial_<when>` (when: start or end).
 
     Returns the updated `positioners` mapping of scan_info, to be published.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from beamshell.errors import BeamshellError
+from beamshell.scanning.chain import AcquisitionMaster
 from beamshell.scanning.observers import DataBatch, ScanObserver
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ class ScanPublisher(ScanObserver):
         publisher.create_node(scan_node, "scan", info, parent=scan.env.session_name)
         master_nodes = {}
         for device in scan.acq_chain.devices:
-            if not hasattr(device, "children"):
+            if not isinstance(device, AcquisitionMaster):
                 continue
             parent = master_nodes.get(id(device.parent), scan_node)
             node = publisher.create_node(f"{parent}:{device.name}", "master", {}, parent=parent)
