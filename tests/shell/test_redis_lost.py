@@ -87,6 +87,7 @@ def test_redis_lost_in_a_batch_run_is_one_line(spawn_shell, shell_env, tmp_path,
         assert "Traceback" not in output and "failed with" not in output
         [line] = error_lines(output)
         assert f"RedisUnreachable: Redis not reachable at {server.url}" in line
+        assert line.endswith(f"=== !!! at {macro}:4")  # where the macro was (issue 10)
     finally:
         server.kill()
 
