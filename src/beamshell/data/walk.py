@@ -318,7 +318,7 @@ class Walker:
         scans = [
             node.db_name
             for key, (node, _) in self._owners.items()
-            if node.type in SCAN_TYPES and key == children_key(node.db_name)
+            if node.type in SCAN_TYPES and key == children_key(node.db_name, self._prefix)
         ]
         if not scans:
             return
