@@ -90,18 +90,24 @@ def test_kill_9_of_the_publishing_process_a_follower_ends_the_scan(redis_url, mo
 def test_unleased_live_or_ended_scans_are_left_alone(redis_client):
     publisher, unleased = running_scan(redis_client, 1)  # a publisher without a lease
     _, alive = running_scan(redis_client, 2)
-    ScanLease(redis_client, alive, lease_time=30).acquire()
-    _, ended = running_scan(redis_client, 3, state="DONE")
-    lease = ScanLease(redis_client, ended, lease_time=30)
-    lease.acquire()
-    publisher.end_scan(ended)
-    lease.release()
-    assert end_abandoned(redis_client, [unleased, alive, ended]) == []
-    assert end_abandoned_in_session(redis_client, "demo") == []
-    for scan in (unleased, alive):
-        assert get_node(scan, connection=redis_client).info["state"] == "RUNNING"
-        assert ends_of(redis_client, scan) == []
-    assert len(ends_of(redis_client, ended)) == 1
+    alive_lease = ScanLease(redis_client, alive, lease_time=30)
+    alive_lease.acquire()
+    try:
+        _, ended = running_scan(redis_client, 3, state="DONE")
+        lease = ScanLease(redis_client, ended, lease_time=30)
+        lease.acquire()
+        publisher.end_scan(ended)
+        lease.release()
+        assert end_abandoned(redis_client, [unleased, alive, ended]) == []
+        assert end_abandoned_in_session(redis_client, "demo") == []
+        for scan in (unleased, alive):
+            assert get_node(scan, connection=redis_client).info["state"] == "RUNNING"
+            assert ends_of(redis_client, scan) == []
+        assert len(ends_of(redis_client, ended)) == 1
+    finally:
+        # Its renewer would otherwise live on in this process and write the lease key again
+        # after the next tests' FLUSHALL (a key outside their configuration's prefix).
+        alive_lease.release()
 
 
 def test_ending_is_done_once_and_keeps_a_final_state(redis_client):
