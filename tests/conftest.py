@@ -15,7 +15,9 @@ monkey.patch_all(thread=False)
 signal.signal(signal.SIGINT, signal.default_int_handler)
 
 import os  # noqa: E402
+import re  # noqa: E402
 import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 import redis  # noqa: E402
@@ -94,3 +96,22 @@ def pytest_terminal_summary(terminalreporter):
     note = _browser_tests_note()
     if "SKIPPED" in note:  # said again at the end, where it is seen
         terminalreporter.write_line(note, yellow=True, bold=True)
+
+
+STRICT_ACL_RULE = "{user} on >{password} resetkeys ~{user}:* resetchannels +@all -@dangerous"
+
+
+@pytest.fixture(scope="session")
+def readme_acl_rule():
+    """The ACL rule the README tells a site administrator to give a configuration's user,
+    as a template (`{user}`, `{password}`): tests use the very line the README shows."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    [line] = re.findall(r"^\s*ACL SETUSER (bl01 on >the-password .*)$", readme, re.M)
+    return line.replace("bl01", "{user}").replace(">the-password", ">{password}")
+
+
+@pytest.fixture(scope="session")
+def strict_acl_rule():
+    """A stricter rule than the README's (no CLIENT command, no channel): sessions must
+    still work, without the features those serve."""
+    return STRICT_ACL_RULE

@@ -7,9 +7,11 @@ over TCP loopback and over its Unix socket.
 from __future__ import annotations
 
 import logging
+import re
 import socket
 from pathlib import Path
 
+import gevent.event
 import pytest
 import redis
 
@@ -20,15 +22,19 @@ from beamshell.errors import ConfigError, RedisAccessDenied, RedisTimeout, Redis
 
 ADMIN_PASSWORD = "adm1n-S3cret"
 USER_PASSWORD = "bl01-S3cret"
-ACL_RULE = f"bl01 on >{USER_PASSWORD} resetkeys ~bl01:* resetchannels +@all -@dangerous"
 TRANSPORTS = ["tcp", "unix"]
 
 
 @pytest.fixture(scope="module")
-def secured(tmp_path_factory):
-    """One redis-server with a default-user password and an ACL user limited to `bl01:*`."""
+def secured(tmp_path_factory, readme_acl_rule, strict_acl_rule):
+    """One redis-server with a default-user password and two ACL users: bl01 with the
+    README's rule, limited to `bl01:*`, and bl02 with a stricter rule, limited to `bl02:*`."""
+    users = [
+        readme_acl_rule.format(user="bl01", password=USER_PASSWORD),
+        strict_acl_rule.format(user="bl02", password=USER_PASSWORD),
+    ]
     server = PrivateRedis(
-        tmp_path_factory.mktemp("secured"), tcp=True, requirepass=ADMIN_PASSWORD, users=[ACL_RULE]
+        tmp_path_factory.mktemp("secured"), tcp=True, requirepass=ADMIN_PASSWORD, users=users
     )
     with server:
         yield server
@@ -211,19 +217,24 @@ def test_timeout_has_its_own_message(clean_env):
 # -- ACL users and the key prefix -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize(
+    ("transport", "user"), [("tcp", "bl01"), ("unix", "bl01"), ("tcp", "bl02")]
+)
 def test_acl_user_runs_a_session_whose_keys_all_share_the_prefix(
-    secured, admin, clean_env, tmp_path, transport
+    secured, admin, clean_env, tmp_path, transport, user
 ):
     from beamshell.data.node import get_session_node
     from beamshell.sessions import load_session
 
-    config = _demo_config(tmp_path / "config", "redis_key_prefix: bl01\n")
-    clean_env.setenv("BEAMSHELL_REDIS_URL", address(secured, transport, "bl01"))
+    config = _demo_config(tmp_path / "config", f"redis_key_prefix: {user}\n")
+    clean_env.setenv("BEAMSHELL_REDIS_URL", address(secured, transport, user))
     clean_env.setenv("BEAMSHELL_REDIS_PASSWORD", USER_PASSWORD)
     clean_env.setenv("BEAMSHELL_CONFIG", str(config))
     with load_session("demo", config) as session:
         assert not [line for line in session.load_report if line.startswith("ERROR")]
+        # The README's rule lets settings follow other processes' changes (client
+        # tracking); the strict one reads them from Redis each time.
+        assert session.config.settings.following is (user == "bl01")
         ns = session.env_dict
         ns["mv"](ns["m1"], 1.5)
         first = ns["loopscan"](3, 0.01, save=False)
@@ -235,8 +246,40 @@ def test_acl_user_runs_a_session_whose_keys_all_share_the_prefix(
     scans = [n.db_name for n in get_session_node("demo").walk(include_filter="scan", wait=False)]
     assert scans == [name(1, "loopscan"), name(2, "ct")]
     keys = sorted(key.decode() for key in admin.keys("*"))
-    assert "bl01:settings:axis:m1" in keys and f"bl01:{name(1, 'loopscan')}_info" in keys
-    assert all(key.startswith("bl01:") for key in keys), keys
+    assert f"{user}:settings:axis:m1" in keys and f"{user}:{name(1, 'loopscan')}_info" in keys
+    assert all(key.startswith(f"{user}:") for key in keys), keys
+
+
+@pytest.mark.parametrize("user", ["bl01", "bl02"])
+def test_acl_user_sees_a_setting_changed_by_another_process(secured, admin, clean_env, user):
+    from beamshell.config.settings import SettingsStore
+
+    client = connect(address(secured, "unix", f"{user}:{USER_PASSWORD}"), key_prefix=user)
+    store = SettingsStore(client, follow_changes=True)
+    try:
+        active = store.value("active_mg:demo")
+        assert active.get() is None
+        heard = gevent.event.Event()
+        store.on_change("active_mg:demo", heard.set)
+        admin.set(f"{user}:settings:active_mg:demo", '"MG2"')
+        if user == "bl01":  # the README's rule: told at once
+            assert heard.wait(10)
+        assert active.get() == "MG2"  # the strict rule: read from Redis, never stale
+    finally:
+        store.close()
+        client.close()
+
+
+def test_acl_refusing_a_command_names_it(secured, clean_env):
+    client = connect(address(secured, "tcp", f"bl02:{USER_PASSWORD}"), key_prefix="bl02")
+    try:
+        with pytest.raises(redis.exceptions.NoPermissionError) as info:
+            client.client_list()
+        message = str(client.failure(info.value))
+    finally:
+        client.close()
+    assert " refused a command (" in message
+    assert re.search(r"the ACL user may not run 'client(\|list)?': give it the rule of", message)
 
 
 def test_acl_user_on_a_configuration_without_prefix_says_what_to_fix(

@@ -3,7 +3,7 @@
 import gevent.event
 import pytest
 
-from beamshell.config.redis_server import EmbeddedRedis, connect
+from beamshell.config.redis_server import EmbeddedRedis, PrivateRedis, connect
 from beamshell.config.settings import HashSetting, SettingsStore, SimpleSetting
 
 
@@ -156,6 +156,32 @@ def test_a_lost_feed_reads_through_then_follows_again(two_stores, redis_client):
     first.mapping("mg:MG1")["disabled"] = []
     assert changed.wait(10)
     assert mine["disabled"] == []
+
+
+def test_a_lost_redis_calls_no_callback_until_it_is_back(tmp_path):
+    """A callback reads settings (as ACTIVE_MG's does): while Redis is away it could only
+    fail, so the callbacks owed for the lost feed are called once Redis answers again."""
+    server = PrivateRedis(tmp_path / "redis")
+    server.start()
+    client = connect(server.url)
+    store = SettingsStore(client, follow_changes=True)
+    try:
+        active = store.value("active_mg:demo")
+        active.set("MG1")
+        seen = []
+        store.on_change("active_mg:demo", lambda: seen.append(active.get()))
+        assert store.following
+        feed = store._feed
+        server.kill()
+        feed._greenlet.join(10)  # the feed saw the loss and could not reconnect
+        assert not store.following and seen == []
+        server.start()  # not persistent: the setting is gone, as after any change
+        assert active.get() is None  # read through; the feed follows again
+        assert store.following and seen == [None]
+    finally:
+        store.close()
+        client.close()
+        server.kill()
 
 
 def test_a_store_that_does_not_follow_reads_redis_every_time(redis_client):

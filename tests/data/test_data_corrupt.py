@@ -4,6 +4,7 @@ raises one CorruptData naming the node, the key and what is wrong; nothing is ev
 import numpy as np
 import pytest
 
+from beamshell.config.redis_server import connect
 from beamshell.data.errors import CorruptData
 from beamshell.data.node import get_node, get_session_node
 from beamshell.data.publish import DataPublisher
@@ -200,6 +201,32 @@ def test_key_of_the_wrong_redis_type(published, key, node):
         with pytest.raises(CorruptData) as info:
             walk_all(published)
         assert_corrupt(info, node, key, f"is a Redis string, not a {expected}")
+
+
+def test_errors_name_the_key_under_the_configurations_prefix(redis_url):
+    """With a key prefix every key is `bl01:<node>_...`: the error names that key."""
+    client = connect(redis_url, key_prefix="bl01")
+    publisher = DataPublisher(client)
+    publisher.create_node(SCAN, "scan", {"state": "DONE"}, parent="demo")
+    publisher.create_node(SCAN + ":timer", "master", {}, parent=SCAN)
+    diode = publisher.create_channel(DIODE, parent=SCAN + ":timer", dtype="float64")
+    diode.append(np.arange(3.0))
+    publisher.flush()
+    diode.append(np.arange(3.0, 5.0))
+    publisher.end_scan(SCAN)
+    publisher.close()
+    data_key = "bl01:" + DIODE + "_data"
+    rewrite_data(client, data_key, lambda i, f: dict(f, d=f[b"d"][:-3]) if i else f)
+    with pytest.raises(CorruptData) as info:
+        get_node(DIODE, connection=client).get(0, -1)
+    assert_corrupt(info, DIODE, data_key, "13 bytes of payload for 2 points of 8 bytes")
+    node_key = "bl01:" + DIODE + "_node"
+    client.delete(node_key)
+    client.set(node_key, "a string where a hash belongs")
+    with pytest.raises(CorruptData) as info:
+        walk_all(client)  # the walker reads every child's node hash in one round trip
+    assert_corrupt(info, DIODE, node_key, "is a Redis string, not a hash")
+    client.close()
 
 
 def test_children_stream_of_the_wrong_type_while_following(published):

@@ -12,6 +12,7 @@ import pytest
 from gevent import monkey
 from processes import start_script, wait_for_line
 
+from beamshell.config.redis_server import connect
 from beamshell.data.lease import ScanLease, end_abandoned, end_abandoned_in_session
 from beamshell.data.node import Event, get_node, get_session_node
 from beamshell.data.publish import DataPublisher
@@ -54,8 +55,12 @@ def test_a_lease_is_taken_renewed_and_released(redis_client):
     assert not redis_client.exists(scan + "_lease")
 
 
-def test_kill_9_of_the_publishing_process_a_follower_ends_the_scan(redis_url, redis_client):
-    follower = get_session_node("demo", connection=redis_client).walk_events(timeout=30)
+@pytest.mark.parametrize("prefix", ["", "bl01"])
+def test_kill_9_of_the_publishing_process_a_follower_ends_the_scan(redis_url, monkeypatch, prefix):
+    """Also under a configuration's key prefix, where the scan's keys are `bl01:...`."""
+    monkeypatch.setenv("BEAMSHELL_REDIS_KEY_PREFIX", prefix)  # for the publishing process
+    client = connect(redis_url, key_prefix=prefix)
+    follower = get_session_node("demo", connection=client).walk_events(timeout=30)
     writer = start_script("hold_lease.py", "demo", "0.5")
     try:
         pid = int(wait_for_line(writer, "running").split()[1])
@@ -72,35 +77,37 @@ def test_kill_9_of_the_publishing_process_a_follower_ends_the_scan(redis_url, re
     scan = "demo:tmp:scans:1_timescan"
     assert events[-1] == (Event.END_SCAN, scan)
     assert (Event.NEW_DATA, scan + ":timer:diode") in events  # the data are all there
-    info = get_node(scan, connection=redis_client).info
+    info = get_node(scan, connection=client).info
     assert info["state"] == "KILLED"
+    holder = client.hget(client.key_prefix + scan + "_node", "lease_holder").decode()
     assert info["end_reason"] == (
-        f"the lease of {info_holder(redis_client, scan)} expired while it was running: "
-        "the process was killed"
+        f"the lease of {holder} expired while it was running: the process was killed"
     )
     assert f"pid {pid}" in info["end_reason"]
     assert "end_time" in info and isinstance(info["end_timestamp"], float)
 
 
-def info_holder(client, scan):
-    return client.hget(scan + "_node", "lease_holder").decode()
-
-
 def test_unleased_live_or_ended_scans_are_left_alone(redis_client):
     publisher, unleased = running_scan(redis_client, 1)  # a publisher without a lease
     _, alive = running_scan(redis_client, 2)
-    ScanLease(redis_client, alive, lease_time=30).acquire()
-    _, ended = running_scan(redis_client, 3, state="DONE")
-    lease = ScanLease(redis_client, ended, lease_time=30)
-    lease.acquire()
-    publisher.end_scan(ended)
-    lease.release()
-    assert end_abandoned(redis_client, [unleased, alive, ended]) == []
-    assert end_abandoned_in_session(redis_client, "demo") == []
-    for scan in (unleased, alive):
-        assert get_node(scan, connection=redis_client).info["state"] == "RUNNING"
-        assert ends_of(redis_client, scan) == []
-    assert len(ends_of(redis_client, ended)) == 1
+    alive_lease = ScanLease(redis_client, alive, lease_time=30)
+    alive_lease.acquire()
+    try:
+        _, ended = running_scan(redis_client, 3, state="DONE")
+        lease = ScanLease(redis_client, ended, lease_time=30)
+        lease.acquire()
+        publisher.end_scan(ended)
+        lease.release()
+        assert end_abandoned(redis_client, [unleased, alive, ended]) == []
+        assert end_abandoned_in_session(redis_client, "demo") == []
+        for scan in (unleased, alive):
+            assert get_node(scan, connection=redis_client).info["state"] == "RUNNING"
+            assert ends_of(redis_client, scan) == []
+        assert len(ends_of(redis_client, ended)) == 1
+    finally:
+        # Its renewer would otherwise live on in this process and write the lease key again
+        # after the next tests' FLUSHALL (a key outside their configuration's prefix).
+        alive_lease.release()
 
 
 def test_ending_is_done_once_and_keeps_a_final_state(redis_client):

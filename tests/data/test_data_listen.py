@@ -96,15 +96,21 @@ def test_listen_stops_on_its_stop_event(redis_client):
     ]
 
 
-def test_a_scan_that_starts_right_after_the_status_line_is_live_not_a_replay(redis_client):
+@pytest.mark.parametrize("earlier_scan", [False, True])
+def test_a_scan_that_starts_right_after_the_status_line_is_live_not_a_replay(
+    redis_client, earlier_scan
+):
     """The status line comes before the walker has read anything: a scan that starts in
-    between (a listener slow to start on a busy machine) is news, not a replay."""
+    between (a listener slow to start on a busy machine) is news, not a replay; also when
+    listen starts after a finished scan ('waiting for the next scan')."""
+    if earlier_scan:
+        publish_scan(redis_client, scan_nb=1)
 
     class PublishWhenWaiting(LinesOut):
         def write(self, text: str) -> int:
             written = super().write(text)
-            if "waiting for its first scan" in text:
-                publish_scan(redis_client)  # before the listener reads anything
+            if "waiting for its first scan" in text or "waiting for the next scan" in text:
+                publish_scan(redis_client, scan_nb=2)  # before the listener reads anything
             return written
 
     out = PublishWhenWaiting()

@@ -1,8 +1,11 @@
 """Scans and sequences hold a lease in Redis while they run (see beamshell.data.lease)."""
 
+import os
+import sys
+from pathlib import Path
+
 import gevent
 import pytest
-from gevent import monkey
 
 from beamshell.data.lease import end_abandoned
 from beamshell.scanning.group import Sequence
@@ -10,7 +13,7 @@ from beamshell.scanning.publishing import ScanPublishError
 from beamshell.scanning.scan import ScanPreset, ScanState
 from beamshell.scanning.scans import loopscan
 
-real_sleep = monkey.get_original("time", "sleep")
+END_EXPIRED_SCAN = Path(__file__).with_name("end_expired_scan.py")
 
 
 def test_a_scan_holds_its_lease_while_it_runs_and_gives_it_up_after_its_end(
@@ -48,8 +51,12 @@ def test_a_stalled_scan_that_a_reader_ended_stops_with_one_line(
 
     class Stall(ScanPreset):
         def start(self, scan):
-            real_sleep(0.5)  # the whole process stalls: nothing renews the lease
-            assert end_abandoned(redis_client, [scan.node_name]) == [scan.node_name]
+            # The whole process stalls (os.system blocks it, greenlets included: nothing
+            # renews the lease) while a follower in another process waits for the lease to
+            # expire and ends the scan. A follower in this process would race with the
+            # lease's renewer, which wakes up as soon as the stall ends.
+            status = os.system(f"{sys.executable} {END_EXPIRED_SCAN} {scan.node_name}")
+            assert status == 0, "the follower did not end the scan"
             lease = scan._publisher._lease
             with gevent.Timeout(30):  # a guard: the renewer runs every 50 ms
                 while not lease.lost:

@@ -22,13 +22,17 @@ from beamshell.config.redis_server import PrivateRedis
 
 ADMIN_PASSWORD = "Adm1n-pty-S3cret"
 USER_PASSWORD = "Bl01-pty-S3cret"
-ACL_RULE = f"bl01 on >{USER_PASSWORD} resetkeys ~bl01:* resetchannels +@all -@dangerous"
 
 
 @pytest.fixture(scope="module")
-def secured(tmp_path_factory):
+def secured(tmp_path_factory, readme_acl_rule, strict_acl_rule):
+    """bl01 has the README's ACL rule; bl02 a stricter one (no CLIENT command, no channel)."""
+    users = [
+        readme_acl_rule.format(user="bl01", password=USER_PASSWORD),
+        strict_acl_rule.format(user="bl02", password=USER_PASSWORD),
+    ]
     server = PrivateRedis(
-        tmp_path_factory.mktemp("secured"), tcp=True, requirepass=ADMIN_PASSWORD, users=[ACL_RULE]
+        tmp_path_factory.mktemp("secured"), tcp=True, requirepass=ADMIN_PASSWORD, users=users
     )
     with server:
         yield server
@@ -83,8 +87,8 @@ def start_listen(env: dict, config_dir: Path) -> subprocess.Popen:
     ("transport", "user", "password_in"),
     [
         ("tcp", "", "url"),  # the default user, password in BEAMSHELL_REDIS_URL
-        ("unix", "bl01", "url"),  # an ACL user limited to bl01:*, password in the URL
-        ("tcp", "bl01", "environment"),  # the same user, password in BEAMSHELL_REDIS_PASSWORD
+        ("unix", "bl01", "url"),  # the README's ACL user, limited to bl01:*, password in the URL
+        ("tcp", "bl02", "environment"),  # a stricter user, password in BEAMSHELL_REDIS_PASSWORD
     ],
 )
 def test_no_secret_reaches_any_output(
@@ -98,7 +102,7 @@ def test_no_secret_reaches_any_output(
         url = f"unix://{credentials}@{secured.socket_path}"
     shown = url.replace(secret, "***")
     if user:
-        (config_dir / "__init__.yml").write_text("redis_key_prefix: bl01\n")
+        (config_dir / "__init__.yml").write_text(f"redis_key_prefix: {user}\n")
     shell_env.update(BEAMSHELL_REDIS_URL=url, XDG_STATE_HOME=str(tmp_path / "state"))
     if password_in == "environment":
         shell_env["BEAMSHELL_REDIS_PASSWORD"] = secret
@@ -107,6 +111,9 @@ def test_no_secret_reaches_any_output(
     shell.expect_prompt()
     banner = strip_escapes(shell.child.before)
     assert f"Redis: {shown}" in banner
+    # Without CLIENT SETNAME/LIST (bl02) the shell opens unchecked and says so in one line.
+    unchecked = "beamshell: not checking whether session 'test_session' is open in another shell"
+    assert (unchecked in banner) is (user == "bl02")
 
     listener = start_listen(shell_env, config_dir)
     output = shell.run("loopscan(3, 0.01, diode)")
@@ -141,7 +148,7 @@ def test_no_secret_reaches_any_output(
     contents = redis_contents(admin)
     assert b"_info" in contents and secret.encode() not in contents
     if user:
-        assert all(key.startswith(b"bl01:") for key in admin.keys("*"))
+        assert all(key.startswith(f"{user}:".encode()) for key in admin.keys("*"))
 
 
 @pytest.mark.parametrize("command", [["-s", "test_session"], ["listen", "-s", "test_session"]])

@@ -120,14 +120,17 @@ def test_sigterm_mid_move_stops_the_motor_and_leaves(spawn, redis_client):
     shell = spawn()
     shell.expect_prompt(1)
     shell.send("umv(slow, 50)")  # 1 mm/s: a long move
-    shell.expect(r"slow\[mm\]\r")  # the header of the positions (axis[unit]): it moves
+    # umv prints its header before it starts the move (which takes a few Redis round trips
+    # since the motor's state is in Redis): wait for a live position that is not 0.
+    shell.expect(r"slow\[mm\]\r")
+    shell.expect(r"user\s+0\.\d*[1-9]")  # it moves
     shell.signal(signal.SIGTERM)
     shell.expect(r"slow stopped at \d")  # Ctrl-C's path: stopped, and where
     shell.expect("SIGTERM received")
     assert shell.wait() == 128 + signal.SIGTERM
     saved = redis_client.hgetall("settings:axis:slow")
     dial = json.loads(saved[b"dial_position"])
-    assert 0 <= dial < 50  # stopped on its way, and saved
+    assert 0 < dial < 50  # stopped on its way, and saved
 
 
 def test_sigterm_at_the_idle_prompt_leaves(spawn):

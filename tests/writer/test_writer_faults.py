@@ -197,6 +197,21 @@ def test_an_unwritable_base_path_is_reported_and_retried_until_fixed(
         )
 
 
+def test_how_long_data_stay_is_read_under_the_configurations_key_prefix(redis_url):
+    """The writer's error says until when Redis keeps the data: from the prefixed keys."""
+    from beamshell.config.redis_server import connect
+    from beamshell.data.publish import DataPublisher
+    from beamshell.writer.service import kept_until
+
+    client = connect(redis_url, key_prefix="bl01")
+    publisher = DataPublisher(client)
+    scan = publisher.create_node("demo:tmp:scans:1_ct", "scan", {}, parent="demo")
+    publisher.end_scan(scan)
+    publisher.close()
+    assert kept_until(client, scan).startswith("scan data kept in Redis until ")
+    client.close()
+
+
 def test_two_writers_never_write_one_session_at_once(ns, writer, config_dir, tmp_path):
     same = subprocess.run(
         [sys.executable, "-m", "beamshell.writer", "run", "-s", SESSION, "--config", str(config_dir)],

@@ -227,6 +227,29 @@ def reason_of(exc: BaseException) -> str:
     return mask_secrets(lines[0]) if lines else type(exc).__name__
 
 
+# What Redis (6.2 and 7) names in a NOPERM reply: a command, a key or a channel.
+_REFUSED_COMMAND = re.compile(r"to run the '([^']+)' command")
+
+
+def _acl_advice(reason: str, key_prefix: str) -> str:
+    """What the ACL user of a refused command lacks, by what the refusal names."""
+    refused = _REFUSED_COMMAND.search(reason)
+    if refused:
+        return (
+            f"the ACL user may not run '{refused[1]}': give it the rule of beamshell's "
+            "README ('A site Redis')"
+        )
+    if "channel" in reason:
+        return "the ACL user needs '&__redis__:invalidate' (settings shared between processes)"
+    prefix = key_prefix.rstrip(":")
+    if prefix:
+        return f"this configuration's keys start with '{prefix}:': the ACL user needs '~{prefix}:*'"
+    return (
+        f"this configuration has no redis_key_prefix: set one in the root {ROOT_FILE} "
+        "and give the ACL user '~<prefix>:*'"
+    )
+
+
 def redis_failure(
     exc: BaseException,
     url: str,
@@ -253,15 +276,9 @@ def redis_failure(
             url, "needs a password", "authentication required", _NO_PASSWORD_HINT
         )
     if isinstance(exc, NoPermissionError):
-        prefix = key_prefix.rstrip(":")
-        if prefix:
-            advice = f"this configuration's keys start with '{prefix}:': the ACL user needs '~{prefix}:*'"
-        else:
-            advice = (
-                "this configuration has no redis_key_prefix: set one in the root "
-                f"{ROOT_FILE} and give the ACL user '~<prefix>:*'"
-            )
-        return RedisAccessDenied(url, "refused a command", reason_of(exc), advice)
+        return RedisAccessDenied(
+            url, "refused a command", reason_of(exc), _acl_advice(reason_of(exc), key_prefix)
+        )
     if isinstance(exc, redis.TimeoutError):
         return RedisTimeout(url, reason_of(exc))
     if isinstance(exc, redis.ConnectionError):

@@ -261,6 +261,8 @@ class SettingsStore:
         self._feed: InvalidationFeed | None = None
         self._follow = follow_changes and _gevent_sockets()
         self._closed = False
+        self._starting = False  # a greenlet is connecting a feed: the others read through
+        self._missed = False  # a feed was lost: changes made since then went unheard
         self._cache.enabled = self._feed_running
 
     def value(self, name: str, default: Any = None) -> SimpleSetting:
@@ -273,7 +275,9 @@ class SettingsStore:
         """Call `callback()` (in the feed's greenlet) each time setting `name` changes.
 
         Callbacks must be quick and must not raise (a failure is printed, not propagated).
-        A lost connection to Redis calls every callback once: anything may have changed.
+        After the connection to Redis was lost, every callback is called once when it is
+        back (anything may have changed meanwhile): not while Redis is away, when a callback
+        that reads a setting could only fail.
         """
         self._cache.add_callback(settings_key(self.redis, name), callback)
         self._feed_running()
@@ -315,16 +319,35 @@ class SettingsStore:
         feed = self._feed
         if feed is not None and feed.running:
             return True
+        if self._starting:
+            return False  # another greenlet is connecting it: read through meanwhile
         from beamshell.config.settings_feed import FeedUnavailable, InvalidationFeed
 
+        self._starting = True
         try:
             prefix = settings_key(self.redis, "")
-            self._feed = InvalidationFeed(self.redis, prefix, self._cache.invalidate)
+            feed = InvalidationFeed(self.redis, prefix, self._cache.invalidate, self._feed_lost)
         except FeedUnavailable as exc:
-            if exc.permanent:  # a server without client tracking (Redis < 6)
+            if exc.permanent:  # a server without client tracking (Redis < 6), or an ACL
                 self._follow = False
             return False  # read through: a Redis that is away is then reported by the read
+        finally:
+            self._starting = False
+        if self._closed:  # closed while the feed connected
+            feed.close()
+            return False
+        self._feed = feed
+        if self._missed:  # changes made while no feed ran were not heard: tell everyone now
+            self._missed = False
+            self._cache.invalidate(None)
         return True
+
+    def _feed_lost(self) -> None:
+        """The feed's connection broke: nothing cached can be trusted any more. Follow again
+        at once if Redis still answers (a dropped connection), else on a later read."""
+        self._cache.forget()
+        self._missed = True
+        self._feed_running()
 
     def close(self) -> None:
         """Stop following changes (values are read from Redis afterwards)."""

@@ -46,8 +46,8 @@ def _invalidated_keys(message) -> list[str] | None | bool:
 class InvalidationFeed:
     """Calls `on_invalidate(keys)` for every change under `prefix` (keys None: all of them).
 
-    When the connection is lost, `running` becomes False and `on_invalidate(None)` is called
-    once, since changes may have been missed; the owner starts a new feed when it needs one.
+    When the connection is lost, `running` becomes False and `on_lost()` is called once
+    (changes may have been missed from then on); the owner starts a new feed when it can.
     """
 
     def __init__(
@@ -55,8 +55,10 @@ class InvalidationFeed:
         client: redis.Redis,
         prefix: str,
         on_invalidate: Callable[[list[str] | None], None],
+        on_lost: Callable[[], None],
     ):
         self._on_invalidate = on_invalidate
+        self._on_lost = on_lost
         self._closing = False
         self.running = False
         pool = client.connection_pool
@@ -106,7 +108,7 @@ class InvalidationFeed:
             self.running = False
             connection.disconnect()
             if not self._closing:
-                self._on_invalidate(None)
+                self._on_lost()
 
     def close(self) -> None:
         """Stop following; the connection is closed (Redis then stops tracking for it)."""

@@ -18,7 +18,7 @@ import redis
 from beamshell.config.redis_access import mask_secrets
 from beamshell.data.connection import describe_url, explain_failure
 from beamshell.data.events import ChannelData, Event
-from beamshell.data.keys import children_key
+from beamshell.data.keys import children_key, prefix_of
 from beamshell.data.node import DataNode, SessionNode, get_session_node
 from beamshell.data.walk import Walker
 from beamshell.errors import BeamshellError
@@ -84,7 +84,7 @@ def _start(session: SessionNode) -> tuple[str, dict]:
     """Where to start following, and the line that says so: (status line, walk_events options)."""
     client = session.connection
     name = session.db_name
-    newest = client.xrevrange(children_key(name), count=_NEWEST_CHILDREN)
+    newest = client.xrevrange(children_key(name, prefix_of(client)), count=_NEWEST_CHILDREN)
     last = next(
         ((entry_id, fields) for entry_id, fields in newest if fields.get(b"e") == b"new"), None
     )

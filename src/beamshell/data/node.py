@@ -96,7 +96,7 @@ class DataNode:
         key = info_key(self.db_name, self._prefix)
         with validate.wrong_type_reported(self._redis, {key: (self.db_name, "hash")}):
             raw = self._redis.hgetall(key)
-        return validate.info(raw, self.db_name)
+        return validate.info(raw, self.db_name, self._prefix)
 
     @property
     def parent(self) -> DataNode | None:
@@ -186,7 +186,9 @@ class ContainerNode(DataNode):
             entries = self._redis.xrange(key)
         names = []
         for entry_id, fields in entries:
-            kind, name, node_type = validate.child_entry(fields, self.db_name, entry_id)
+            kind, name, node_type = validate.child_entry(
+                fields, self.db_name, entry_id, self._prefix
+            )
             if kind == "new":
                 names.append((name, node_type))
         pipe = self._redis.pipeline(transaction=False)
@@ -196,7 +198,7 @@ class ContainerNode(DataNode):
         with validate.wrong_type_reported(self._redis, expected):
             replies = pipe.execute()
         return [
-            make_node(self._redis, name, node_type, validate.node_fields(raw, name))
+            make_node(self._redis, name, node_type, validate.node_fields(raw, name, self._prefix))
             for (name, node_type), raw in zip(names, replies, strict=True)
             if raw
         ]
@@ -216,11 +218,11 @@ class ChannelNode(DataNode):
     # The node hash is read once, so its checked dtype and shape are kept too.
     @functools.cached_property
     def dtype(self) -> np.dtype:
-        return validate.channel_dtype(self.fields, self.db_name)
+        return validate.channel_dtype(self.fields, self.db_name, self._prefix)
 
     @functools.cached_property
     def shape(self) -> tuple[int, ...]:
-        return validate.channel_shape(self.fields, self.db_name)
+        return validate.channel_shape(self.fields, self.db_name, self._prefix)
 
     @functools.cached_property
     def point_bytes(self) -> int | None:
@@ -241,7 +243,7 @@ class ChannelNode(DataNode):
         if not last:
             return 0
         # The same checks as get(): a batch that get() would refuse is not counted either.
-        first, _, counts = validate.batches(last, self.db_name, self.point_bytes)
+        first, _, counts = validate.batches(last, self.db_name, self.point_bytes, self._prefix)
         return first + counts[0]
 
     def get(self, from_index: int, to_index: int | None = None) -> Any:
@@ -262,7 +264,7 @@ class ChannelNode(DataNode):
         holding, following = self._read_data(read)
         entries = holding + [e for e in following if not holding or e[0] != holding[0][0]]
         values = self.decode(entries) if entries else self.empty()
-        first = validate.batch_span(entries[0], self.db_name)[0] if entries else 0
+        first = validate.batch_span(entries[0], self.db_name, self._prefix)[0] if entries else 0
         if first > from_index:
             raise CorruptData(
                 self.db_name,
@@ -285,7 +287,7 @@ class ChannelNode(DataNode):
 
     def decode(self, entries: list) -> Any:
         """Points of consecutive stream entries, as one (n, *shape) array (each entry checked)."""
-        _, payloads, _ = validate.batches(entries, self.db_name, self.point_bytes)
+        _, payloads, _ = validate.batches(entries, self.db_name, self.point_bytes, self._prefix)
         return encoding.decode_points(payloads, self.dtype, self.shape)
 
 
@@ -308,8 +310,8 @@ class NodeRefChannelNode(ChannelNode):
         return []
 
     def decode(self, entries: list) -> list[DataNode]:
-        _, payloads, counts = validate.batches(entries, self.db_name, None)
-        names = validate.refs(payloads, counts, self.db_name)
+        _, payloads, counts = validate.batches(entries, self.db_name, None, self._prefix)
+        names = validate.refs(payloads, counts, self.db_name, self._prefix)
         # A group may list a scan before the scan has created its node (run=False).
         return get_nodes(names, connection=self._redis, missing_type="scan")
 
@@ -336,7 +338,7 @@ def _read_fields(connection: redis.Redis, db_name: str) -> dict[str, str]:
         raw = connection.hgetall(key)
     if not raw:
         raise NodeNotFound(db_name, describe_url(connection))
-    return validate.node_fields(raw, db_name)
+    return validate.node_fields(raw, db_name, prefix_of(connection))
 
 
 def get_node(
@@ -378,7 +380,7 @@ def get_nodes(
                 raise NodeNotFound(name, describe_url(client))
             nodes.append(make_node(client, name, missing_type))
             continue
-        fields = validate.node_fields(raw, name)
+        fields = validate.node_fields(raw, name, prefix)
         nodes.append(make_node(client, name, fields["type"], fields))
     return nodes
 

@@ -33,9 +33,9 @@ def text(value: bytes | str, db_name: str, key: str, what: str) -> str:
         raise CorruptData(db_name, key, f"{what} is not UTF-8 text ({exc.reason})") from None
 
 
-def node_fields(raw: dict, db_name: str) -> dict[str, str]:
+def node_fields(raw: dict, db_name: str, prefix: str = "") -> dict[str, str]:
     """A node's own hash (type, parent, dtype, shape) as text; it must have a type."""
-    key = node_key(db_name)
+    key = node_key(db_name, prefix)
     fields = {}
     for raw_name, raw_value in raw.items():
         name = text(raw_name, db_name, key, "a field name")
@@ -45,9 +45,9 @@ def node_fields(raw: dict, db_name: str) -> dict[str, str]:
     return fields
 
 
-def info(raw: dict, db_name: str) -> dict[str, Any]:
+def info(raw: dict, db_name: str, prefix: str = "") -> dict[str, Any]:
     """The info hash as Python values: each value must be JSON (nothing is evaluated)."""
-    key = info_key(db_name)
+    key = info_key(db_name, prefix)
     decoded = {}
     for raw_name, raw_value in raw.items():
         name = text(raw_name, db_name, key, "a field name")
@@ -59,9 +59,9 @@ def info(raw: dict, db_name: str) -> dict[str, Any]:
     return decoded
 
 
-def channel_dtype(fields: dict[str, str], db_name: str) -> np.dtype:
+def channel_dtype(fields: dict[str, str], db_name: str, prefix: str = "") -> np.dtype:
     """The dtype a channel's node hash records: plain numbers or bytes, never objects."""
-    key = node_key(db_name)
+    key = node_key(db_name, prefix)
     spec = fields.get("dtype")
     if spec is None:
         raise CorruptData(db_name, key, "the channel has no 'dtype' field")
@@ -74,9 +74,9 @@ def channel_dtype(fields: dict[str, str], db_name: str) -> np.dtype:
     return dtype
 
 
-def channel_shape(fields: dict[str, str], db_name: str) -> tuple[int, ...]:
+def channel_shape(fields: dict[str, str], db_name: str, prefix: str = "") -> tuple[int, ...]:
     """The point shape a channel's node hash records: a JSON list of sizes (`[]`: scalars)."""
-    key = node_key(db_name)
+    key = node_key(db_name, prefix)
     spec = fields.get("shape", "[]")
     try:
         shape = json.loads(spec)
@@ -91,46 +91,45 @@ def channel_shape(fields: dict[str, str], db_name: str) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def _integer(fields: dict, name: bytes, db_name: str, entry_id: Any) -> int:
-    where = f"entry {text(entry_id, db_name, data_key(db_name), 'an entry ID')}"
+def _integer(fields: dict, name: bytes, db_name: str, entry_id: Any, key: str) -> int:
+    where = f"entry {text(entry_id, db_name, key, 'an entry ID')}"
     raw = fields.get(name)
     if raw is None:
-        raise CorruptData(db_name, data_key(db_name), f"{where} has no '{name.decode()}' field")
+        raise CorruptData(db_name, key, f"{where} has no '{name.decode()}' field")
     try:
         return int(raw)
     except ValueError:
         raise CorruptData(
-            db_name, data_key(db_name), f"{where}: '{name.decode()}' is {raw!r}, not a number"
+            db_name, key, f"{where}: '{name.decode()}' is {raw!r}, not a number"
         ) from None
 
 
-def batch_span(entry: tuple, db_name: str) -> tuple[int, int]:
+def batch_span(entry: tuple, db_name: str, prefix: str = "") -> tuple[int, int]:
     """(first index, count) of one data stream entry."""
     entry_id, fields = entry
-    first = _integer(fields, FIRST_INDEX, db_name, entry_id)
-    count = _integer(fields, COUNT, db_name, entry_id)
+    key = data_key(db_name, prefix)
+    first = _integer(fields, FIRST_INDEX, db_name, entry_id, key)
+    count = _integer(fields, COUNT, db_name, entry_id, key)
     if first < 0 or count < 1:
-        raise CorruptData(
-            db_name, data_key(db_name), f"entry {entry_id!r}: bad batch i={first} n={count}"
-        )
+        raise CorruptData(db_name, key, f"entry {entry_id!r}: bad batch i={first} n={count}")
     if PAYLOAD not in fields:
-        raise CorruptData(db_name, data_key(db_name), f"entry {entry_id!r} has no payload")
+        raise CorruptData(db_name, key, f"entry {entry_id!r} has no payload")
     return first, count
 
 
 def batches(
-    entries: list, db_name: str, point_bytes: int | None
+    entries: list, db_name: str, point_bytes: int | None, prefix: str = ""
 ) -> tuple[int, list[bytes], list[int]]:
     """First index, payloads and point counts of consecutive data entries, each checked.
 
     `point_bytes`: the size of one point, to check each payload holds exactly `n` points
     (None for JSON payloads). The entries must follow each other without gap or overlap.
     """
-    key = data_key(db_name)
+    key = data_key(db_name, prefix)
     first, expected = None, None
     payloads, counts = [], []
     for entry in entries:
-        start, count = batch_span(entry, db_name)
+        start, count = batch_span(entry, db_name, prefix)
         payload = entry[1][PAYLOAD]
         if expected is not None and start != expected:
             raise CorruptData(
@@ -153,7 +152,7 @@ def batches(
     return (first or 0), payloads, counts
 
 
-def refs(payloads: list[bytes], counts: list[int], db_name: str) -> list[str]:
+def refs(payloads: list[bytes], counts: list[int], db_name: str, prefix: str = "") -> list[str]:
     """The db_names of node_ref_channel batches: each a JSON list of `n` names."""
     names: list[str] = []
     for payload, count in zip(payloads, counts, strict=True):
@@ -167,15 +166,19 @@ def refs(payloads: list[bytes], counts: list[int], db_name: str) -> list[str]:
             or not all(isinstance(n, str) and n for n in batch)
         ):
             raise CorruptData(
-                db_name, data_key(db_name), f"a batch is not a JSON list of {count} node names"
+                db_name,
+                data_key(db_name, prefix),
+                f"a batch is not a JSON list of {count} node names",
             )
         names.extend(batch)
     return names
 
 
-def child_entry(fields: dict, db_name: str, entry_id: Any) -> tuple[str, str, str]:
+def child_entry(
+    fields: dict, db_name: str, entry_id: Any, prefix: str = ""
+) -> tuple[str, str, str]:
     """('new', child db_name, child type) or ('end', '', '') of a children stream entry."""
-    key = children_key(db_name)
+    key = children_key(db_name, prefix)
     kind = fields.get(b"e")
     if kind == b"end":
         return "end", "", ""
@@ -193,13 +196,13 @@ def child_entry(fields: dict, db_name: str, entry_id: Any) -> tuple[str, str, st
 # ---- keys of the wrong Redis type ---------------------------------------------------------
 
 
-def expected_keys(db_name: str, node_type: str | None = None) -> dict[str, str]:
+def expected_keys(db_name: str, node_type: str | None = None, prefix: str = "") -> dict[str, str]:
     """Key -> the Redis type the data model gives it, for the keys a node may own."""
-    keys = {node_key(db_name): "hash", info_key(db_name): "hash"}
+    keys = {node_key(db_name, prefix): "hash", info_key(db_name, prefix): "hash"}
     if node_type is None or node_type in CHANNEL_TYPES:
-        keys[data_key(db_name)] = "stream"
+        keys[data_key(db_name, prefix)] = "stream"
     if node_type is None or node_type not in CHANNEL_TYPES:
-        keys[children_key(db_name)] = "stream"
+        keys[children_key(db_name, prefix)] = "stream"
     return keys
 
 
@@ -233,5 +236,7 @@ def wrong_type_reported(client: redis.Redis, keys: dict[str, tuple[str, str]]) -
         raise error from None
 
 
-def node_keys_expected(db_name: str, node_type: str | None = None) -> dict[str, tuple[str, str]]:
-    return {key: (db_name, kind) for key, kind in expected_keys(db_name, node_type).items()}
+def node_keys_expected(
+    db_name: str, node_type: str | None = None, prefix: str = ""
+) -> dict[str, tuple[str, str]]:
+    return {key: (db_name, kind) for key, kind in expected_keys(db_name, node_type, prefix).items()}

@@ -232,7 +232,7 @@ class Walker:
             plan.append((db_name, watch is not None))
         expected = {}
         for db_name, node_type in children:
-            expected.update(validate.node_keys_expected(db_name, node_type))
+            expected.update(validate.node_keys_expected(db_name, node_type, self._prefix))
         with validate.wrong_type_reported(self._redis, expected):
             replies = iter(pipe.execute())
         return {name: (next(replies), next(replies) if watched else None) for name, watched in plan}
@@ -247,7 +247,7 @@ class Walker:
         if not raw_fields:
             return  # expired since its parent listed it
         node = self.root.node_for(db_name, node_type)
-        node._fields = validate.node_fields(raw_fields, db_name)
+        node._fields = validate.node_fields(raw_fields, db_name, self._prefix)
         if self._included(node_type):
             yield (Event.NEW_NODE, node, None)
         watch = self._stream_for(db_name, node_type)
@@ -318,7 +318,7 @@ class Walker:
         scans = [
             node.db_name
             for key, (node, _) in self._owners.items()
-            if node.type in SCAN_TYPES and key == children_key(node.db_name)
+            if node.type in SCAN_TYPES and key == children_key(node.db_name, self._prefix)
         ]
         if not scans:
             return
@@ -357,12 +357,12 @@ class Walker:
         node, descend = self._owners[key]
         if node.type in CHANNEL_TYPES:
             data = node.decode(entries)  # every entry checked: a bad one raises CorruptData
-            first_index = validate.batch_span(entries[0], node.db_name)[0]
+            first_index = validate.batch_span(entries[0], node.db_name, self._prefix)[0]
             self._streams[key] = entries[-1][0]
             yield (Event.NEW_DATA, node, ChannelData(first_index, data))
             return
         parsed = [
-            (entry_id, validate.child_entry(fields, node.db_name, entry_id))
+            (entry_id, validate.child_entry(fields, node.db_name, entry_id, self._prefix))
             for entry_id, fields in entries
         ]
         children = [(name, kind) for _, (event, name, kind) in parsed if descend and event == "new"]

@@ -319,6 +319,11 @@ class Scan:
         """Wait until the scan has ended (DONE, ABORTED or KILLED); False on timeout."""
         return self._done.wait(timeout)
 
+    @property
+    def runner(self) -> gevent.Greenlet | None:
+        """The greenlet running (or that ran) `run()`; None before it started."""
+        return self._runner
+
     def prepare_node(self) -> str:
         """Give the scan its number and data node name, and when publishing create its nodes
         in Redis (state IDLE), so that a group can reference it before it runs. Idempotent;

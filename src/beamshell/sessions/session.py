@@ -232,8 +232,7 @@ class Session:
         scan = getattr(self.scan_env, "current_scan", None)
         if scan is not None:  # running in the background (gevent.spawn(s.run)): abort it
             try:
-                if not scan.abort(timeout=SCAN_ABORT_TIMEOUT_S):
-                    log.error("closing session %s: scan %s did not stop", self.name, scan.name)
+                _abort_background_scan(scan)
             except Exception:  # closing must go on
                 log.exception("closing session %s: aborting scan %s failed", self.name, scan.name)
         from beamshell.hardware.axis import Axis
@@ -259,6 +258,36 @@ class Session:
 
     def __repr__(self) -> str:
         return f"<Session {self.name} ({len(self.objects)} objects, {self.config.root_dir})>"
+
+
+def _abort_background_scan(scan) -> None:
+    """Abort a scan that runs in a greenlet of its own, and wait until that greenlet ends.
+
+    An abort stops a scan with KeyboardInterrupt (Ctrl-C's path), which then leaves the
+    greenlet; gevent throws a KeyboardInterrupt that leaves any greenlet into the main one,
+    where it would cut the rest of the closing short. Here that end is the one asked for:
+    while the aborted greenlet finishes, the hub neither prints nor re-raises it.
+    """
+    import gevent
+
+    runner = scan.runner
+    hub = gevent.get_hub()
+    saved = {
+        name: hub.__dict__[name] for name in ("SYSTEM_ERROR", "NOT_ERROR") if name in hub.__dict__
+    }
+    hub.SYSTEM_ERROR = tuple(t for t in hub.SYSTEM_ERROR if not issubclass(t, KeyboardInterrupt))
+    hub.NOT_ERROR = (*hub.NOT_ERROR, KeyboardInterrupt)
+    try:
+        if not scan.abort(timeout=SCAN_ABORT_TIMEOUT_S):
+            log.error("closing: scan %s did not stop", scan.name)
+        elif runner is not None and runner is not gevent.getcurrent():
+            runner.join(SCAN_ABORT_TIMEOUT_S)  # the rest of its greenlet's code, after run()
+    finally:
+        for name in ("SYSTEM_ERROR", "NOT_ERROR"):
+            if name in saved:
+                setattr(hub, name, saved[name])
+            else:
+                hub.__dict__.pop(name, None)
 
 
 def run_script(path: Path, namespace: dict) -> None:

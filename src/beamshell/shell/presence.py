@@ -63,11 +63,15 @@ def _terminal() -> str:
 
 
 class ShellPresence:
-    """This shell's announcement; `close()` (or the process's end) withdraws it."""
+    """This shell's announcement; `close()` (or the process's end) withdraws it.
 
-    def __init__(self, client, info: ShellInfo):
-        self._client = client
+    `unchecked` says why no other shell could be looked for ('' when the check was made).
+    """
+
+    def __init__(self, client, info: ShellInfo, unchecked: str = ""):
+        self._client = client  # its pool holds the named connection
         self.info = info
+        self.unchecked = unchecked
 
     def close(self) -> None:
         self._client.close()
@@ -77,26 +81,39 @@ def announce_shell(redis_url: str, session_name: str, force: bool = False) -> Sh
     """Announce an interactive shell of `session_name`; refuse if one was there first.
 
     Raises SessionAlreadyOpen (one line: where the first shell runs, and since when) unless
-    `force`. A server that does not let clients list connections (an ACL) is not checked.
+    `force`. A Redis user whose ACL forbids naming or listing connections (`CLIENT SETNAME`,
+    `CLIENT LIST`, both in `@dangerous` before Redis 7) can neither announce nor look:
+    the shell opens unchecked, and `unchecked` says why.
     """
     import redis
 
+    from beamshell.config.redis_access import reason_of
     from beamshell.config.redis_server import connect
 
     info = ShellInfo(session_name, socket.gethostname(), os.getpid(), _terminal(), time.time())
-    # One connection, kept open by the client's pool for the shell's life (named at connect).
-    client = connect(redis_url, client_name=info.client_name())
+    client = connect(redis_url)  # the usual one-line errors if Redis cannot be used
+    # Its one connection stays open in the pool for the shell's life, and is the only one
+    # (nothing runs two commands at once here): its name is the announcement.
     try:
+        client.client_setname(info.client_name())
         own_id = client.client_id()
-        others = [
-            (int(entry["id"]), found)
-            for entry in client.client_list()
-            if int(entry["id"]) != own_id
-            and (found := ShellInfo.parse(entry.get("name") or "")) is not None
-            and found.session == session_name
-        ]
-    except redis.ResponseError:
-        others = []  # CLIENT LIST not allowed here: nothing to compare with
+        entries = client.client_list()
+    except redis.ResponseError as exc:  # an ACL (NOPERM), or a proxy without CLIENT
+        client.close()
+        return ShellPresence(
+            client,
+            info,
+            f"not checking whether session '{session_name}' is open in another shell: "
+            f"Redis refused to name or list connections ({reason_of(exc)}); "
+            "an ACL user needs +client|setname +client|list",
+        )
+    others = [
+        (int(entry["id"]), found)
+        for entry in entries
+        if int(entry["id"]) != own_id
+        and (found := ShellInfo.parse(entry.get("name") or "")) is not None
+        and found.session == session_name
+    ]
     earlier = sorted((client_id, found) for client_id, found in others if client_id < own_id)
     if earlier and not force:
         client.close()

@@ -128,14 +128,22 @@ def _library_dirs() -> tuple[str, ...]:
 
 
 def _report(session: Any, exc: BaseException, script: Path | None = None) -> None:
-    """No prompt follows, so no `last_error()`: one line saying where, then the traceback."""
-    session.error_history.record(type(exc), exc, exc.__traceback__)
-    line = session.error_history.format_short(exc, hint=False)
+    """No prompt follows, so no `last_error()`: one line saying where, then the traceback.
+
+    A Redis failure (server away, credentials or ACL refused) is the one line only: the
+    line says all there is to fix, and the traceback would be redis-py's socket code.
+    """
+    from beamshell.errors import RedisAccessDenied, RedisUnreachable
+
+    history = session.error_history
+    history.record(type(exc), exc, exc.__traceback__)
+    line = history.format_short(exc, hint=False)
     where = macro_location(exc, script)
     if where is not None:
         line = f"{line} at {where}"
-    print(line, file=sys.stderr)
-    print(session.error_history.format_traceback(), file=sys.stderr, flush=True)
+    print(line, file=sys.stderr, flush=True)
+    if not isinstance(history.explain(exc), RedisUnreachable | RedisAccessDenied):
+        print(history.format_traceback(), file=sys.stderr, flush=True)
 
 
 def run_batch(

@@ -20,7 +20,7 @@ import redis
 
 from beamshell.data import writer_status
 from beamshell.data.connection import describe_url
-from beamshell.data.keys import node_key
+from beamshell.data.keys import node_key, prefix_of
 from beamshell.data.node import DataNode, get_session_node
 from beamshell.data.walk import Walker
 from beamshell.errors import RedisUnreachable
@@ -36,7 +36,7 @@ SCAN_TYPES = ["scan", "scan_group"]
 
 def kept_until(connection: redis.Redis, db_name: str, now: float | None = None) -> str:
     """When a scan's data leave Redis, in words an operator reads at a glance."""
-    ttl = connection.ttl(node_key(db_name))
+    ttl = connection.ttl(node_key(db_name, prefix_of(connection)))
     if ttl is None or ttl == -2:
         return "scan data already gone from Redis"
     if ttl == -1:
