@@ -100,7 +100,7 @@ class SessionFollower:
         summaries = []
         for node, raw in zip(children, pipe.execute(), strict=True):
             try:
-                info = validate.info(raw, node.db_name)
+                info = validate.info(raw, node.db_name, prefix)
             except CorruptData as exc:  # listed, and said why: the other scans still show
                 log.warning("history: %s", exc)
                 info = {"title": f"(unreadable info: {exc.what})"}
