@@ -4,11 +4,13 @@ one line saying so.
 The session runs in a real terminal against a real redis-server started with
 `--requirepass` and an ACL user; every place beamshell writes to is searched for the secret:
 the terminal (banner, scan tables, errors, `last_error()`), `beamshell listen`, the state
-directory where logs go, the home directory (history), and every key and value in Redis.
+directory where logs go, the home directory (history), the HDF5 files the session's writer
+wrote and its run files, and every key and value in Redis.
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 from pathlib import Path
@@ -18,7 +20,9 @@ import pytest
 import redis
 from shell_pty import BEAMSHELL, strip_escapes
 
+from beamshell.config.daemon import session_daemon
 from beamshell.config.redis_server import PrivateRedis
+from beamshell.data import writer_status
 
 ADMIN_PASSWORD = "Adm1n-pty-S3cret"
 USER_PASSWORD = "Bl01-pty-S3cret"
@@ -68,6 +72,20 @@ def files_below(directory: Path) -> dict[Path, bytes]:
     return {path: path.read_bytes() for path in directory.rglob("*") if path.is_file()}
 
 
+def wait_until_saved(admin: redis.Redis, prefix: str) -> dict:
+    """The writer's first 'saved' event (read with blocking XREADs on its event stream)."""
+    key = writer_status.events_key("test_session", prefix)
+    after = "0-0"
+    with gevent.Timeout(60, AssertionError("the writer saved nothing")):
+        while True:
+            for _, entries in admin.xread({key: after}, block=1000) or []:
+                for entry_id, fields in entries:
+                    after = entry_id
+                    event = {k.decode(): json.loads(v) for k, v in fields.items()}
+                    if event["kind"] == "saved":
+                        return event
+
+
 def start_listen(env: dict, config_dir: Path) -> subprocess.Popen:
     listener = subprocess.Popen(
         [str(BEAMSHELL), "listen", "-s", "test_session", "--config", str(config_dir)],
@@ -103,7 +121,12 @@ def test_no_secret_reaches_any_output(
     shown = url.replace(secret, "***")
     if user:
         (config_dir / "__init__.yml").write_text(f"redis_key_prefix: {user}\n")
-    shell_env.update(BEAMSHELL_REDIS_URL=url, XDG_STATE_HOME=str(tmp_path / "state"))
+    shell_env.update(
+        BEAMSHELL_REDIS_URL=url,
+        XDG_STATE_HOME=str(tmp_path / "state"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+    )
+    shell_env.pop("BEAMSHELL_WRITER_AUTOSTART", None)  # the session starts its HDF5 writer
     if password_in == "environment":
         shell_env["BEAMSHELL_REDIS_PASSWORD"] = secret
 
@@ -118,6 +141,7 @@ def test_no_secret_reaches_any_output(
     listener = start_listen(shell_env, config_dir)
     output = shell.run("loopscan(3, 0.01, diode)")
     assert "Took" in output
+    saved = wait_until_saved(admin, f"{user}:" if user else "")
     listened = [listener.first_line]
     with gevent.Timeout(30):
         while not listened or "END_SCAN" not in listened[-1]:
@@ -137,6 +161,14 @@ def test_no_secret_reaches_any_output(
     shell.send("exit()")
     assert shell.wait() == 0
     shell.close()  # the log of everything the terminal showed is complete
+    assert session_daemon("writer", "test_session", config_dir).stop()  # it outlives the shell
+
+    h5_files = [path for path in files_below(tmp_path / "data") if path.suffix == ".h5"]
+    assert saved["filename"] in [str(path) for path in h5_files]
+    for path, content in files_below(tmp_path / "data").items():  # the HDF5 files
+        assert secret.encode() not in content, path
+    for path, content in files_below(config_dir / ".beamshell").items():  # the writer's info
+        assert secret.encode() not in content, path
 
     terminal = Path(shell.log.name).read_text()
     assert secret not in terminal
