@@ -111,7 +111,7 @@ def live_plot_durations(config: Path, url: str, runs: int) -> dict[str, list[flo
 def main(quick: bool = False) -> None:
     with tempfile.TemporaryDirectory() as directory, PrivateRedis(Path(directory) / "r") as redis:
         config = Path(directory) / "config"
-        shutil.copytree(DEMO, config)
+        shutil.copytree(DEMO, config, ignore=shutil.ignore_patterns(".beamshell"))
         rows = estimates(config, redis.url)
         costs = drawing_costs(config, redis.url, 5 if quick else 30)
         took = live_plot_durations(config, redis.url, 1 if quick else 3)

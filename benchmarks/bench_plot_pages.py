@@ -21,15 +21,16 @@ from gevent import monkey
 if not monkey.is_module_patched("socket"):
     monkey.patch_all(thread=False)
 
-import os  # noqa: E402
 import shutil  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-from bench_scan_engine import NCOUNTERS, make_environment, private_redis, run_once  # noqa: E402
+from bench_scan_engine import NCOUNTERS, run_once  # noqa: E402
+from scanbench import environment, private_redis, scan_environment  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -112,18 +113,18 @@ def engine_cost(env, counters, config_dir, url, driver, npoints: int, rounds: in
 
     without, remote, with_pages, page_stats = [], [], [], []
     for _ in range(rounds):
-        seconds, _ = run_once(env, counters, npoints)
+        seconds, _, _ = run_once(env, counters, npoints)
         without.append(seconds / npoints * 1e6)
         status = control.start_plot_server("bench", config_dir, redis_url=url)
         reader = remote_viewers(status["url"], PAGES)
-        seconds, _ = run_once(env, counters, npoints)
+        seconds, _, _ = run_once(env, counters, npoints)
         remote.append(seconds / npoints * 1e6)
         reader.stdin.close()
         reader.wait()
         handles = open_pages(driver, status["url"], PAGES)
         driver.switch_to.window(handles[0])
         before = wait_page(driver, "s.connected")["renders"]
-        seconds, scan = run_once(env, counters, npoints)
+        seconds, _, scan = run_once(env, counters, npoints)
         with_pages.append(seconds / npoints * 1e6)
         started = time.perf_counter()
         after = wait_page(
@@ -185,7 +186,7 @@ def page_memory(env, counters, config_dir, url, driver, scans: int) -> tuple[flo
         (handle,) = open_pages(driver, status["url"], 1)
         heaps = []
         for index in range(scans):
-            _, scan = run_once(env, counters, 1000)
+            _, _, scan = run_once(env, counters, 1000)
             if index + 1 in (10, scans):
                 state = wait_page(
                     driver, f"s.shown && s.shown.nb === {scan.scan_number} && s.shown.ended"
@@ -207,22 +208,25 @@ def main(quick: bool = False) -> None:
     npoints = 20_000 if quick else 100_000
     rounds = 2 if quick else 5
     state = tempfile.mkdtemp(prefix="beamshell-bench-state-")
-    os.environ["XDG_STATE_HOME"] = state
     driver = open_browser()
     try:
-        with private_redis() as url:
-            os.environ["BEAMSHELL_REDIS_URL"] = url
-            env, counters, config_dir = make_environment(url, publishing=True)
+        with (
+            environment(XDG_STATE_HOME=state),
+            private_redis() as url,
+            environment(BEAMSHELL_REDIS_URL=url),  # the plot server's
+        ):
+            config_dir = Path(tempfile.mkdtemp(prefix="beamshell-bench-config-"))
             try:
-                run_once(env, counters, 500)  # warm-up
-                cost = engine_cost(env, counters, config_dir, url, driver, npoints, rounds)
-                alone = [
-                    page_alone(env, counters, config_dir, url, driver, npoints, 0),
-                    page_alone(env, counters, config_dir, url, driver, npoints // 20, 0.001),
-                ]
-                first, last, held = page_memory(
-                    env, counters, config_dir, url, driver, 40 if quick else 200
-                )
+                with scan_environment(url, NCOUNTERS, config_dir=config_dir) as (env, counters):
+                    run_once(env, counters, 500)  # warm-up
+                    cost = engine_cost(env, counters, config_dir, url, driver, npoints, rounds)
+                    alone = [
+                        page_alone(env, counters, config_dir, url, driver, npoints, 0),
+                        page_alone(env, counters, config_dir, url, driver, npoints // 20, 0.001),
+                    ]
+                    first, last, held = page_memory(
+                        env, counters, config_dir, url, driver, 40 if quick else 200
+                    )
             finally:
                 shutil.rmtree(config_dir, ignore_errors=True)
     finally:

@@ -27,6 +27,8 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from scanbench import environment  # noqa: E402
+
 NCOUNTERS = 5
 SESSION = "bench"
 TARGET_CATCH_UP_S = 1.0
@@ -141,13 +143,12 @@ def main(quick: bool = False) -> None:
     big = 100_000 if quick else 1_000_000
     runs = 2 if quick else 5
     directory = Path(tempfile.mkdtemp(prefix="beamshell-bench-writer-"))
-    saved_env = {
-        k: os.environ.get(k) for k in ("XDG_DATA_HOME", "XDG_STATE_HOME", "BEAMSHELL_REDIS_URL")
-    }
-    os.environ["XDG_STATE_HOME"] = str(directory / "state")
     try:
-        with PrivateRedis(directory / "redis") as server:
-            os.environ["BEAMSHELL_REDIS_URL"] = server.url  # the session's and its writer's
+        with (
+            environment(XDG_STATE_HOME=str(directory / "state")),
+            PrivateRedis(directory / "redis") as server,
+            environment(BEAMSHELL_REDIS_URL=server.url),  # the session's and its writer's
+        ):
             bench = Bench(directory, server.url)
             try:
                 bench.scan(1000)  # warm-up
@@ -158,11 +159,6 @@ def main(quick: bool = False) -> None:
             finally:
                 bench.close()
     finally:
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
         shutil.rmtree(directory, ignore_errors=True)
     cost = statistics.median(with_writer) / statistics.median(without) - 1
     ratio = file_size / raw

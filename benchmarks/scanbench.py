@@ -18,6 +18,22 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 
+@contextlib.contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the block (the session processes a benchmark starts read
+    them), then restore them: `make bench` runs every benchmark in one process."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def ensure_gevent_patched() -> None:
     """beamshell processes run monkey-patched: sockets must yield to the scan's greenlets."""
     from gevent import monkey
@@ -41,15 +57,26 @@ def private_redis() -> Iterator[str]:
 
 @contextlib.contextmanager
 def scan_environment(
-    url: str, ncounters: int, publishing: bool = True, session: str = "bench", mca: int = 0
+    url: str,
+    ncounters: int,
+    publishing: bool = True,
+    session: str = "bench",
+    mca: int = 0,
+    config_dir: Path | None = None,
 ):
-    """(env, counters): `ncounters` simulated diodes (and `mca` spectra of 1,024 channels)."""
+    """(env, counters): `ncounters` simulated diodes (and `mca` spectra of 1,024 channels).
+
+    The counters are configured in `config_dir` when given (a caller that starts session
+    processes on it, such as the plot server, owns and removes it), else in a temporary one.
+    """
     from beamshell.config.static import Config
     from beamshell.scanning.context import ScanEnvironment
 
     lines = [f"- {{name: c{i}, class: simulation_diode}}" for i in range(ncounters)]
     lines += [f"- {{name: mca{i}, class: simulation_mca, size: 1024}}" for i in range(mca)]
-    config_dir = Path(tempfile.mkdtemp(prefix="beamshell-bench-config-"))
+    owned = config_dir is None
+    if config_dir is None:
+        config_dir = Path(tempfile.mkdtemp(prefix="beamshell-bench-config-"))
     (config_dir / "counters.yml").write_text("\n".join(lines) + "\n")
     config = Config(config_dir, redis_url=url)
     try:
@@ -65,7 +92,8 @@ def scan_environment(
         yield env, counters
     finally:
         config.close()
-        shutil.rmtree(config_dir, ignore_errors=True)
+        if owned:
+            shutil.rmtree(config_dir, ignore_errors=True)
 
 
 def machine() -> str:
