@@ -6,7 +6,11 @@ from __future__ import annotations
 import re
 import subprocess
 
+import gevent
+import redis
 from shell_pty import BEAMSHELL
+
+from beamshell.config.redis_server import PrivateRedis
 
 
 def _run(args, env, timeout=60):
@@ -86,3 +90,36 @@ def test_a_motor_moved_by_one_shell_is_seen_moving_by_the_other(spawn_shell):
     here = re.search(r"Out \[\d+\]: ([0-9.]+)", mover.run("slow.position"))
     assert seen and here and seen.group(1) == here.group(1)
     assert 0 < float(here.group(1)) < 50
+
+
+def _shell_announced(url: str, pid: int) -> bool:
+    client = redis.Redis.from_url(url)
+    try:
+        return any(f":{pid}:" in (entry.get("name") or "") for entry in client.client_list())
+    finally:
+        client.close()
+
+
+def test_a_shell_is_announced_again_when_redis_restarts(spawn_shell, shell_env, tmp_path):
+    # A restart of Redis drops the connection whose name announces the shell: without a
+    # new one, a second shell would open unrefused beside the first.
+    server = PrivateRedis(tmp_path / "redis")
+    server.start()
+    try:
+        shell_env["BEAMSHELL_REDIS_URL"] = server.url
+        first = spawn_shell()
+        first.expect_prompt(1)
+        pid = first.process.process.pid
+        assert _shell_announced(server.url, pid)
+        server.kill()
+        server.start()
+        # The state this waits for is in Redis: the first shell's named connection is back.
+        with gevent.Timeout(30, AssertionError("the first shell was not announced again")):
+            while not _shell_announced(server.url, pid):
+                gevent.sleep(0.05)
+        second = spawn_shell()
+        second.expect(r"beamshell: session 'test_session' is already open in an interactive shell")
+        assert second.wait() == 2
+        assert "42" in first.run("6 * 7")  # the first shell did not notice
+    finally:
+        server.kill()

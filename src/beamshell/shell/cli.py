@@ -163,6 +163,7 @@ def _session_command(args: argparse.Namespace) -> int:
         presence = announce_shell(resolve_redis_url(config_dir), args.session, force=args.force)
         if presence.unchecked:
             print(f"beamshell: {presence.unchecked}", file=sys.stderr, flush=True)
+        presence.keep()
     try:
         # From here on SIGTERM and SIGHUP stop what runs properly (scans end ABORTED,
         # presets' stop runs) instead of ending the process where it stands.

@@ -3,7 +3,8 @@
 The name (`beamshell-shell:<session>:<host>:<pid>:<terminal>:<since>`) lives as long as the
 connection, so a shell that exits or is killed vanishes from `CLIENT LIST` at once: nothing
 to clean up, no stale lock. Two shells that start together both see each other; the one
-whose connection came second (the higher client id) gives way.
+whose connection came second (the higher client id) gives way. A restart of Redis drops
+every connection: `ShellPresence.keep()` names a new one as soon as Redis answers again.
 """
 
 from __future__ import annotations
@@ -13,11 +14,16 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, unquote
 
 from beamshell.errors import BeamshellError
 
 _PREFIX = "beamshell-shell"
+# The keeper's blocking read returns this often (the client's socket timeout must not
+# expire first), and its reconnection attempts while Redis is away back off up to this.
+_WATCH_SLICE_MS = 1000
+_RETRY_MAX_S = 1.0
 
 
 class SessionAlreadyOpen(BeamshellError):
@@ -68,12 +74,56 @@ class ShellPresence:
     `unchecked` says why no other shell could be looked for ('' when the check was made).
     """
 
-    def __init__(self, client, info: ShellInfo, unchecked: str = ""):
+    def __init__(self, client, info: ShellInfo, unchecked: str = "", redis_url: str = ""):
         self._client = client  # its pool holds the named connection
         self.info = info
         self.unchecked = unchecked
+        self._redis_url = redis_url
+        self._keeper: Any = None
+        self._keeper_client: Any = None
+
+    def keep(self) -> None:
+        """Keep the announcement for the shell's life, across restarts of Redis.
+
+        A greenlet blocks on the announcing connection (XREAD of a key nobody writes, in
+        slices the server answers), so it hears at once when Redis drops the connection,
+        and reconnects as soon as Redis answers again. Its client names each connection
+        it makes (redis-py sends CLIENT SETNAME as it connects), so the shell is announced
+        again. The first named connection stays too, until it is lost: no moment without
+        an announcement. Silent: the commands at the prompt already say when Redis is away.
+        """
+        if self.unchecked or self._keeper is not None or not self._redis_url:
+            return
+        import gevent
+
+        from beamshell.config.redis_server import connect
+
+        self._keeper_client = connect(
+            self._redis_url, check=False, client_name=self.info.client_name()
+        )
+        self._keeper = gevent.spawn(self._keep, self._keeper_client)
+
+    def _keep(self, client: Any) -> None:
+        import gevent
+        import redis
+
+        key = f"{client.key_prefix}shell_presence:{self.info.session}"  # never written
+        delay = 0.05
+        while True:
+            try:
+                client.xread({key: "$"}, block=_WATCH_SLICE_MS)
+                delay = 0.05
+            except redis.ResponseError:  # an ACL that denies the key: nothing to wait on
+                return
+            except Exception:  # noqa: BLE001 - Redis away or restarting: try again soon
+                gevent.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX_S)
 
     def close(self) -> None:
+        if self._keeper is not None:
+            self._keeper.kill()
+            self._keeper = None
+            self._keeper_client.close()
         self._client.close()
 
 
@@ -123,4 +173,4 @@ def announce_shell(redis_url: str, session_name: str, force: bool = False) -> Sh
             f"{first.describe()}; to open a second shell anyway: "
             f"beamshell -s {session_name} --force"
         )
-    return ShellPresence(client, info)
+    return ShellPresence(client, info, redis_url=redis_url)
