@@ -17,6 +17,7 @@ import numpy as np
 from writer_helpers import SESSION, dump_entry
 
 from beamshell.config.daemon import session_daemon
+from beamshell.data import writer_status
 from beamshell.data.node import Event, get_node, get_session_node
 from beamshell.scanning.chain import ChainIterationPreset, ChainPreset
 from beamshell.writer.dataset_file import entry_is_complete, scan_file_path
@@ -278,3 +279,40 @@ def test_a_shell_killed_mid_scan_loses_nothing(config_dir, writer, writer_events
     redis_points = get_node(scan.db_name + ":timer:diode", connection=redis_client).get(0, -1)
     assert len(diode) >= 20
     np.testing.assert_array_equal(diode, redis_points)
+
+
+def test_a_restarted_writer_says_that_a_scan_it_could_not_save_is_saved(
+    ns, config_dir, writer_events, read_only
+):
+    # The operator heard "cannot write ..."; the writer dies before the fix, and the one
+    # started after it must say "saved" as a recovery, which the shells print.
+    daemon = session_daemon("writer", SESSION, config_dir)
+    daemon.start()
+    try:
+        scan = ns["loopscan"](5, 0.01, ns["diode"])
+        writer_events.wait_for(lambda e: e["kind"] == "error" and e["scan"] == scan.node.db_name)
+        os.kill(daemon.pid(), signal.SIGKILL)
+        assert daemon._wait_released(10)
+        read_only()  # the operator fixes the permission while no writer runs
+        daemon.start()
+        assert writer_events.saved(scan)["kind"] == "recovered"
+    finally:
+        daemon.stop()
+
+
+def test_an_entry_completed_by_a_writer_killed_before_it_said_so_is_said_recovered(
+    ns, config_dir, writer, writer_events, redis_client
+):
+    # The state such a writer leaves: an error was the last word on the scan, and its
+    # entry is complete in the file. Made here by saying the error after the save.
+    scan = ns["loopscan"](5, 0.01, ns["diode"])
+    saved = writer_events.saved(scan)
+    writer.stop()
+    voice = writer_status.WriterVoice(redis_client, SESSION)
+    voice.report(writer_status.ERROR, "cannot write: No space left", scan=scan.node.db_name)
+    assert writer_status.scans_in_error(redis_client, SESSION) == {scan.node.db_name}
+    writer_events.forget()
+    writer.start()
+    recovered = writer_events.saved(scan)
+    assert recovered["kind"] == "recovered" and recovered["entry"] == saved["entry"]
+    assert writer_status.scans_in_error(redis_client, SESSION) == set()

@@ -155,6 +155,21 @@ def last_event_id(connection: redis.Redis, session: str) -> str:
     return _text(newest[0][0]) if newest else "0-0"
 
 
+def scans_in_error(connection: redis.Redis, session: str) -> set[str]:
+    """Scans (db names) whose newest event is an error: no writer has said since that they
+    were saved. A writer that starts reports their recovery (the stream is capped: cheap)."""
+    newest: dict[str, str] = {}
+    for _, fields in connection.xrange(events_key(session, prefix_of(connection))):
+        try:
+            kind = json.loads(_text(fields.get(b"kind", b'""')))
+            scan = json.loads(_text(fields.get(b"scan", b'""')))
+        except ValueError:
+            continue  # not written by a writer: ignored, never evaluated
+        if isinstance(scan, str) and scan and isinstance(kind, str):
+            newest[scan] = kind
+    return {scan for scan, kind in newest.items() if kind == ERROR}
+
+
 def read_events(
     connection: redis.Redis, session: str, after: str, block_s: float | None = BLOCK_SLICE_S
 ) -> list[tuple[str, dict[str, Any]]]:

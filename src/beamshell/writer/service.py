@@ -72,6 +72,7 @@ class WriterService:
         self.voice = voice
         self._tasks: dict[str, gevent.Greenlet] = {}
         self._done: set[str] = set()
+        self._in_error: set[str] = set()  # the last said of them, by any writer: an error
         self._walker: Walker | None = None
         self._stopped = gevent.event.Event()
 
@@ -116,6 +117,10 @@ class WriterService:
 
     # ---- scans ---------------------------------------------------------------------------------
     def _follow_session(self) -> None:
+        try:
+            self._in_error |= writer_status.scans_in_error(self.connection, self.session)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise RedisUnreachable(describe_url(self.connection), str(exc)) from None
         session = get_session_node(self.session, connection=self.connection)
         self._walker = session.walk(include_filter=SCAN_TYPES, wait=True)
         for node in self._walker:
@@ -133,9 +138,24 @@ class WriterService:
         entry = EntryWriter(node)
         if entry.is_complete():
             self._done.add(node.db_name)
+            if node.db_name in self._in_error:  # completed by a writer killed before it said so
+                self._report_saved(entry, recovered=True)
             return
         log.info("writing %s to %s", node.db_name, entry.path)
         self._tasks[node.db_name] = gevent.spawn(self._write_until_saved, entry)
+
+    def _report_saved(self, entry: EntryWriter, recovered: bool) -> None:
+        """Say that an entry is complete: 'recovered' if an error was said about it before."""
+        where = f"{entry.dataset_file}::/{entry.entry_name}"
+        log.info("scan %s saved in %s", entry.scan_nb, where)
+        self.voice.report(
+            writer_status.RECOVERED if recovered else writer_status.SAVED,
+            f"scan {entry.scan_nb} saved in {where}",
+            scan=entry.node.db_name,
+            filename=str(entry.dataset_file),
+            entry=entry.entry_name,
+        )
+        self._in_error.discard(entry.node.db_name)
 
     def _write_until_saved(self, entry: EntryWriter) -> None:
         node = entry.node
@@ -161,15 +181,7 @@ class WriterService:
                     self._stopped.wait(delay)  # a file system does not signal recovery
                     delay = min(delay * 2, RETRY_MAX_S)
                     entry = EntryWriter(node)
-            where = f"{entry.dataset_file}::/{entry.entry_name}"
-            log.info("scan %s saved in %s", entry.scan_nb, where)
-            self.voice.report(
-                writer_status.RECOVERED if reported else writer_status.SAVED,
-                f"scan {entry.scan_nb} saved in {where}",
-                scan=node.db_name,
-                filename=str(entry.dataset_file),
-                entry=entry.entry_name,
-            )
+            self._report_saved(entry, recovered=bool(reported) or node.db_name in self._in_error)
             self._done.add(node.db_name)
         except (RedisUnreachable, redis.ConnectionError, redis.TimeoutError) as exc:
             log.warning("scan %s: Redis lost while writing (%s)", node.db_name, exc)
