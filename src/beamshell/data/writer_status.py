@@ -160,9 +160,10 @@ def scans_in_error(connection: redis.Redis, session: str) -> set[str]:
     were saved. A writer that starts reports their recovery (the stream is capped: cheap)."""
     newest: dict[str, str] = {}
     for _, fields in connection.xrange(events_key(session, prefix_of(connection))):
+        text = {_text(key): _text(value) for key, value in fields.items()}
         try:
-            kind = json.loads(_text(fields.get(b"kind", b'""')))
-            scan = json.loads(_text(fields.get(b"scan", b'""')))
+            kind = json.loads(text.get("kind", '""'))
+            scan = json.loads(text.get("scan", '""'))
         except ValueError:
             continue  # not written by a writer: ignored, never evaluated
         if isinstance(scan, str) and scan and isinstance(kind, str):

@@ -85,12 +85,12 @@ class ShellPresence:
     def keep(self) -> None:
         """Keep the announcement for the shell's life, across restarts of Redis.
 
-        A greenlet blocks on the announcing connection (XREAD of a key nobody writes, in
-        slices the server answers), so it hears at once when Redis drops the connection,
-        and reconnects as soon as Redis answers again. Its client names each connection
-        it makes (redis-py sends CLIENT SETNAME as it connects), so the shell is announced
-        again. The first named connection stays too, until it is lost: no moment without
-        an announcement. Silent: the commands at the prompt already say when Redis is away.
+        A greenlet blocks on a second announcing connection (XREAD of a key nobody writes,
+        in slices the server answers), so it hears at once when Redis drops it, and
+        reconnects as soon as Redis answers again. Its client names each connection it
+        makes (redis-py sends CLIENT SETNAME as it connects), so the shell is announced
+        again. The first named connection stays until it is lost: no moment without an
+        announcement. Silent: the commands at the prompt already say when Redis is away.
         """
         if self.unchecked or self._keeper is not None or not self._redis_url:
             return
