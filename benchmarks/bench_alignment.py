@@ -20,6 +20,7 @@ from gevent import monkey
 
 monkey.patch_all(thread=False)
 
+from beamshell.config.daemon import session_daemon  # noqa: E402
 from beamshell.config.redis_server import PrivateRedis  # noqa: E402
 
 DEMO = Path(__file__).resolve().parents[1] / "src" / "beamshell" / "demo_config"
@@ -112,9 +113,12 @@ def main(quick: bool = False) -> None:
     with tempfile.TemporaryDirectory() as directory, PrivateRedis(Path(directory) / "r") as redis:
         config = Path(directory) / "config"
         shutil.copytree(DEMO, config, ignore=shutil.ignore_patterns(".beamshell"))
-        rows = estimates(config, redis.url)
-        costs = drawing_costs(config, redis.url, 5 if quick else 30)
-        took = live_plot_durations(config, redis.url, 1 if quick else 3)
+        try:
+            rows = estimates(config, redis.url)
+            costs = drawing_costs(config, redis.url, 5 if quick else 30)
+            took = live_plot_durations(config, redis.url, 1 if quick else 3)
+        finally:  # the session started its writer, as an operator's does: not left behind
+            session_daemon("writer", "demo", config).stop()
     print(f"{'scan (demo motors)':<34} {'estimate':>9} {'real':>9} {'error':>7}   target")
     for title, estimate, real in rows:
         error = (estimate - real) / real * 100
