@@ -89,6 +89,27 @@ def inline_reference_1d(mca, npoints: int) -> tuple[float, float]:
     return perf_counter() - started, time.process_time() - cpu
 
 
+def xadd_reference_1d(url: str, mca, npoints: int, per_entry: int = 100) -> tuple[float, float]:
+    """(wall s, CPU s) of redis-py alone sending the same spectra to the same server, as
+    XADDs of `per_entry` spectra in one field: the transport's share of a 1-D point."""
+    import numpy as np
+    import redis
+
+    spectra = np.stack([mca.simulated_sample() for _ in range(per_entry)])
+    client = redis.Redis.from_url(url)
+    key = "bench:xadd_reference_1d"
+    try:
+        client.delete(key)
+        cpu, started = time.process_time(), time.perf_counter()
+        for _ in range(npoints // per_entry):
+            client.xadd(key, {"data": spectra.tobytes()})
+        seconds, used = time.perf_counter() - started, time.process_time() - cpu
+        client.delete(key)
+    finally:
+        client.close()
+    return seconds, used
+
+
 def _peak_rss_kib() -> int | None:
     try:
         with open("/proc/self/status") as status:
@@ -153,6 +174,7 @@ def main(quick: bool = False) -> None:
         "off": "engine, publishing off",
         "on": "engine, publishing on",
         "inline1d": "1-D: inline reference (no engine)",
+        "xadd1d": "1-D component: redis-py XADD, 100 a time",
         "off1d": "1-D: engine, publishing off",
         "on1d": "1-D: engine, publishing on",
     }
@@ -175,11 +197,13 @@ def main(quick: bool = False) -> None:
             for key, reference, n in (
                 ("inline", lambda: inline_reference(npoints), npoints),
                 ("inline1d", lambda: inline_reference_1d(mca, npoints_1d), npoints_1d),
+                ("xadd1d", lambda: xadd_reference_1d(url, mca, npoints_1d), npoints_1d),
             ):
                 seconds, used = reference()
                 wall[key].append(seconds / n * 1e6)
                 cpu[key].append(used / n * 1e6)
-                ratio[key].append(1.0)
+                base = wall["inline1d"][-1] if key == "xadd1d" else wall[key][-1]
+                ratio[key].append(wall[key][-1] / base)
             for key, (env, counters) in envs.items():
                 n = npoints_1d if key.endswith("1d") else npoints
                 seconds, used, _ = run_once(env, counters, n)
