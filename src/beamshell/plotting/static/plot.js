@@ -10,6 +10,9 @@
   const DRAWN_MAX = 2000; // points per curve above which the curve is decimated
   const SCATTER_MAX = 20000; // mesh scatter: points drawn at most (strided beyond)
   const MARKERS_EVERY_MS = 500;
+  // Plot drawings start at most this often (about 6 a second): each costs the machine tens of
+  // milliseconds of CPU, taken from the scan when the page runs on the scan's own computer.
+  const DRAW_EVERY_MS = 160;
   const PALETTE = ['#58a6ff', '#f0883e', '#3fb950', '#d2a8ff', '#f85149', '#e3b341',
     '#39c5cf', '#ff7b72', '#a5d6ff', '#7ee787', '#ffa657', '#bc8cff'];
   const HIDDEN_COUNTERS = new Set(['epoch']);
@@ -398,17 +401,28 @@
     renderPending = false;
     S.renders++;
     const started = performance.now();
-    try { draw(); } finally {
-      S.drawMs = performance.now() - started;
-      settleWaiters();
+    try {
+      if (draw()) S.drawMs = performance.now() - started; // the last plot drawing's time
+    } finally {
+      // A state whose plot is still to be drawn would show the model ahead of the figure.
+      if (!S.shown || !plotDirty) settleWaiters();
     }
   }
 
+  let lastDrawAt = -Infinity;
+  let drawTimer = null;
+  // The header always; the plot when it changed, at most every DRAW_EVERY_MS. True if it drew.
   function draw() {
     const scan = S.shown;
     renderHeader();
     $('empty').hidden = !!scan;
-    if (!scan || !plotDirty) return;
+    if (!scan || !plotDirty) return false;
+    const wait = lastDrawAt + DRAW_EVERY_MS - performance.now();
+    if (wait > 0) { // too soon: the plot follows when the interval is over
+      if (!drawTimer) drawTimer = setTimeout(() => { drawTimer = null; requestRender(); }, wait);
+      return false;
+    }
+    lastDrawAt = performance.now();
     plotDirty = false;
     S.draws++;
     const mesh = isMesh(scan);
@@ -425,6 +439,7 @@
     if (!!spectra !== spectraShown) { spectraShown = !!spectra; window.dispatchEvent(new Event('resize')); }
     renderMarkersTable(scan);
     maybeFetchMarkers(scan);
+    return true;
   }
 
   function fmt(v, digits = 5) {
