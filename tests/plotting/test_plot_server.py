@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import urllib.error
@@ -102,6 +103,13 @@ def test_the_server_imports_no_shell_hardware_or_scanning(plot_server):
     modules = health["beamshell_modules"]
     assert "beamshell.plotting.server" in modules and "beamshell.data.walk" in modules
     assert [m for m in modules if m.startswith(FORBIDDEN_PACKAGES)] == []
+
+
+def test_the_server_runs_below_the_scans_priority(plot_server):
+    """Pages drawing on the scan's own machine must not take its CPU: the server is niced."""
+    pid = plot_server["pid"]
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, pid) >= min(ours + 10, 19)
 
 
 def test_a_non_loopback_address_is_refused_unless_configured(config_dir, redis_url):

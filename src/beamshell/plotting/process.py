@@ -31,6 +31,10 @@ from beamshell.plotting.settings import check_listen_address, check_port, read_s
 
 log = logging.getLogger("beamshell.plotting")
 
+# The server and its pages serve people watching; a scan on the same machine must not wait
+# for them. Lower priority costs viewers a few milliseconds only when the CPU is busy.
+NICENESS = 10
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m beamshell.plotting", description=__doc__)
@@ -131,6 +135,8 @@ def serve(args: argparse.Namespace, daemon: SessionDaemon) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
     daemon = plot_daemon(args.session, Path(args.config))
     logs.log_to_file(daemon.log_file)
     try:
