@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from beamshell.scanning import buffers
 from beamshell.text import has_unprintable
 
 if TYPE_CHECKING:
@@ -50,7 +51,9 @@ class AcquisitionChannel:
         self.counter: ScanCounter | None = None  # the counter it holds data of (get_data)
         self.role: str | None = None  # "elapsed_time" or "axis" for the table's first columns
         self.displayed = len(self.shape) == 0  # a column of the live table
-        self._buffer = np.empty((max(npoints or _INITIAL_CAPACITY, 1), *self.shape), self.dtype)
+        self._buffer = buffers.empty(
+            (max(npoints or _INITIAL_CAPACITY, 1), *self.shape), self.dtype
+        )
         self._count = 0
         self._publish: Callable[[np.ndarray], None] | None = None
 
@@ -61,7 +64,7 @@ class AcquisitionChannel:
             self._resize(npoints)
 
     def _resize(self, capacity: int) -> None:
-        grown = np.empty((capacity, *self.shape), self.dtype)
+        grown = buffers.empty((capacity, *self.shape), self.dtype)
         grown[: self._count] = self._buffer[: self._count]
         self._buffer = grown
 
