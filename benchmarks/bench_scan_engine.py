@@ -13,7 +13,8 @@
   kernel's cost of fresh memory, which varies a lot on a shared virtual machine).
 - Memory: `loopscan(1,000,000, 0, 5 diodes)` with publishing, in a fresh process: the
   growth of its peak resident size, and the peak of what it allocates (tracemalloc, a
-  second run), each as a multiple of its raw data (7 channels x 8 bytes x N).
+  second run, plus the channel buffers that are memory maps), each as a multiple of its
+  raw data (7 channels x 8 bytes x N).
 
 Each figure is the median of several rounds, the lowest and highest in parentheses.
 Run: .venv/bin/python benchmarks/bench_scan_engine.py [--quick]
@@ -138,6 +139,8 @@ def memory_ratios(npoints: int) -> tuple[float, float, float | None]:
 def _memory_in_this_process(npoints: int) -> None:
     """--memory N: the resident growth of a first scan, then its allocations (tracemalloc)."""
     scanbench.ensure_gevent_patched()
+    from beamshell.scanning import buffers
+
     raw = npoints * (NCOUNTERS + 2) * 8
     with scanbench.private_redis() as url:
         with scanbench.scan_environment(url, NCOUNTERS, True) as (env, counters):
@@ -152,9 +155,16 @@ def _memory_in_this_process(npoints: int) -> None:
                 if before is not None and after is not None:
                     rss_ratio = (after - before) * 1024 / raw
             tracemalloc.start()
-            run_once(env, counters, npoints)
+            _, _, scan = run_once(env, counters, npoints)
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
+            # Channel buffers of 4 MiB or more are memory maps, which tracemalloc does not
+            # see; they are allocated whole when the scan starts and held to its end.
+            peak += sum(
+                channel._buffer.nbytes
+                for channel in scan.channels
+                if channel._buffer.nbytes >= buffers.LARGE_BYTES
+            )
     print(json.dumps([raw / 2**20, rss_ratio, peak / raw]))
 
 
