@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 import gevent
 import redis
-from shell_pty import BEAMSHELL
+from shell_pty import BEAMSHELL, strip_escapes
 
 from beamshell.config.redis_server import PrivateRedis
 
@@ -37,6 +38,30 @@ def test_a_second_interactive_shell_is_refused_in_one_line(spawn_shell, shell_en
     forced = spawn_shell("test_session", "--force")
     forced.expect_prompt(1)
     assert "42" in forced.run("6 * 7")
+
+
+def test_a_shell_opened_with_force_is_announced_to_the_open_one(spawn_shell):
+    first = spawn_shell()
+    first.expect_prompt(1)
+    forced = spawn_shell("test_session", "--force")
+    forced.expect_prompt(1)
+    pid = forced.process.process.pid
+    first.expect(
+        r"beamshell: another interactive shell opened session 'test_session' with --force, "
+        rf"on host \S+, pid {pid}, terminal /dev/pts/\d+, since \d{{4}}-[^:]+:\d\d:\d\d: "
+        r"both now drive the same session"
+    )
+    assert "42" in first.run("6 * 7")  # the line came above the prompt, which still works
+    # The forced shell is not told about itself, and a third shell tells both.
+    third = spawn_shell("test_session", "--force")
+    third.expect_prompt(1)
+    third_pid = third.process.process.pid
+    for shell in (first, forced):
+        shell.expect(rf"opened session 'test_session' with --force, on host \S+, pid {third_pid},")
+    forced.log.flush()
+    transcript = strip_escapes(Path(forced.log.name).read_text())
+    notices = [line for line in transcript.splitlines() if "with --force, on host" in line]
+    assert notices and all(f"pid {third_pid}," in line for line in notices), notices
 
 
 def test_the_session_is_free_again_once_the_shell_has_left(spawn_shell):

@@ -5,6 +5,8 @@ connection, so a shell that exits or is killed vanishes from `CLIENT LIST` at on
 to clean up, no stale lock. Two shells that start together both see each other; the one
 whose connection came second (the higher client id) gives way. A restart of Redis drops
 every connection: `ShellPresence.keep()` names a new one as soon as Redis answers again.
+A shell opened with --force beside another one says so on the session's presence stream;
+the shells already open print it above their prompt.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ _PREFIX = "beamshell-shell"
 # expire first), and its reconnection attempts while Redis is away back off up to this.
 _WATCH_SLICE_MS = 1000
 _RETRY_MAX_S = 1.0
+_NOTICES_KEPT = 20  # entries of the presence stream; it expires a day after the last one
+_NOTICES_TTL_S = 86400
 
 
 class SessionAlreadyOpen(BeamshellError):
@@ -59,6 +63,10 @@ class ShellInfo:
         return f"on host {self.host}, pid {self.pid}, terminal {self.terminal}, since {started}"
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
 def _terminal() -> str:
     for stream in (sys.stdin, sys.stdout):
         try:
@@ -82,15 +90,27 @@ class ShellPresence:
         self._keeper: Any = None
         self._keeper_client: Any = None
 
+    def _notices_key(self, client: Any) -> str:
+        return f"{client.key_prefix}shell_presence:{self.info.session}"
+
+    def tell_open_shells(self) -> None:
+        """Say on the session's presence stream that this shell opened beside others."""
+        key = self._notices_key(self._client)
+        with self._client.pipeline(transaction=True) as pipe:
+            pipe.xadd(key, {"shell": self.info.client_name()}, maxlen=_NOTICES_KEPT)
+            pipe.expire(key, _NOTICES_TTL_S)
+            pipe.execute()
+
     def keep(self) -> None:
         """Keep the announcement for the shell's life, across restarts of Redis.
 
-        A greenlet blocks on a second announcing connection (XREAD of a key nobody writes,
-        in slices the server answers), so it hears at once when Redis drops it, and
+        A greenlet blocks on a second announcing connection (XREAD of the session's presence
+        stream, in slices the server answers), so it hears at once when Redis drops it, and
         reconnects as soon as Redis answers again. Its client names each connection it
         makes (redis-py sends CLIENT SETNAME as it connects), so the shell is announced
         again. The first named connection stays until it is lost: no moment without an
-        announcement. Silent: the commands at the prompt already say when Redis is away.
+        announcement. It prints what shells opened later with --force say on the stream;
+        otherwise silent: the commands at the prompt already say when Redis is away.
         """
         if self.unchecked or self._keeper is not None or not self._redis_url:
             return
@@ -107,17 +127,41 @@ class ShellPresence:
         import gevent
         import redis
 
-        key = f"{client.key_prefix}shell_presence:{self.info.session}"  # never written
+        key = self._notices_key(client)
+        last_id: str | None = None  # read from the stream once Redis answers
         delay = 0.05
         while True:
             try:
-                client.xread({key: "$"}, block=_WATCH_SLICE_MS)
+                if last_id is None:
+                    newest = client.xrevrange(key, count=1)
+                    last_id = _text(newest[0][0]) if newest else "0-0"
+                answer = client.xread({key: last_id}, block=_WATCH_SLICE_MS)
                 delay = 0.05
             except redis.ResponseError:  # an ACL that denies the key: nothing to wait on
                 return
             except Exception:  # noqa: BLE001 - Redis away or restarting: try again soon
                 gevent.sleep(delay)
                 delay = min(delay * 2, _RETRY_MAX_S)
+                continue
+            for _, entries in answer or ():
+                for entry_id, fields in entries:
+                    last_id = _text(entry_id)
+                    self._say_opened(_text(fields.get(b"shell", fields.get("shell", ""))))
+
+    def _say_opened(self, name: str) -> None:
+        """One line above the prompt for a shell opened beside this one (not for itself)."""
+        from beamshell.text import printable
+
+        other = ShellInfo.parse(name)
+        if other is None or other.session != self.info.session:
+            return
+        if (other.host, other.pid) == (self.info.host, self.info.pid):
+            return
+        line = (
+            f"beamshell: another interactive shell opened session '{other.session}' with "
+            f"--force, {other.describe()}: both now drive the same session"
+        )
+        print(printable(line), file=sys.stdout, flush=True)
 
     def close(self) -> None:
         if self._keeper is not None:
@@ -173,4 +217,10 @@ def announce_shell(redis_url: str, session_name: str, force: bool = False) -> Sh
             f"{first.describe()}; to open a second shell anyway: "
             f"beamshell -s {session_name} --force"
         )
-    return ShellPresence(client, info, redis_url=redis_url)
+    presence = ShellPresence(client, info, redis_url=redis_url)
+    if earlier:  # forced: the shells already open are told
+        try:
+            presence.tell_open_shells()
+        except redis.RedisError:  # an ACL may deny the stream: they are not told, that is all
+            pass
+    return presence
