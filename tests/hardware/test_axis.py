@@ -108,15 +108,24 @@ def test_stop_decelerates_where_it_is(motors):
     assert m1.position == stopped
 
 
+def wait_until_moving(axis) -> None:
+    """Until a move started by another greenlet is under way; the timeout guards hangs."""
+    with gevent.Timeout(HANG_GUARD_S, AssertionError(f"{axis.name} never started moving")):
+        while not axis.is_moving:
+            gevent.sleep(0.001)
+
+
 def test_keyboard_interrupt_while_waiting_stops_the_motor(motors):
     m1 = motors.get("m1")
-    mover = gevent.spawn(m1.move, 100)  # 10 s to go: it is interrupted long before
+    # Started here, so that the 0.3 s below are all motion (a greenlet would start it later).
+    m1.move(100, wait=False)  # 10 s to go: it is interrupted long before
+    waiter = gevent.spawn(m1.wait_move)
     gevent.sleep(0.3)
     # gevent hands a KeyboardInterrupt that ends a greenlet on to the main greenlet.
     with pytest.raises(KeyboardInterrupt):
-        mover.kill(KeyboardInterrupt)
-    mover.join()
-    assert isinstance(mover.exception, KeyboardInterrupt)
+        waiter.kill(KeyboardInterrupt)
+    waiter.join()
+    assert isinstance(waiter.exception, KeyboardInterrupt)
     assert m1.state is AxisState.READY and not m1.is_moving
     stopped = m1.position
     # At least 0.3 s of motion (2 mm), then 1 mm of braking; far from the target.
@@ -135,6 +144,7 @@ def test_keyboard_interrupt_caught_by_the_command(motors):
             return m1.state, m1.position
 
     greenlet = gevent.spawn(command)
+    wait_until_moving(m1)  # from here on, the 0.25 s below are all motion
     gevent.sleep(0.25)
     greenlet.kill(KeyboardInterrupt, block=False)
     state, position = greenlet.get()
