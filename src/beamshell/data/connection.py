@@ -14,6 +14,11 @@ CONFIG_ENV = "BEAMSHELL_CONFIG"
 _binary_twins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+def reply_text(value: bytes | str, errors: str = "strict") -> str:
+    """An item of a Redis reply as text, whether or not the client decodes responses."""
+    return value.decode(errors=errors) if isinstance(value, bytes) else value
+
+
 def describe_url(client: redis.Redis) -> str:
     """The URL a redis-py client talks to, for messages: never with its password."""
     shown = getattr(client, "display_url", "")  # set by config.redis_server.connect

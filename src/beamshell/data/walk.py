@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from beamshell.data import validate
-from beamshell.data.connection import describe_url
+from beamshell.data.connection import describe_url, reply_text
 from beamshell.data.events import ChannelData, Event
 from beamshell.data.keys import (
     CHANNEL_TYPES,
@@ -70,10 +70,6 @@ def _before(raw: bytes | str) -> str:
     """The stream ID just before `raw`, so that reading after it includes `raw`."""
     ms, seq = _entry_id(raw)
     return f"{ms}-{seq - 1}" if seq else f"{ms - 1}-{_MAX_SEQ}"
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _block_slice(client: redis.Redis) -> float:
@@ -329,7 +325,7 @@ class Walker:
             self._lease_checks = False
 
     def _handle_reply(self, reply: list) -> Iterator[WalkEvent]:
-        by_key = [(_text(key), entries) for key, entries in reply]
+        by_key = [(reply_text(key), entries) for key, entries in reply]
         if any(key == self._wake_key for key, _ in by_key):
             self._stopped = True
             return

@@ -17,6 +17,7 @@ from typing import Any
 
 import redis
 
+from beamshell.data.connection import reply_text
 from beamshell.data.keys import prefix_of
 
 CLAIM_TTL_S = 10.0
@@ -46,10 +47,6 @@ class WriterClaimed(Exception):
         self.owner = owner
         who = f"on {owner.get('host', '?')} (pid {owner.get('pid', '?')})"
         super().__init__(f"a writer already runs for session '{session}' {who}")
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class WriterVoice:
@@ -83,7 +80,11 @@ class WriterVoice:
                 pipe.watch(key)
                 current = pipe.get(key)
                 owner = _decode_owner(current)
-                if current is not None and _text(current) != self._token and not _dead_here(owner):
+                if (
+                    current is not None
+                    and reply_text(current) != self._token
+                    and not _dead_here(owner)
+                ):
                     raise WriterClaimed(self.session, owner)
                 pipe.multi()
                 pipe.set(key, self._token, px=ttl_ms)
@@ -101,11 +102,11 @@ class WriterVoice:
         if current is None:
             # Expired (the writer was stopped, or Redis restarted): take it again if free.
             return bool(self._redis.set(key, self._token, nx=True, px=int(CLAIM_TTL_S * 1000)))
-        return _text(current) == self._token
+        return reply_text(current) == self._token
 
     def release(self) -> None:
         current = self._redis.get(self._claim)
-        if current is not None and _text(current) == self._token:
+        if current is not None and reply_text(current) == self._token:
             self._redis.delete(self._claim)
 
     def report(self, kind: str, message: str = "", **fields: Any) -> None:
@@ -119,7 +120,7 @@ def _decode_owner(raw: bytes | str | None) -> dict[str, Any]:
     if raw is None:
         return {}
     try:
-        owner = json.loads(_text(raw))
+        owner = json.loads(reply_text(raw))
     except ValueError:
         return {}
     return owner if isinstance(owner, dict) else {}
@@ -152,7 +153,7 @@ def writer_owner(connection: redis.Redis, session: str) -> dict[str, Any] | None
 def last_event_id(connection: redis.Redis, session: str) -> str:
     """The ID of the newest event, to follow only what comes after it."""
     newest = connection.xrevrange(events_key(session, prefix_of(connection)), count=1)
-    return _text(newest[0][0]) if newest else "0-0"
+    return reply_text(newest[0][0]) if newest else "0-0"
 
 
 def scans_in_error(connection: redis.Redis, session: str) -> set[str]:
@@ -160,7 +161,7 @@ def scans_in_error(connection: redis.Redis, session: str) -> set[str]:
     were saved. A writer that starts reports their recovery (the stream is capped: cheap)."""
     newest: dict[str, str] = {}
     for _, fields in connection.xrange(events_key(session, prefix_of(connection))):
-        text = {_text(key): _text(value) for key, value in fields.items()}
+        text = {reply_text(key): reply_text(value) for key, value in fields.items()}
         try:
             kind = json.loads(text.get("kind", '""'))
             scan = json.loads(text.get("scan", '""'))
@@ -189,8 +190,8 @@ def read_events(
             decoded = {}
             for key, value in fields.items():
                 try:
-                    decoded[_text(key)] = json.loads(_text(value))
+                    decoded[reply_text(key)] = json.loads(reply_text(value))
                 except ValueError:
-                    decoded[_text(key)] = _text(value)  # shown as text, never evaluated
-            events.append((_text(entry_id), decoded))
+                    decoded[reply_text(key)] = reply_text(value)  # shown as text, never evaluated
+            events.append((reply_text(entry_id), decoded))
     return events

@@ -63,10 +63,6 @@ class ShellInfo:
         return f"on host {self.host}, pid {self.pid}, terminal {self.terminal}, since {started}"
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else value
-
-
 def _terminal() -> str:
     for stream in (sys.stdin, sys.stdout):
         try:
@@ -127,6 +123,8 @@ class ShellPresence:
         import gevent
         import redis
 
+        from beamshell.data.connection import reply_text
+
         key = self._notices_key(client)
         last_id: str | None = None  # read from the stream once Redis answers
         delay = 0.05
@@ -134,7 +132,7 @@ class ShellPresence:
             try:
                 if last_id is None:
                     newest = client.xrevrange(key, count=1)
-                    last_id = _text(newest[0][0]) if newest else "0-0"
+                    last_id = reply_text(newest[0][0]) if newest else "0-0"
                 answer = client.xread({key: last_id}, block=_WATCH_SLICE_MS)
                 delay = 0.05
             except redis.ResponseError:  # an ACL that denies the key: nothing to wait on
@@ -145,8 +143,9 @@ class ShellPresence:
                 continue
             for _, entries in answer or ():
                 for entry_id, fields in entries:
-                    last_id = _text(entry_id)
-                    self._say_opened(_text(fields.get(b"shell", fields.get("shell", ""))))
+                    last_id = reply_text(entry_id)
+                    name = fields.get(b"shell", fields.get("shell", ""))
+                    self._say_opened(reply_text(name, errors="replace"))
 
     def _say_opened(self, name: str) -> None:
         """One line above the prompt for a shell opened beside this one (not for itself)."""
