@@ -40,9 +40,20 @@ def test_a_second_interactive_shell_is_refused_in_one_line(spawn_shell, shell_en
     assert "42" in forced.run("6 * 7")
 
 
-def test_a_shell_opened_with_force_is_announced_to_the_open_one(spawn_shell):
+def test_a_shell_opened_with_force_is_announced_to_the_open_one(spawn_shell, redis_client):
     first = spawn_shell()
     first.expect_prompt(1)
+    # What does not name a shell of this session is ignored; control characters are escaped.
+    stream = "shell_presence:test_session"
+    for fields in (
+        {"shell": "garbage"},
+        {"other": "field"},
+        {"shell": b"\xff\xfe"},
+        {"shell": "beamshell-shell:other_session:lab9:7:tty:0"},
+        {"shell": "beamshell-shell:test_session:ev%1Bil:1:tty:0"},
+    ):
+        redis_client.xadd(stream, fields)
+    first.expect(r"opened session 'test_session' with --force, on host ev\\x1bil, pid 1,")
     forced = spawn_shell("test_session", "--force")
     forced.expect_prompt(1)
     pid = forced.process.process.pid
@@ -52,6 +63,9 @@ def test_a_shell_opened_with_force_is_announced_to_the_open_one(spawn_shell):
         r"both now drive the same session"
     )
     assert "42" in first.run("6 * 7")  # the line came above the prompt, which still works
+    first.log.flush()
+    told = strip_escapes(Path(first.log.name).read_text()).count("another interactive shell")
+    assert told == 2  # the forged entry and the forced shell, nothing for the garbage
     # The forced shell is not told about itself, and a third shell tells both.
     third = spawn_shell("test_session", "--force")
     third.expect_prompt(1)
