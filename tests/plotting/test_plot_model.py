@@ -120,6 +120,68 @@ def test_a_page_is_sent_each_point_once(redis_client):
         publisher.close()
 
 
+def test_a_selecting_page_is_sent_the_channels_it_shows_only(redis_client):
+    """Nothing of the points until the page names channels; a channel named later comes
+    from the first point; the progress comes either way; other readers get everything."""
+    model = SessionModel("demo")
+    follower = SessionFollower(model, redis_client)
+    follower.start()
+    publisher = DataPublisher(redis_client, expiration=600)
+    scan = "demo:tmp:scans:1_loopscan"
+    try:
+        info = {"scan_nb": 1, "type": "loopscan", "title": "loopscan 9 0", "npoints": 9,
+                "state": "RUNNING", "counters": ["diode", "beam"], "axes": []}  # fmt: skip
+        publisher.create_node(scan, "scan", info, parent="demo")
+        timer = publisher.create_node(scan + ":timer", "master", {}, parent=scan)
+        channels = {
+            name: publisher.create_channel(
+                f"{timer}:{name}", parent=timer, dtype="float64", shape=()
+            )
+            for name in ("diode", "beam")
+        }
+        page = PageCursor(model, "selecting", select=True)
+        reader = PageCursor(model, "reader")
+
+        def publish(first: int, count: int) -> None:
+            for offset, channel in enumerate(channels.values()):
+                channel.append(np.arange(first, first + count) + 100.0 * offset)
+            publisher.flush()
+            with gevent.Timeout(30, AssertionError("the model never got there")):
+                while True:
+                    changed = model.changed.current()
+                    live = model.live
+                    if (
+                        live is not None
+                        and len(live.series) == 2
+                        and live.points_done == first + count
+                    ):
+                        return
+                    changed.wait()
+
+        publish(0, 3)
+        data = _payload(page.updates()[-1])
+        assert "series" not in data and data["done"] == 3
+        assert set(_payload(reader.updates()[-1])["series"]) == {"diode", "beam"}
+        page.show_channels(["diode"])
+        data = _payload(page.updates()[-1])
+        assert set(data["series"]) == {"diode"} and decode(data["series"]["diode"]) == [0, 1, 2]
+        publish(3, 2)
+        data = _payload(page.updates()[-1])
+        assert set(data["series"]) == {"diode"} and data["series"]["diode"]["first"] == 3
+        page.show_channels(["diode", "beam"])
+        data = _payload(page.updates()[-1])
+        assert set(data["series"]) == {"beam"} and data["series"]["beam"]["first"] == 0
+        assert decode(data["series"]["beam"]) == [100, 101, 102, 103, 104]
+        page.show_channels([])
+        publish(5, 1)
+        data = _payload(page.updates()[-1])
+        assert "series" not in data and data["done"] == 6  # the progress, nothing to draw
+        assert page.updates() == []
+    finally:
+        follower.stop()
+        publisher.close()
+
+
 def _payload(event: bytes) -> dict:
     import json
 

@@ -90,10 +90,12 @@ def test_counters_axes_scale_and_monitor(plot_server, open_page, run_scan, redis
     page = open_page(plot_server["url"])
     page.wait("s.connected")
     scan = run_scan(ASCAN, pause_at=10)
-    page.wait("s.shown && s.traces.length && s.traces[0].x.length === 10")
+    first = page.wait("s.shown && s.traces.length && s.traces[0].x.length === 10")
+    assert first["shown"]["series"] == ["gauss", "m1"]  # the server sends what is shown
     page.call("document.querySelector('#counters tr[data-counter=diode]').click()")
     both = page.wait("s.traces.length === 2")
     assert {t["meta"]["counter"] for t in both["traces"]} == {"gauss", "diode"}
+    assert len(trace(both, "diode")["y"]) == 10  # a counter shown later: from its first point
     page.call("document.querySelector('#counters tr[data-counter=diode] button.y2').click()")
     right = page.wait("s.view.y2.includes('diode')")
     assert trace(right, "diode")["yaxis"] == "y2" and trace(right, "gauss")["yaxis"] == "y"

@@ -95,6 +95,35 @@ def test_every_request_needs_the_token(plot_server):
     assert get(f"{base}/nowhere?token={token}")[0] == 404
 
 
+def test_a_page_names_its_channels_with_a_post(plot_server):
+    """POST /api/view: for a connected page only, with a list of names, never by GET."""
+    base, token = split(plot_server["url"])
+    view = f"{base}/api/view?token={token}&client="
+
+    def post(client: str, body: bytes) -> tuple[int, bytes]:
+        request = urllib.request.Request(view + client, data=body, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    assert get(view + "nobody")[0] == 405
+    assert post("nobody", b'{"channels": ["diode"]}')[0] == 404
+    with urllib.request.urlopen(f"{base}/events?token={token}&select=1", timeout=30) as stream:
+        assert stream.readline() == b"retry: 2000\n"
+        stream.readline()
+        assert stream.readline() == b"event: hello\n"
+        client = json.loads(stream.readline().removeprefix(b"data: "))["client"]
+        for bad in (b"", b"not json", b'{"channels": "diode"}', b'{"channels": [1]}', b"[]"):
+            status, body = post(client, bad)
+            assert status == 400 and b"expected" in body, bad
+        assert post(client, b'{"channels": ["diode", "m1", "diode"]}') == (
+            200,
+            b'{"channels":["diode","m1"]}',
+        )
+
+
 def test_the_server_imports_no_shell_hardware_or_scanning(plot_server):
     base, token = split(plot_server["url"])
     status, body = get(f"{base}/api/health?token={token}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -67,19 +68,34 @@ def finite(value: Any) -> Any:
 
 
 class PageCursor:
-    """What one connected page has been sent; `updates()` gives the rest as SSE events."""
+    """What one connected page has been sent; `updates()` gives the rest as SSE events.
 
-    def __init__(self, model: SessionModel, client_id: str):
+    A page that selects (`select=True`) is sent the points of the channels it names with
+    `show_channels` only (none until it does), so a page costs its browser and its network
+    what it draws, not what the scan records; a channel it starts showing is sent from the
+    scan's first point. Any other reader of the stream gets every channel.
+    """
+
+    def __init__(self, model: SessionModel, client_id: str, select: bool = False):
         self.model = model
         self.client_id = client_id
+        self._shown: frozenset[str] | None = frozenset() if select else None  # None: all
         self._scan_id: str | None = None
         self._sent_points: dict[str, int] = {}
         self._sent_spectra: dict[str, tuple[int, int, int]] = {}
         self._sent_info: str | None = None
         self._sent_channels = 0
+        self._sent_done = -1
         self._history_seq = -1
         self._error: str | None = None
         self._started = False
+
+    def show_channels(self, names: Iterable[str] | None) -> None:
+        """Send from now on the points of these channels only (None: of every channel)."""
+        self._shown = None if names is None else frozenset(names)
+
+    def _shows(self, name: str) -> bool:
+        return self._shown is None or name in self._shown
 
     def updates(self) -> list[bytes]:
         model = self.model
@@ -104,6 +120,7 @@ class PageCursor:
             self._sent_points = {}
             self._sent_spectra = {}
             self._sent_info = None
+            self._sent_done = -1
             self._sent_channels = len(live.channels)
             events.append(sse("scan", live.description()))
         events.extend(self._data(live))
@@ -116,12 +133,16 @@ class PageCursor:
             payload["channels"] = scan.channels
         series = {}
         for name, buffer in scan.series.items():
+            if not self._shows(name):
+                continue
             sent = self._sent_points.get(name, 0)
             if buffer.length > sent:
                 series[name] = {"first": sent, "values": pack(buffer.values[sent:])}
                 self._sent_points[name] = buffer.length
         spectra = {}
         for name, spectrum in scan.spectra.items():
+            if not self._shows(name):
+                continue
             sent = self._sent_spectra.get(name)  # (version, rows, count) last sent
             if sent is not None and sent[2] == spectrum.count:
                 continue
@@ -136,7 +157,8 @@ class PageCursor:
             payload["series"] = series
         if spectra:
             payload["spectra"] = spectra
-        if len(payload) == 1:
+        done = scan.points_done
+        if len(payload) == 1 and done == self._sent_done:
             return []
-        payload["done"] = scan.points_done
+        self._sent_done = payload["done"] = done  # the progress, even of channels not shown
         return [sse("data", payload)]

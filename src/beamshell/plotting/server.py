@@ -1,5 +1,8 @@
 """The plot server's HTTP side: the page, its static files, the event stream, scans on demand.
 
+A page's event stream (`/events?select=1`) carries the points of the channels the page
+shows only; it names them with `POST /api/view?client=ID` ({"channels": [...]}).
+
 A WSGI application served by gevent's pywsgi (gevent is already beamshell's concurrency
 library, so the server costs no new dependency). Every request must carry the session's
 token (`?token=...`); the page's own URLs carry it.
@@ -35,6 +38,7 @@ log = logging.getLogger("beamshell.plotting")
 UPDATES_PER_S = 8
 KEEPALIVE_S = 15.0  # an idle stream sends a comment this often (proxies, dead clients)
 MAX_PAGES = 32
+MAX_VIEW_BYTES = 64 * 1024  # a page's list of shown channels: names, never data
 STATIC_FILES = {
     "plotly-cartesian.min.js",
     "plot.js",
@@ -67,7 +71,7 @@ class PlotApp:
         self.model = model
         self.follower = follower
         self._token = token
-        self._pages: set[str] = set()
+        self._pages: dict[str, PageCursor] = {}  # client id -> what that page was sent
         self._static_cache: dict[tuple[str, bool], bytes] = {}
         self._marker_cache = MarkerCache()
 
@@ -83,16 +87,20 @@ class PlotApp:
                 "or plot_page() prints.\n",
             )
         method = environ.get("REQUEST_METHOD", "GET")
+        path = environ.get("PATH_INFO", "/")
+        if path == "/api/view":
+            if method != "POST":
+                return self._plain(start_response, "405 Method Not Allowed", "POST only\n")
+            return self._view(start_response, environ, (query.get("client") or [""])[0])
         if method not in ("GET", "HEAD"):
             return self._plain(start_response, "405 Method Not Allowed", "GET only\n")
-        path = environ.get("PATH_INFO", "/")
         if path == "/":
             return self._index(start_response)
         if path.startswith("/static/"):
             gzip_ok = "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
             return self._static(start_response, path[len("/static/") :], gzip_ok)
         if path == "/events":
-            return self._events(start_response)
+            return self._events(start_response, select=bool(query.get("select")))
         if path == "/api/scan":
             return self._scan(start_response, (query.get("id") or [""])[0])
         if path == "/api/markers":
@@ -207,7 +215,30 @@ class PlotApp:
             return self._plain(start_response, "404 Not Found", "no peak analysis here\n")
         return self._json(start_response, markers)
 
-    def _events(self, start_response: StartResponse) -> Iterator[bytes]:
+    def _view(self, start_response: StartResponse, environ: dict, client_id: str) -> list[bytes]:
+        """A page says which channels it shows: its stream sends only theirs from now on."""
+        cursor = self._pages.get(client_id)
+        if cursor is None:
+            return self._plain(start_response, "404 Not Found", "no such page (reconnected?)\n")
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if not 0 < length <= MAX_VIEW_BYTES:
+            return self._plain(start_response, "400 Bad Request", "expected a JSON body\n")
+        try:
+            channels = json.loads(environ["wsgi.input"].read(length))["channels"]
+        except (ValueError, KeyError, TypeError):
+            channels = None
+        if not (isinstance(channels, list) and all(isinstance(c, str) for c in channels)):
+            return self._plain(
+                start_response, "400 Bad Request", 'expected {"channels": [names]}\n'
+            )
+        cursor.show_channels(channels)
+        self.model.changed.notify()  # the page's stream sends the new channels now
+        return self._json(start_response, {"channels": sorted(set(channels))})
+
+    def _events(self, start_response: StartResponse, select: bool) -> Iterator[bytes]:
         if len(self._pages) >= MAX_PAGES:
             return iter(
                 self._plain(
@@ -223,12 +254,12 @@ class PlotApp:
                 *SECURITY_HEADERS,
             ],
         )
-        return self._stream(uuid.uuid4().hex)
+        return self._stream(uuid.uuid4().hex, select)
 
-    def _stream(self, client_id: str) -> Iterator[bytes]:
-        """One page's updates: wait for a change, send what it lacks, at most 10 a second."""
-        cursor = PageCursor(self.model, client_id)
-        self._pages.add(client_id)
+    def _stream(self, client_id: str, select: bool) -> Iterator[bytes]:
+        """One page's updates: wait for a change, send what it lacks, a few times a second."""
+        cursor = PageCursor(self.model, client_id, select)
+        self._pages[client_id] = cursor
         log.info("page %s connected (%d open)", client_id[:8], len(self._pages))
         try:
             yield b"retry: 2000\n\n"
@@ -247,7 +278,7 @@ class PlotApp:
                 if rest > 0:
                     gevent.sleep(rest)
         finally:
-            self._pages.discard(client_id)
+            self._pages.pop(client_id, None)
             log.info("page %s left (%d open)", client_id[:8], len(self._pages))
 
 

@@ -22,6 +22,7 @@
 
   // ---- data --------------------------------------------------------------------------------
   function unpack(b64, Type = Float64Array) {
+    if (Uint8Array.fromBase64) return new Type(Uint8Array.fromBase64(b64).buffer); // native, fast
     const bin = atob(b64);
     const bytes = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
@@ -87,7 +88,7 @@
 
   // ---- what the page holds ----------------------------------------------------------------
   const S = {
-    connected: false, error: null, live: null, shown: null, follow: true,
+    client: null, connected: false, error: null, live: null, shown: null, follow: true,
     overlays: new Map(), history: new Map(), renders: 0, draws: 0, updates: 0, waiters: [], markers: {},
   };
   const view = {
@@ -396,10 +397,37 @@
     setTimeout(render, 100);
   }
 
+  // The channels drawn; of the live scan the server sends only these (and the progress).
+  function shownChannels() {
+    const scan = S.shown;
+    const names = new Set([...view.y1, ...view.y2]);
+    if (view.x && view.x !== '#') names.add(view.x);
+    if (view.monitor) names.add(view.monitor);
+    if (view.spectrum) names.add(view.spectrum);
+    if (scan && isMesh(scan)) {
+      for (const axis of scan.info.axes.slice(0, 2)) names.add(axis);
+      if (view.meshCounter) names.add(view.meshCounter);
+    }
+    return [...names].sort();
+  }
+
+  let viewSent = null; // what the server was last told, for this connection
+  function syncView() {
+    if (!S.client || !S.shown) return; // no scan shown: no points wanted yet
+    const channels = shownChannels();
+    const key = JSON.stringify([S.client, channels]);
+    if (key === viewSent) return;
+    viewSent = key;
+    fetch(url('/api/view', { client: S.client }), {
+      method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ channels }),
+    }).then((r) => { if (!r.ok && viewSent === key) viewSent = null; }, () => { if (viewSent === key) viewSent = null; });
+  }
+
   function render() {
     if (!renderPending) return;
     renderPending = false;
     S.renders++;
+    syncView();
     const started = performance.now();
     try {
       if (draw()) S.drawMs = performance.now() - started; // the last plot drawing's time
@@ -743,11 +771,14 @@
 
   // ---- the event stream -------------------------------------------------------------------------
   function connect() {
-    const source = new EventSource(url('/events'));
+    // select: the stream sends the points of the channels this page shows only (syncView).
+    const source = new EventSource(url('/events', { select: '1' }));
     // Every change goes through a drawing, where the page's waiters are checked too.
     source.onopen = () => { S.connected = true; requestRender(false); };
     source.onerror = () => { S.connected = false; requestRender(false); };
-    source.addEventListener('hello', () => { S.connected = true; S.live = null; requestRender(false); });
+    source.addEventListener('hello', (e) => {
+      S.client = JSON.parse(e.data).client; S.connected = true; S.live = null; requestRender(false);
+    });
     source.addEventListener('status', (e) => { S.error = JSON.parse(e.data).error; requestRender(false); });
     source.addEventListener('history', (e) => { applyHistory(JSON.parse(e.data)); requestRender(false); });
     source.addEventListener('scan', (e) => {
@@ -767,7 +798,8 @@
       }
       applyData(S.live, msg);
       if (S.shown === S.live && msg.channels) renderControls();
-      requestRender(S.shown === S.live || S.overlays.has(S.live.id));
+      const drawn = !!(msg.series || msg.spectra || msg.info || msg.channels); // else progress only
+      requestRender(drawn && (S.shown === S.live || S.overlays.has(S.live.id)));
     });
     return source;
   }
@@ -786,7 +818,7 @@
       updates: S.updates, // data messages received
       drawMs: S.drawMs,
       shown: scan ? { id: scan.id, nb: scan.info.scan_nb, title: scan.info.title, state: scan.info.state || null,
-        done: scan.done, npoints: scan.info.npoints, ended: scan.ended, mesh: isMesh(scan) } : null,
+        done: scan.done, series: Object.keys(scan.series).sort(), npoints: scan.info.npoints, ended: scan.ended, mesh: isMesh(scan) } : null,
       header: { state: $('state').textContent, progress: $('progress-text').textContent, title: $('scan-title').textContent },
       view: { x: view.x, y1: [...view.y1], y2: [...view.y2], monitor: view.monitor, logy: view.logy, mesh: view.mesh },
       traces: (gd.data || []).map((t) => ({ type: t.type, name: t.name, meta: t.meta || null,
