@@ -123,6 +123,4 @@ class AcquisitionChannel:
 
     def __repr__(self) -> str:
         unit = f" [{self.unit}]" if self.unit else ""
-        return (
-            f"<AcquisitionChannel {self.name}{unit} {self.dtype} {self.shape} {self._count} points>"
-        )
+        return f"<{type(self).__name__} {self.name}{unit} {self.dtype} {self.shape} {len(self)} points>"

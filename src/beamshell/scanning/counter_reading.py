@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from beamshell.hardware.protocols import CounterReadout, ScanCounter
 from beamshell.scanning.chain import AcquisitionSlave
 from beamshell.scanning.channel import AcquisitionChannel
+from beamshell.scanning.channel_block import ChannelBlock, PointValueError
 
 STATS_SUFFIXES = ("std", "min", "max")
 
@@ -33,6 +36,10 @@ class CounterReader(AcquisitionSlave):
     one call reads them all); every one of those controllers is prepared, started and
     stopped. A STATS-mode counter's CounterStats fill four channels: the mean under the
     counter's name, and `<name>_std`, `<name>_min`, `<name>_max`.
+
+    When every counter is a plain scalar of one dtype (the common case: diodes, timers,
+    simulated counters), their channels share a ChannelBlock and a point is stored with
+    one numpy assignment; otherwise each counter has its own channel(s) and writer.
     """
 
     def __init__(
@@ -55,10 +62,30 @@ class CounterReader(AcquisitionSlave):
         self.counters = list(counters)
         self.channel_of: dict[int, AcquisitionChannel] = {}  # id(counter) -> main channel
         self._writers: list[Callable[[Any], None]] = []
-        for counter in self.counters:
-            self._writers.append(self._make_writer(counter, npoints))
+        self._store: Callable[[Sequence[Any]], None]
+        block = self._shared_block(npoints)
+        if block is not None:
+            for counter, channel in zip(self.counters, block.channels, strict=True):
+                self.add_channel(channel).counter = counter
+                self.channel_of[id(counter)] = channel
+            self._store = block.append
+        else:
+            for counter in self.counters:
+                self._writers.append(self._make_writer(counter, npoints))
+            self._store = self._write_each
         self._main_channels = [self.channel_of[id(counter)] for counter in self.counters]
         self._read_all = controller.read_all
+
+    def _shared_block(self, npoints: int | None) -> ChannelBlock | None:
+        """One block for all the counters' channels, if they are plain scalars of one dtype."""
+        counters = self.counters
+        if not counters or any(tuple(c.shape) != () or is_stats_counter(c) for c in counters):
+            return None
+        dtypes = {np.dtype(counter.dtype) for counter in counters}
+        if len(dtypes) != 1:
+            return None
+        names = [counter.name for counter in counters]
+        return ChannelBlock(names, dtypes.pop(), [c.unit for c in counters], npoints)
 
     def _make_writer(self, counter: ScanCounter, npoints: int | None) -> Callable[[Any], None]:
         unit, shape, dtype = counter.unit, tuple(counter.shape), counter.dtype
@@ -101,23 +128,27 @@ class CounterReader(AcquisitionSlave):
 
     def acquire(self, count_time: float) -> None:
         values = self._read_all(self.counters, count_time)
-        writers = self._writers
-        if len(values) != len(writers):
+        if len(values) != len(self.counters):
             raise RuntimeError(
                 f"controller {self.name}: read_all returned {len(values)} values "
-                f"for {len(writers)} counters"
+                f"for {len(self.counters)} counters"
             )
         try:
-            for write, value in zip(writers, values):  # noqa: B905  (lengths checked above)
-                write(value)
+            self._store(values)
+        except PointValueError as exc:
+            raise self._bad_value(values, exc.row, exc) from None
         except (ValueError, TypeError, AttributeError) as exc:
-            raise self._bad_value(values, exc) from None
+            # Stored in order: the counters before the bad one have one point more.
+            last = len(self._main_channels[-1])
+            index = sum(1 for channel in self._main_channels if len(channel) > last)
+            raise self._bad_value(values, index, exc) from None
 
-    def _bad_value(self, values: Sequence, exc: Exception) -> ValueError:
+    def _write_each(self, values: Sequence[Any]) -> None:
+        for write, value in zip(self._writers, values):  # noqa: B905  (lengths checked)
+            write(value)
+
+    def _bad_value(self, values: Sequence, index: int, exc: Exception) -> ValueError:
         """The error naming the counter whose value could not be stored."""
-        # Values are stored in order: the counters before the bad one have one point more.
-        last = len(self._main_channels[-1])
-        index = sum(1 for channel in self._main_channels if len(channel) > last)
         counter = self.counters[index]
         return ValueError(
             f"counter {counter.name}: unexpected value {values[index]!r} from "
