@@ -57,7 +57,9 @@ def test_counters_of_one_card_share_a_block(quiet_env, devices):
 def test_a_bad_value_names_its_counter_and_keeps_the_points_before(quiet_env):
     counters = card_counters([[1, 2, 3], [4, np.float32(5), 6], [7, "overrange", 9]])
     scan = scans.loopscan(3, 0, *counters, run=False)
-    with pytest.raises(ValueError, match=r"^counter c1: unexpected value .overrange. from controller"):
+    with pytest.raises(
+        ValueError, match=r"^counter c1: unexpected value .overrange. from controller"
+    ):
         scan.run()
     assert scan.state.name == "ABORTED"
     data = scan.get_data()
