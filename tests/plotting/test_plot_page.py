@@ -11,6 +11,11 @@ import subprocess
 import sys
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
 
 from beamshell.plotting import control
 
@@ -102,20 +107,77 @@ def test_counters_axes_scale_and_monitor(plot_server, open_page, run_scan, redis
     page.call("document.querySelector('#counters tr[data-counter=diode]').click()")
     page.wait("s.traces.length === 1")
     page.call("document.getElementById('log-y').click()")
-    assert page.wait("s.yaxisType === 'log'")["view"]["logy"]
+    logy = page.wait("s.yaxisType === 'log'")
+    assert logy["view"]["logy"] and all(v is None or v > 0 for v in logy["traces"][0]["y"])
+    page.call("document.getElementById('log-y').click()")  # values <= 0 are gaps on a log scale
+    page.wait("s.yaxisType === 'linear'")
     page.call(
         "const s = document.getElementById('monitor-select'); s.value = 'beam';"
         "s.dispatchEvent(new Event('change'))"
     )
     page.wait("s.view.monitor === 'beam'")
-    page.call("Plotly.relayout('main-plot', {'xaxis.range': [0.2, 0.6]})")
-    page.wait("true")
+    # Zoom as an operator does: drag a box over the curves with the mouse.
+    over = page.driver.find_element(By.CSS_SELECTOR, "#curve-plot .u-over")
+    ActionChains(page.driver).move_to_element_with_offset(
+        over, -150, -60
+    ).click_and_hold().move_by_offset(120, 40).move_by_offset(80, 40).release().perform()
+    zoom = page.wait("s.zoom")["zoom"]
     scan.release(redis_client)
-    done = page.wait("s.shown && s.shown.ended && s.traces[0].x.length === 20")
+    done = page.wait("s.shown && s.shown.ended && s.traces[0].meta.points === 20")
     result = scan.result()
     expected = [g / b for g, b in zip(result["data"]["gauss"], result["data"]["beam"], strict=True)]
-    assert trace(done, "gauss")["y"] == expected
-    assert page.call("return document.getElementById('main-plot').layout.xaxis.range") == [0.2, 0.6]
+    assert done["traces"][0]["meta"]["points"] == 20 and done["zoom"] == zoom  # the zoom stayed
+    ActionChains(page.driver).double_click(over).perform()  # back to the whole curves
+    whole = page.wait("!s.zoom && s.traces[0].x.length === 20")
+    assert trace(whole, "gauss")["y"] == expected
+
+
+def test_legend_wheel_and_pointer_read_out(plot_server, open_page, run_scan):
+    """A legend entry clicked hides its counter; the wheel zooms x about the pointer and
+    shift + wheel pans it; the pointer near a point reads out its values."""
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    run_scan("ascan(m1, 0, 2, 19, 0.01, gauss, diode, run=False)")
+    page.wait("s.shown && s.shown.ended && s.traces.length && s.traces[0].x.length === 20")
+    page.call("document.querySelector('#counters tr[data-counter=diode]').click()")
+    both = page.wait("s.traces.length === 2")
+    driver = page.driver
+    entry = driver.find_element(
+        By.XPATH, "//*[@id='curve-plot']//tr[contains(@class, 'u-series')][.//*[text()='diode']]"
+    )
+    entry.click()
+    page.wait("s.traces.length === 1 && !s.view.y1.includes('diode')")
+    over = driver.find_element(By.CSS_SELECTOR, "#curve-plot .u-over")
+    ActionChains(driver).scroll_from_origin(ScrollOrigin.from_element(over), 0, -100).perform()
+    zoom = page.wait("s.zoom")["zoom"]
+    assert 0 < zoom[0] < 1 < zoom[1] < 2  # narrower, about the middle (the pointer)
+    ActionChains(driver).key_down(Keys.SHIFT).scroll_from_origin(
+        ScrollOrigin.from_element(over), 0, 100
+    ).key_up(Keys.SHIFT).perform()
+    panned = page.wait(f"s.zoom && s.zoom[0] > {zoom[0]}")["zoom"]
+    assert panned[1] - panned[0] == pytest.approx(zoom[1] - zoom[0])
+    ActionChains(driver).double_click(over).perform()
+    page.wait("!s.zoom")
+    gauss = trace(both, "gauss")
+    top = gauss["y"].index(max(gauss["y"]))
+    x, y, width, height = driver.execute_script(
+        "const u = window.beamshellPlot.curves.u;"
+        "return [u.valToPos(arguments[0], 'x'), u.valToPos(arguments[1], 'y'),"
+        " u.over.clientWidth, u.over.clientHeight]",
+        gauss["x"][top],
+        gauss["y"][top],
+    )
+    ActionChains(driver).move_to_element_with_offset(
+        over, int(x - width / 2), int(y - height / 2)
+    ).perform()
+    tip = WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script(
+            "const t = document.querySelector('#curve-plot .curve-tip');"
+            "return t && !t.hidden && t.textContent"
+        )
+    )
+    name, value = tip.split("  ·  ")[0].split(": ")
+    assert name == "gauss" and float(value) == pytest.approx(gauss["y"][top], rel=1e-5)
 
 
 def test_loopscan_is_plotted_against_elapsed_time(plot_server, open_page, run_scan):

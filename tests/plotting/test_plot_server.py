@@ -83,6 +83,8 @@ def test_every_request_needs_the_token(plot_server):
         "/events",
         "/static/plot.js",
         "/static/plotly-cartesian.min.js",
+        "/static/uPlot.iife.min.js",
+        "/static/curves.js",
         "/api/health",
     ):
         status, body = get(base + path)

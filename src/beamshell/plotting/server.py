@@ -41,9 +41,13 @@ MAX_PAGES = 32
 MAX_VIEW_BYTES = 64 * 1024  # a page's list of shown channels: names, never data
 STATIC_FILES = {
     "plotly-cartesian.min.js",
+    "uPlot.iife.min.js",
+    "uPlot.min.css",
+    "curves.js",
     "plot.js",
     "plot.css",
     "LICENSE.plotly.txt",
+    "LICENSE.uPlot.txt",
     "VENDORED.txt",
 }
 SECURITY_HEADERS = [
@@ -168,7 +172,7 @@ class PlotApp:
     def _static(self, start_response: StartResponse, name: str, gzip_ok: bool) -> list[bytes]:
         if name not in STATIC_FILES:
             return self._plain(start_response, "404 Not Found", f"no such file: {name}\n")
-        compress = gzip_ok and name.endswith(".js")
+        compress = gzip_ok and name.endswith((".js", ".css"))
         key = (name, compress)
         body = self._static_cache.get(key)
         if body is None:

@@ -1,6 +1,7 @@
-// beamshell live plot page: follows a session's scans through the plot server's event stream
-// and draws them with plotly.js. It keeps only the scans it shows (bounded memory all day)
-// and draws at most a few thousand points per curve (min/max decimation of the visible range).
+// beamshell live plot page: follows a session's scans through the plot server's event stream;
+// step scans' curves are drawn with uPlot (curves.js), meshes, spectra and waterfalls with
+// plotly.js. It keeps only the scans it shows (bounded memory all day) and draws at most a
+// few points per pixel column of a curve (min/max decimation of the visible range).
 'use strict';
 (() => {
   const TOKEN = new URLSearchParams(location.search).get('token') || '';
@@ -8,6 +9,10 @@
   const OVERLAY_MAX = 6;
   const GROUP_MEMBERS_MAX = 8;
   const DRAWN_MAX = 2000; // points per curve above which the curve is decimated
+  // ...and at most this many per pixel column: a minimum and a maximum, all a line can show.
+  // (uPlot's own decimation, which assumes x grows, starts at 4: below, any x order is drawn
+  // as taken.) Every extra point is canvas work for the page's CPU, often the scan's too.
+  const DRAWN_PER_PX = 2;
   const SCATTER_MAX = 20000; // mesh scatter: points drawn at most (strided beyond)
   const MARKERS_EVERY_MS = 500;
   // Plot drawings start at most this often (about 6 a second): each costs the machine tens of
@@ -151,9 +156,9 @@
   // Indices of the points to draw: all when few; else, per bucket of consecutive points in the
   // visible x range, its minimum and maximum in their order (about two per pixel column:
   // the drawn line covers exactly what the full one would), and the very first and last.
-  function drawnIndices(x, y, n, range) {
+  function drawnIndices(x, y, n, range, most) {
     let candidates = null;
-    if (range && n > DRAWN_MAX) { // few points: all drawn, plotly clips them to the view
+    if (range && n > most) { // few points: all drawn, the chart clips them to the view
       const [lo, hi] = range;
       candidates = [];
       let previousInside = false;
@@ -165,12 +170,12 @@
     }
     const count = candidates ? candidates.length : n;
     const at = candidates ? (k) => candidates[k] : (k) => k;
-    if (count <= DRAWN_MAX) {
+    if (count <= most) {
       const all = new Uint32Array(count);
       for (let k = 0; k < count; k++) all[k] = at(k);
       return all;
     }
-    const buckets = Math.floor(DRAWN_MAX / 2) - 1;
+    const buckets = Math.floor(most / 2) - 1;
     const out = [at(0)];
     for (let b = 0; b < buckets; b++) {
       const k0 = Math.floor((b * count) / buckets);
@@ -222,27 +227,25 @@
     const overlay = overlayIndex !== null;
     // An overlaid scan without the shown x (another motor) has no place on this plot.
     if (overlay && view.x !== '#' && !scan.series[view.x]) return traces;
+    const most = Math.min(DRAWN_MAX, DRAWN_PER_PX * Math.max(300, $('curve-plot').clientWidth));
     for (const name of [...view.y1, ...view.y2]) {
       if (!scan.series[name]) continue;
       const y = yValues(scan, name);
       const n0 = scan.series[view.x] ? Math.min(y.length, scan.series[view.x].length) : y.length;
       const x = xValues(scan, n0);
       const n = Math.min(x.length, y.length);
-      const indices = drawnIndices(x, y, n, view.xrange);
-      const few = indices.length <= 300;
+      const indices = drawnIndices(x, y, n, view.xrange, most);
       traces.push({
-        type: 'scatter',
-        mode: few && !overlay ? 'lines+markers' : 'lines',
+        name: overlay ? `#${scan.info.scan_nb} ${name}` : name,
         x: pick(x, indices),
         y: pick(y, indices),
-        name: overlay ? `#${scan.info.scan_nb} ${name}` : name,
         yaxis: view.y2.has(name) ? 'y2' : 'y',
-        line: { color: colourOf(name), width: overlay ? 1.2 : 1.8, dash: overlay ? ['dot', 'dash', 'dashdot'][overlayIndex % 3] : 'solid' },
-        marker: { size: 5 },
+        color: colourOf(name),
+        width: 1, // a hairline: the browser's software rasteriser draws it at half the cost
+        dash: overlay ? ['dot', 'dash', 'dashdot'][overlayIndex % 3] : null,
         opacity: overlay ? 0.6 : 1,
-        uid: uid(scan.id, name),
+        points: indices.length <= 300 && !overlay,
         meta: { scan: scan.id, counter: name, points: n, decimated: indices.length < n },
-        hovertemplate: `${name}: %{y:.6g}<br>${view.x}: %{x:.6g}<extra>#${scan.info.scan_nb}</extra>`,
       });
     }
     return traces;
@@ -264,23 +267,16 @@
     return c && c.unit ? ` [${c.unit}]` : '';
   }
 
-  function markerShapes(scan) {
-    if (!view.showMarkers) return { shapes: [], annotations: [] };
+  function markerLines(scan) {
+    if (!view.showMarkers) return [];
     const found = S.markers[scan.id];
-    if (!found || found.x !== view.x || found.monitor !== view.monitor) return { shapes: [], annotations: [] };
-    const shapes = []; const annotations = [];
+    if (!found || found.x !== view.x || found.monitor !== view.monitor) return [];
     const first = [...view.y1, ...view.y2].find((c) => found.counters[c]);
-    if (!first) return { shapes, annotations };
+    if (!first) return [];
     const m = found.counters[first];
     const lines = [['peak', m.peak && m.peak.x, '#e3b341'], ['cen', m.cen && m.cen.x, '#3fb950'], ['com', m.com, '#d2a8ff']];
-    lines.forEach(([label, at, colour], k) => {
-      if (at === null || at === undefined || !Number.isFinite(at)) return;
-      shapes.push({ type: 'line', xref: 'x', yref: 'paper', x0: at, x1: at, y0: 0, y1: 1,
-        line: { color: colour, width: 1, dash: 'dash' } });
-      annotations.push({ xref: 'x', yref: 'paper', x: at, y: 1 - 0.06 * k, text: `${label} ${fmt(at)}`,
-        showarrow: false, xanchor: 'left', font: { color: colour, size: 11 }, bgcolor: '#12151acc' });
-    });
-    return { shapes, annotations };
+    return lines.filter(([, at]) => at !== null && at !== undefined && Number.isFinite(at))
+      .map(([label, at, color]) => ({ x: at, label: `${label} ${fmt(at)}`, color }));
   }
 
   function stepFigure(scan) {
@@ -290,23 +286,16 @@
       if (overlay.id !== scan.id) traces.push(...stepTraces(overlay, k++));
     }
     const first = [...view.y1][0];
-    const layout = baseLayout();
-    const { shapes, annotations } = markerShapes(scan);
-    Object.assign(layout, {
-      uirevision: `${scan.id}|${view.x}`,
-      datarevision: S.renders,
-      xaxis: { ...axisStyle, title: { text: view.x === '#' ? 'point' : view.x + unitOf(scan, view.x) } },
-      yaxis: { ...axisStyle, type: view.logy ? 'log' : 'linear', uirevision: `${scan.id}|${view.logy}|${view.monitor}`,
-        title: { text: (first ? first + unitOf(scan, first) : '') + (view.monitor ? ` / ${view.monitor}` : '') } },
-      shapes, annotations,
-    });
-    if (view.y2.size) {
-      const second = [...view.y2][0];
-      layout.yaxis2 = { ...axisStyle, overlaying: 'y', side: 'right', showgrid: false,
-        type: view.logy ? 'log' : 'linear', title: { text: second + unitOf(scan, second) } };
-      layout.margin.r = 64;
-    }
-    return { traces, layout };
+    const second = [...view.y2][0];
+    return {
+      traces,
+      xTitle: view.x === '#' ? 'point' : view.x + unitOf(scan, view.x),
+      yTitle: (first ? first + unitOf(scan, first) : '') + (view.monitor ? ` / ${view.monitor}` : ''),
+      y2Title: second ? second + unitOf(scan, second) : '',
+      logy: view.logy,
+      markers: markerLines(scan),
+      revision: `${scan.id}|${view.x}`,
+    };
   }
 
   // Mesh: cell (row, column) of point i; back-and-forth meshes run odd rows backwards.
@@ -438,6 +427,8 @@
   }
 
   let lastDrawAt = -Infinity;
+  let meshShown = false;
+  let curves = null; // the step scans' chart (curves.js)
   let drawTimer = null;
   // The header always; the plot when it changed, at most every DRAW_EVERY_MS. True if it drew.
   function draw() {
@@ -454,8 +445,17 @@
     plotDirty = false;
     S.draws++;
     const mesh = isMesh(scan);
-    const figure = mesh ? meshFigure(scan) : stepFigure(scan);
-    Plotly.react('main-plot', figure.traces, figure.layout, plotConfig);
+    $('main-plot').hidden = !mesh;
+    $('curve-plot').hidden = mesh;
+    if (mesh) {
+      curves.clear();
+      const figure = meshFigure(scan);
+      Plotly.react('main-plot', figure.traces, figure.layout, plotConfig);
+      meshShown = true;
+    } else {
+      if (meshShown) { Plotly.purge('main-plot'); meshShown = false; }
+      curves.draw(stepFigure(scan));
+    }
     const spectra = spectrumFigures(scan);
     $('spectra').hidden = !spectra;
     if (spectra) {
@@ -584,22 +584,9 @@
     $('mesh-scatter').addEventListener('click', () => { view.mesh = 'scatter'; viewChanged(); });
     $('spectrum-select').addEventListener('change', (e) => { view.spectrum = e.target.value; viewChanged(); });
     $('follow').addEventListener('click', () => { if (S.live) show(S.live, true); });
-    const gd = $('main-plot');
-    Plotly.newPlot(gd, [], baseLayout(), plotConfig).then(() => {
-      gd.on('plotly_legendclick', (ev) => {
-        const counter = ev.data[ev.curveNumber].meta && ev.data[ev.curveNumber].meta.counter;
-        if (counter && !isMesh(S.shown)) toggleCounter(counter);
-        return false;
-      });
-      gd.on('plotly_relayout', (ev) => {
-        if (ev['xaxis.autorange'] || ev['xaxis.range'] === undefined && ev['xaxis.range[0]'] === undefined) {
-          if (ev['xaxis.autorange'] && view.xrange) { view.xrange = null; requestRender(); }
-          return;
-        }
-        const range = ev['xaxis.range'] || [ev['xaxis.range[0]'], ev['xaxis.range[1]']];
-        view.xrange = [Math.min(+range[0], +range[1]), Math.max(+range[0], +range[1])];
-        requestRender(); // draw the zoomed range at full resolution
-      });
+    curves = new window.BeamshellCurves($('curve-plot'), {
+      onZoom: (range) => { view.xrange = range; requestRender(); }, // the zoomed range in full
+      onLegend: (counter) => { if (S.shown && !isMesh(S.shown)) toggleCounter(counter); },
     });
   }
 
@@ -805,9 +792,22 @@
   }
 
   // ---- for tests and for the curious: the page's state, read from plotly's own data -----------
+  function meshState(gd) {
+    return {
+      traces: (gd.data || []).map((t) => ({ type: t.type, name: t.name, meta: t.meta || null,
+        x: t.x ? Array.from(t.x) : [], y: t.y ? Array.from(t.y) : [],
+        z: t.type === 'heatmap' ? t.z.map((row) => Array.from(row)) : null,
+        color: t.marker && t.marker.color && typeof t.marker.color !== 'string' ? Array.from(t.marker.color) : null,
+        yaxis: t.yaxis || 'y' })),
+      yaxisType: gd.layout && gd.layout.yaxis ? gd.layout.yaxis.type : null,
+      shapes: 0,
+      zoom: null,
+    };
+  }
+
   function pageState() {
-    const gd = $('main-plot');
     const scan = S.shown;
+    const drawn = meshShown ? meshState($('main-plot')) : curves.state();
     return {
       connected: S.connected,
       error: S.error,
@@ -821,13 +821,10 @@
         done: scan.done, series: Object.keys(scan.series).sort(), npoints: scan.info.npoints, ended: scan.ended, mesh: isMesh(scan) } : null,
       header: { state: $('state').textContent, progress: $('progress-text').textContent, title: $('scan-title').textContent },
       view: { x: view.x, y1: [...view.y1], y2: [...view.y2], monitor: view.monitor, logy: view.logy, mesh: view.mesh },
-      traces: (gd.data || []).map((t) => ({ type: t.type, name: t.name, meta: t.meta || null,
-        x: t.x ? Array.from(t.x) : [], y: t.y ? Array.from(t.y) : [],
-        z: t.type === 'heatmap' ? t.z.map((row) => Array.from(row)) : null,
-        color: t.marker && t.marker.color && typeof t.marker.color !== 'string' ? Array.from(t.marker.color) : null,
-        yaxis: t.yaxis || 'y' })),
-      yaxisType: gd.layout && gd.layout.yaxis ? gd.layout.yaxis.type : null,
-      shapes: gd.layout && gd.layout.shapes ? gd.layout.shapes.length : 0,
+      traces: drawn.traces, // read from the charting library's state
+      yaxisType: drawn.yaxisType,
+      shapes: drawn.shapes, // peak / cen / com lines drawn
+      zoom: drawn.zoom, // the x range the user zoomed to
       markers: scan && S.markers[scan.id] ? S.markers[scan.id].counters : null,
       spectra: $('spectra').hidden ? null : {
         last: Array.from(($('spectrum-plot').data || [{ y: [] }])[0].y || []),
@@ -856,6 +853,7 @@
     waitFor(predicate) {
       return new Promise((resolve) => { S.waiters.push({ predicate, resolve }); requestRender(false); });
     },
+    get curves() { return curves; }, // the step scans' chart (its uPlot object: .u)
     show: pickHistory,
     overlay: toggleOverlay,
     setView(changes) { Object.assign(view, changes); if (changes.y1) view.y1 = new Set(changes.y1); if (changes.y2) view.y2 = new Set(changes.y2); viewChanged(); },
