@@ -61,125 +61,115 @@ def decode(chunk: dict) -> list[float]:
     return np.frombuffer(base64.b64decode(chunk["values"]), "<f8").tolist()
 
 
-def test_a_page_is_sent_each_point_once(redis_client):
-    """A following page gets new points only; a page that connects later gets all."""
+@pytest.fixture
+def followed(redis_client):
+    """A session model that follows Redis, and a publisher writing there."""
     model = SessionModel("demo")
     follower = SessionFollower(model, redis_client)
     follower.start()
     publisher = DataPublisher(redis_client, expiration=600)
+    yield model, publisher
+    follower.stop()
+    publisher.close()
+
+
+def running_loopscan(publisher: DataPublisher, npoints: int, counters: list[str]):
+    """(scan name, {counter: its float64 channel}) of a loopscan published as running."""
     scan = "demo:tmp:scans:1_loopscan"
-    try:
-        info = {"scan_nb": 1, "type": "loopscan", "title": "loopscan 6 0", "npoints": 6,
-                "state": "RUNNING", "counters": ["diode"], "axes": []}  # fmt: skip
-        publisher.create_node(scan, "scan", info, parent="demo")
-        timer = publisher.create_node(scan + ":timer", "master", {}, parent=scan)
-        diode = publisher.create_channel(timer + ":diode", parent=timer, dtype="float64", shape=())
-        page = PageCursor(model, "first")
-
-        def wait_for(condition) -> None:
-            with gevent.Timeout(30, AssertionError("the model never got there")):
-                while True:
-                    changed = model.changed.current()
-                    if condition():
-                        return
-                    changed.wait()
-
-        diode.append(np.array([1.0, 2.0, 3.0]))
-        publisher.flush()
-        wait_for(lambda: model.live is not None and model.live.points_done == 3)
-        first = page.updates()
-        assert [e.split(b"\n", 1)[0] for e in first] == [
-            b"event: hello",
-            b"event: history",
-            b"event: scan",
-            b"event: data",
-        ]
-        data = _payload(first[-1])
-        assert decode(data["series"]["diode"]) == [1.0, 2.0, 3.0] and data["done"] == 3
-        assert page.updates() == []  # nothing new: nothing sent
-        diode.append(np.array([4.0, 5.0]))
-        publisher.flush()
-        wait_for(lambda: model.live.points_done == 5)
-        (update,) = page.updates()
-        data = _payload(update)
-        assert data["series"]["diode"]["first"] == 3 and decode(data["series"]["diode"]) == [4, 5]
-        late = PageCursor(model, "late")
-        data = _payload(late.updates()[-1])
-        assert data["series"]["diode"]["first"] == 0 and len(decode(data["series"]["diode"])) == 5
-        diode.append(np.array([6.0]))
-        publisher.update_info(scan, {"state": "DONE"})
-        publisher.end_scan(scan)
-        wait_for(lambda: model.live.ended)
-        history, update = page.updates()
-        assert _payload(history)["scans"][0]["state"] == "DONE"
-        data = _payload(update)
-        assert decode(data["series"]["diode"]) == [6.0]
-        assert data["info"]["state"] == "DONE" and data["ended"] is True
-    finally:
-        follower.stop()
-        publisher.close()
+    info = {"scan_nb": 1, "type": "loopscan", "title": f"loopscan {npoints} 0",
+            "npoints": npoints, "state": "RUNNING", "counters": counters, "axes": []}  # fmt: skip
+    publisher.create_node(scan, "scan", info, parent="demo")
+    timer = publisher.create_node(scan + ":timer", "master", {}, parent=scan)
+    return scan, {
+        name: publisher.create_channel(f"{timer}:{name}", parent=timer, dtype="float64", shape=())
+        for name in counters
+    }
 
 
-def test_a_selecting_page_is_sent_the_channels_it_shows_only(redis_client):
+def wait_for(model: SessionModel, condition) -> None:
+    """Until the model, changed by its follower, meets `condition()`."""
+    with gevent.Timeout(30, AssertionError("the model never got there")):
+        while True:
+            changed = model.changed.current()
+            if condition():
+                return
+            changed.wait()
+
+
+def test_a_page_is_sent_each_point_once(followed):
+    """A following page gets new points only; a page that connects later gets all."""
+    model, publisher = followed
+    scan, channels = running_loopscan(publisher, 6, ["diode"])
+    diode = channels["diode"]
+    page = PageCursor(model, "first")
+    diode.append(np.array([1.0, 2.0, 3.0]))
+    publisher.flush()
+    wait_for(model, lambda: model.live is not None and model.live.points_done == 3)
+    first = page.updates()
+    assert [e.split(b"\n", 1)[0] for e in first] == [
+        b"event: hello",
+        b"event: history",
+        b"event: scan",
+        b"event: data",
+    ]
+    data = _payload(first[-1])
+    assert decode(data["series"]["diode"]) == [1.0, 2.0, 3.0] and data["done"] == 3
+    assert page.updates() == []  # nothing new: nothing sent
+    diode.append(np.array([4.0, 5.0]))
+    publisher.flush()
+    wait_for(model, lambda: model.live.points_done == 5)
+    (update,) = page.updates()
+    data = _payload(update)
+    assert data["series"]["diode"]["first"] == 3 and decode(data["series"]["diode"]) == [4, 5]
+    late = PageCursor(model, "late")
+    data = _payload(late.updates()[-1])
+    assert data["series"]["diode"]["first"] == 0 and len(decode(data["series"]["diode"])) == 5
+    diode.append(np.array([6.0]))
+    publisher.update_info(scan, {"state": "DONE"})
+    publisher.end_scan(scan)
+    wait_for(model, lambda: model.live.ended)
+    history, update = page.updates()
+    assert _payload(history)["scans"][0]["state"] == "DONE"
+    data = _payload(update)
+    assert decode(data["series"]["diode"]) == [6.0]
+    assert data["info"]["state"] == "DONE" and data["ended"] is True
+
+
+def test_a_selecting_page_is_sent_the_channels_it_shows_only(followed):
     """Nothing of the points until the page names channels; a channel named later comes
     from the first point; the progress comes either way; other readers get everything."""
-    model = SessionModel("demo")
-    follower = SessionFollower(model, redis_client)
-    follower.start()
-    publisher = DataPublisher(redis_client, expiration=600)
-    scan = "demo:tmp:scans:1_loopscan"
-    try:
-        info = {"scan_nb": 1, "type": "loopscan", "title": "loopscan 9 0", "npoints": 9,
-                "state": "RUNNING", "counters": ["diode", "beam"], "axes": []}  # fmt: skip
-        publisher.create_node(scan, "scan", info, parent="demo")
-        timer = publisher.create_node(scan + ":timer", "master", {}, parent=scan)
-        channels = {
-            name: publisher.create_channel(
-                f"{timer}:{name}", parent=timer, dtype="float64", shape=()
-            )
-            for name in ("diode", "beam")
-        }
-        page = PageCursor(model, "selecting", select=True)
-        reader = PageCursor(model, "reader")
+    model, publisher = followed
+    _, channels = running_loopscan(publisher, 9, ["diode", "beam"])
+    page = PageCursor(model, "selecting", select=True)
+    reader = PageCursor(model, "reader")
 
-        def publish(first: int, count: int) -> None:
-            for offset, channel in enumerate(channels.values()):
-                channel.append(np.arange(first, first + count) + 100.0 * offset)
-            publisher.flush()
-            with gevent.Timeout(30, AssertionError("the model never got there")):
-                while True:
-                    changed = model.changed.current()
-                    live = model.live
-                    if (
-                        live is not None
-                        and len(live.series) == 2
-                        and live.points_done == first + count
-                    ):
-                        return
-                    changed.wait()
+    def publish(first: int, count: int) -> None:
+        for offset, channel in enumerate(channels.values()):
+            channel.append(np.arange(first, first + count) + 100.0 * offset)
+        publisher.flush()
+        done = first + count
+        wait_for(model, lambda: model.live is not None and len(model.live.series) == 2
+                 and model.live.points_done == done)  # fmt: skip
 
-        publish(0, 3)
-        data = _payload(page.updates()[-1])
-        assert "series" not in data and data["done"] == 3
-        assert set(_payload(reader.updates()[-1])["series"]) == {"diode", "beam"}
-        page.show_channels(["diode"])
-        data = _payload(page.updates()[-1])
-        assert set(data["series"]) == {"diode"} and decode(data["series"]["diode"]) == [0, 1, 2]
-        publish(3, 2)
-        data = _payload(page.updates()[-1])
-        assert set(data["series"]) == {"diode"} and data["series"]["diode"]["first"] == 3
-        page.show_channels(["diode", "beam"])
-        data = _payload(page.updates()[-1])
-        assert set(data["series"]) == {"beam"} and data["series"]["beam"]["first"] == 0
-        assert decode(data["series"]["beam"]) == [100, 101, 102, 103, 104]
-        page.show_channels([])
-        publish(5, 1)
-        data = _payload(page.updates()[-1])
-        assert "series" not in data and data["done"] == 6  # the progress, nothing to draw
-        assert page.updates() == []
-    finally:
-        follower.stop()
-        publisher.close()
+    publish(0, 3)
+    data = _payload(page.updates()[-1])
+    assert "series" not in data and data["done"] == 3
+    assert set(_payload(reader.updates()[-1])["series"]) == {"diode", "beam"}
+    page.show_channels(["diode"])
+    data = _payload(page.updates()[-1])
+    assert set(data["series"]) == {"diode"} and decode(data["series"]["diode"]) == [0, 1, 2]
+    publish(3, 2)
+    data = _payload(page.updates()[-1])
+    assert set(data["series"]) == {"diode"} and data["series"]["diode"]["first"] == 3
+    page.show_channels(["diode", "beam"])
+    data = _payload(page.updates()[-1])
+    assert set(data["series"]) == {"beam"} and data["series"]["beam"]["first"] == 0
+    assert decode(data["series"]["beam"]) == [100, 101, 102, 103, 104]
+    page.show_channels([])
+    publish(5, 1)
+    data = _payload(page.updates()[-1])
+    assert "series" not in data and data["done"] == 6  # the progress, nothing to draw
+    assert page.updates() == []
 
 
 def _payload(event: bytes) -> dict:
