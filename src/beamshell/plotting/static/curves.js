@@ -34,7 +34,9 @@ window.BeamshellCurves = (() => {
       this.markers = [];
       this.metas = [];
       this.hover = { best: null };
-      new ResizeObserver(() => this.resize()).observe(el);
+      // Resized at the next frame: resizing inside the observer's callback would change the
+      // layout it is reporting (the browser then warns of a "ResizeObserver loop").
+      new ResizeObserver(() => requestAnimationFrame(() => this.resize())).observe(el);
       el.addEventListener('click', (e) => { // the legend toggles the counter, as its table row does
         const row = e.target.closest('.u-legend .u-series');
         if (!row || !this.u) return;
