@@ -15,8 +15,9 @@
   const DRAWN_PER_PX = 2;
   const SCATTER_MAX = 20000; // mesh scatter: points drawn at most (strided beyond)
   const MARKERS_EVERY_MS = 500;
-  // Plot drawings start at most this often (about 6 a second): each costs the machine tens of
-  // milliseconds of CPU, taken from the scan when the page runs on the scan's own computer.
+  // Plot drawings start at most this often (about 6 a second): each costs the machine CPU (a
+  // few ms for curves, tens with plotly.js's meshes and spectra), taken from the scan when the
+  // page runs on the scan's own computer.
   const DRAW_EVERY_MS = 160;
   const PALETTE = ['#58a6ff', '#f0883e', '#3fb950', '#d2a8ff', '#f85149', '#e3b341',
     '#39c5cf', '#ff7b72', '#a5d6ff', '#7ee787', '#ffa657', '#bc8cff'];
