@@ -34,9 +34,15 @@ window.BeamshellCurves = (() => {
       this.markers = [];
       this.metas = [];
       this.hover = { best: null };
+      // The chart's width in CSS pixels, kept here: reading the element's would make the
+      // browser lay the page out again in the middle of a drawing.
+      this.width = el.clientWidth;
       // Resized at the next frame: resizing inside the observer's callback would change the
       // layout it is reporting (the browser then warns of a "ResizeObserver loop").
-      new ResizeObserver(() => requestAnimationFrame(() => this.resize())).observe(el);
+      new ResizeObserver((entries) => {
+        this.width = entries[entries.length - 1].contentRect.width;
+        requestAnimationFrame(() => this.resize());
+      }).observe(el);
       el.addEventListener('click', (e) => { // the legend toggles the counter, as its table row does
         const row = e.target.closest('.u-legend .u-series');
         if (!row || !this.u) return;

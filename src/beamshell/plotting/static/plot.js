@@ -183,11 +183,11 @@
       const k1 = Math.floor(((b + 1) * count) / buckets);
       if (k1 <= k0) continue;
       let kmin = k0; let kmax = k0;
-      for (let k = k0; k < k1; k++) {
-        const v = y[at(k)];
-        const lo = y[at(kmin)]; const hi = y[at(kmax)]; // NaN (no value) loses to any value
-        if (v < lo || (lo !== lo && v === v)) kmin = k;
-        if (v > hi || (hi !== hi && v === v)) kmax = k;
+      let lo = y[at(k0)]; let hi = lo;
+      for (let k = k0 + 1; k < k1; k++) {
+        const v = y[at(k)]; // NaN (no value) loses to any value
+        if (v < lo || (lo !== lo && v === v)) { kmin = k; lo = v; }
+        if (v > hi || (hi !== hi && v === v)) { kmax = k; hi = v; }
       }
       const picks = kmin === kmax ? [kmin] : [Math.min(kmin, kmax), Math.max(kmin, kmax)];
       for (const k of picks) if (at(k) !== out[out.length - 1]) out.push(at(k));
@@ -228,7 +228,7 @@
     const overlay = overlayIndex !== null;
     // An overlaid scan without the shown x (another motor) has no place on this plot.
     if (overlay && view.x !== '#' && !scan.series[view.x]) return traces;
-    const most = Math.min(DRAWN_MAX, DRAWN_PER_PX * Math.max(300, $('curve-plot').clientWidth));
+    const most = Math.min(DRAWN_MAX, DRAWN_PER_PX * Math.max(300, curves.width));
     for (const name of [...view.y1, ...view.y2]) {
       if (!scan.series[name]) continue;
       const y = yValues(scan, name);
@@ -431,17 +431,19 @@
   let meshShown = false;
   let curves = null; // the step scans' chart (curves.js)
   let drawTimer = null;
-  // The header always; the plot when it changed, at most every DRAW_EVERY_MS. True if it drew.
+  // The header, and the plot when it changed, at most every DRAW_EVERY_MS. True if it drew.
   function draw() {
     const scan = S.shown;
-    renderHeader();
-    $('empty').hidden = !!scan;
-    if (!scan || !plotDirty) return false;
     const wait = lastDrawAt + DRAW_EVERY_MS - performance.now();
-    if (wait > 0) { // too soon: the plot follows when the interval is over
+    if (scan && plotDirty && wait > 0) {
+      // Too soon: header and plot follow together when the interval is over. One frame for
+      // both, not two: without a GPU each frame costs the browser a full composite.
       if (!drawTimer) drawTimer = setTimeout(() => { drawTimer = null; requestRender(); }, wait);
       return false;
     }
+    renderHeader();
+    $('empty').hidden = !!scan;
+    if (!scan || !plotDirty) return false;
     lastDrawAt = performance.now();
     plotDirty = false;
     S.draws++;
@@ -485,29 +487,35 @@
     return `${h ? `${h}:` : ''}${String(m).padStart(h ? 2 : 1, '0')}:${String(sec).padStart(2, '0')}`;
   }
 
+  // Text and classes are written only when they change: a write re-lays out the page.
+  function setText(id, text) { const el = $(id); if (el.textContent !== text) el.textContent = text; }
+  function setClass(id, name) { const el = $(id); if (el.className !== name) el.className = name; }
+
   function renderHeader() {
     const scan = S.shown;
-    $('follow').classList.toggle('on', S.follow);
-    $('follow').textContent = S.follow ? 'live' : (S.live ? `back to live #${S.live.info.scan_nb}` : 'live');
-    $('conn').className = `conn${S.connected ? ' ok' : ''}`;
-    $('conn').textContent = S.connected ? 'connected' : 'reconnecting…';
+    setClass('follow', S.follow ? 'on' : '');
+    setText('follow', S.follow ? 'live' : (S.live ? `back to live #${S.live.info.scan_nb}` : 'live'));
+    setClass('conn', `conn${S.connected ? ' ok' : ''}`);
+    setText('conn', S.connected ? 'connected' : 'reconnecting…');
     $('banner').hidden = !S.error;
-    $('banner').textContent = S.error ? `Scan data cannot be read: ${S.error}` : '';
-    if (!scan) { $('scan-title').textContent = 'waiting for a scan…'; $('scan-nb').textContent = ''; $('state').textContent = ''; return; }
-    $('scan-nb').textContent = `#${scan.info.scan_nb ?? ''}`;
-    $('scan-title').textContent = scan.info.title || scan.id;
-    document.title = `#${scan.info.scan_nb} ${scan.info.state || ''} · ${$('session').textContent}`;
+    setText('banner', S.error ? `Scan data cannot be read: ${S.error}` : '');
+    if (!scan) { setText('scan-title', 'waiting for a scan…'); setText('scan-nb', ''); setText('state', ''); return; }
+    setText('scan-nb', `#${scan.info.scan_nb ?? ''}`);
+    setText('scan-title', scan.info.title || scan.id);
+    const title = `#${scan.info.scan_nb} ${scan.info.state || ''} · ${$('session').textContent}`;
+    if (document.title !== title) document.title = title;
     const state = scan.info.state || '';
-    $('state').textContent = state;
-    $('state').className = `state ${state}`;
+    setText('state', state);
+    setClass('state', `state ${state}`);
     const npoints = scan.info.npoints || 0;
     const done = scan.done;
-    $('progress-fill').style.width = npoints ? `${Math.min(100, (100 * done) / npoints)}%` : (scan.ended ? '100%' : '0');
-    $('progress-text').textContent = npoints ? `${done} / ${npoints}` : `${done}`;
+    const width = npoints ? `${Math.min(100, (100 * done) / npoints)}%` : (scan.ended ? '100%' : '0');
+    if ($('progress-fill').style.width !== width) $('progress-fill').style.width = width;
+    setText('progress-text', npoints ? `${done} / ${npoints}` : `${done}`);
     let seconds = NaN;
     if (scan.ended && scan.info.end_timestamp && scan.info.start_timestamp) seconds = scan.info.end_timestamp - scan.info.start_timestamp;
     else if (scan.series.elapsed_time && scan.series.elapsed_time.length) seconds = scan.series.elapsed_time.buf[scan.series.elapsed_time.length - 1];
-    $('elapsed').textContent = fmtDuration(seconds);
+    setText('elapsed', fmtDuration(seconds));
   }
 
   // ---- side panel ------------------------------------------------------------------------------
@@ -623,22 +631,28 @@
       .finally(() => { markersInFlight = false; });
   }
 
+  let markersShown = null; // the table's rows as last written
   function renderMarkersTable(scan) {
     const found = S.markers[scan.id];
     const tbody = $('markers').tBodies[0];
     $('markers-section').hidden = !view.showMarkers || isMesh(scan) || !found
       || ![...view.y1, ...view.y2].some((c) => found.counters[c]);
-    if (!found) { tbody.replaceChildren(); return; }
-    const rows = ['<tr><th></th><th>peak</th><th>cen</th><th>fwhm</th><th>com</th></tr>'];
-    tbody.innerHTML = rows.join('');
-    for (const name of [...view.y1, ...view.y2]) {
+    const rows = [];
+    for (const name of found ? [...view.y1, ...view.y2] : []) {
       const m = found.counters[name];
-      if (!m) continue;
+      if (m) rows.push([name, fmt(m.peak && m.peak.x), fmt(m.cen && m.cen.x), fmt(m.cen && m.cen.fwhm), fmt(m.com)]);
+    }
+    const key = JSON.stringify([!!found, rows]);
+    if (key === markersShown) return; // unchanged: the page is not laid out again
+    markersShown = key;
+    if (!found) { tbody.replaceChildren(); return; }
+    tbody.innerHTML = '<tr><th></th><th>peak</th><th>cen</th><th>fwhm</th><th>com</th></tr>';
+    for (const texts of rows) {
       const tr = document.createElement('tr');
-      for (const text of [name, fmt(m.peak && m.peak.x), fmt(m.cen && m.cen.x), fmt(m.cen && m.cen.fwhm), fmt(m.com)]) {
+      for (const text of texts) {
         const td = document.createElement('td'); td.textContent = text; tr.appendChild(td);
       }
-      tr.firstChild.style.color = colourOf(name);
+      tr.firstChild.style.color = colourOf(texts[0]);
       tbody.appendChild(tr);
     }
   }
