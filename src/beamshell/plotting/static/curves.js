@@ -34,13 +34,16 @@ window.BeamshellCurves = (() => {
       this.markers = [];
       this.metas = [];
       this.hover = { best: null };
-      // The chart's width in CSS pixels, kept here: reading the element's would make the
+      // The chart's size in CSS pixels, kept here: reading the element's would make the
       // browser lay the page out again in the middle of a drawing.
       this.width = el.clientWidth;
+      this.height = el.clientHeight;
       // Resized at the next frame: resizing inside the observer's callback would change the
       // layout it is reporting (the browser then warns of a "ResizeObserver loop").
       new ResizeObserver((entries) => {
-        this.width = entries[entries.length - 1].contentRect.width;
+        const box = entries[entries.length - 1].contentRect;
+        this.width = box.width;
+        this.height = box.height;
         requestAnimationFrame(() => this.resize());
       }).observe(el);
       el.addEventListener('click', (e) => { // the legend toggles the counter, as its table row does
@@ -130,7 +133,11 @@ window.BeamshellCurves = (() => {
     }
 
     size() {
-      return { width: Math.max(200, this.el.clientWidth), height: Math.max(150, this.el.clientHeight) };
+      if (!this.width || !this.height) { // last seen hidden: measure (once) now it is shown
+        this.width = this.el.clientWidth;
+        this.height = this.el.clientHeight;
+      }
+      return { width: Math.max(200, this.width), height: Math.max(150, this.height) };
     }
 
     resize() {

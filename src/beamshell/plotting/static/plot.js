@@ -442,14 +442,14 @@
       return false;
     }
     renderHeader();
-    $('empty').hidden = !!scan;
+    setHidden('empty', !!scan);
     if (!scan || !plotDirty) return false;
     lastDrawAt = performance.now();
     plotDirty = false;
     S.draws++;
     const mesh = isMesh(scan);
-    $('main-plot').hidden = !mesh;
-    $('curve-plot').hidden = mesh;
+    setHidden('main-plot', !mesh);
+    setHidden('curve-plot', mesh);
     if (mesh) {
       curves.clear();
       const figure = meshFigure(scan);
@@ -460,7 +460,7 @@
       curves.draw(stepFigure(scan));
     }
     const spectra = spectrumFigures(scan);
-    $('spectra').hidden = !spectra;
+    setHidden('spectra', !spectra);
     if (spectra) {
       Plotly.react('spectrum-plot', spectra.last.traces, spectra.last.layout, plotConfig);
       Plotly.react('waterfall-plot', spectra.water.traces, spectra.water.layout, plotConfig);
@@ -490,6 +490,7 @@
   // Text and classes are written only when they change: a write re-lays out the page.
   function setText(id, text) { const el = $(id); if (el.textContent !== text) el.textContent = text; }
   function setClass(id, name) { const el = $(id); if (el.className !== name) el.className = name; }
+  function setHidden(id, hidden) { const el = $(id); if (el.hidden !== hidden) el.hidden = hidden; }
 
   function renderHeader() {
     const scan = S.shown;
@@ -497,7 +498,7 @@
     setText('follow', S.follow ? 'live' : (S.live ? `back to live #${S.live.info.scan_nb}` : 'live'));
     setClass('conn', `conn${S.connected ? ' ok' : ''}`);
     setText('conn', S.connected ? 'connected' : 'reconnecting…');
-    $('banner').hidden = !S.error;
+    setHidden('banner', !S.error);
     setText('banner', S.error ? `Scan data cannot be read: ${S.error}` : '');
     if (!scan) { setText('scan-title', 'waiting for a scan…'); setText('scan-nb', ''); setText('state', ''); return; }
     setText('scan-nb', `#${scan.info.scan_nb ?? ''}`);
@@ -635,8 +636,8 @@
   function renderMarkersTable(scan) {
     const found = S.markers[scan.id];
     const tbody = $('markers').tBodies[0];
-    $('markers-section').hidden = !view.showMarkers || isMesh(scan) || !found
-      || ![...view.y1, ...view.y2].some((c) => found.counters[c]);
+    setHidden('markers-section', !view.showMarkers || isMesh(scan) || !found
+      || ![...view.y1, ...view.y2].some((c) => found.counters[c]));
     const rows = [];
     for (const name of found ? [...view.y1, ...view.y2] : []) {
       const m = found.counters[name];
