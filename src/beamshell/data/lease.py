@@ -99,6 +99,7 @@ class ScanLease:
         self._on_lost = on_lost
         self._holder = _holder()
         self._renewer: Any = None  # a gevent Greenlet
+        self._released = False
         self.lost = False
 
     def __repr__(self) -> str:
@@ -111,21 +112,37 @@ class ScanLease:
     def acquire(self) -> None:
         """Mark the node as leased and take the lease, in one transaction; start renewing."""
         pipe = self._redis.pipeline(transaction=True)
+        self.queue_acquire(pipe)
+        pipe.execute()
+        self.start_renewing()
+
+    def queue_acquire(self, pipe: Any) -> None:
+        """Add marking the node and taking the lease to a transaction of the caller's (the one
+        creating the node, after its creation); call `start_renewing()` once it is written."""
         pipe.set(self.key, self._holder, px=self._ms)
         pipe.hset(
             node_key(self.db_name, self._prefix),
             mapping={LEASE_FIELD: f"{self.lease_time:g}", HOLDER_FIELD: self._holder},
         )
-        pipe.execute()
+
+    def start_renewing(self) -> None:
         import gevent  # the writer runs under gevent; readers of this module need not
 
         self._renewer = gevent.spawn(self._renew_forever)
 
-    def release(self) -> None:
-        """Stop renewing and drop the lease (call it after the scan's END_SCAN)."""
+    def release(self, pipe: Any = None) -> None:
+        """Stop renewing and drop the lease (after the scan's END_SCAN). With `pipe`, the
+        drop is added to that transaction (the one writing END_SCAN, after it) instead of
+        sent at once; a later `release()` then sends nothing."""
         if self._renewer is not None:
             self._renewer.kill(block=False)
             self._renewer = None
+        if self._released:
+            return
+        self._released = True
+        if pipe is not None:
+            pipe.delete(self.key)
+            return
         try:
             self._redis.delete(self.key)
         except (redis.RedisError, OSError):

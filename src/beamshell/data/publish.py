@@ -49,6 +49,22 @@ EXPIRE_REFRESH_S = 60.0
 
 _REDIS_ERRORS = (redis.RedisError, OSError)
 
+# queue_info()'s write: the fields, unless the node has ended meanwhile (its last child
+# entry is END: written by this publisher, or by a reader that found its lease expired and
+# ended it KILLED; a state queued before a stall must not overwrite that). Plain EVAL,
+# sent with the transaction: EVALSHA would cost a round trip to check the script is loaded.
+_SET_INFO_UNLESS_ENDED = """
+local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+if last[1] then
+  local fields = last[1][2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'e' and fields[i + 1] == 'end' then return 0 end
+  end
+end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+
 
 def _reason(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
@@ -187,6 +203,8 @@ class DataPublisher:
         self.max_pending_bytes = max_pending_bytes
         self._on_failure = on_failure
         self._nodes: dict[str, str] = {}  # db_name -> type, for nodes created here
+        self._created_at: dict[str, float] = {}  # db_name -> time.monotonic() of its creation
+        self._pending_info: list[tuple[str, dict]] = []  # queue_info(): written before points
         self._channels: list[ChannelPublisher] = []
         self._pending_bytes = 0
         self._has_pending = gevent.event.Event()
@@ -257,17 +275,30 @@ class DataPublisher:
             pipe.hset(info_key(db_name, self._prefix), mapping=encoded)
             self._expire(pipe, info_key(db_name, self._prefix), node_key(db_name, self._prefix))
 
+    def queue_info(self, db_name: str, info: dict) -> None:
+        """Set (merge) fields of a node's info without waiting for Redis: they are written by
+        the background writer, in order, in its next transaction (before the points in it),
+        or by `flush()` or `end_scan()`; not if the node has ended by then (a reader ended
+        it KILLED). A failure is reported as a failed write of points."""
+        self._check_usable()
+        encoded = encoding.encode_info(info, f"node '{db_name}'")
+        if encoded:
+            self._pending_info.append((db_name, encoded))
+            self._note_pending(0)
+
     @contextlib.contextmanager
-    def together(self) -> Iterator[None]:
+    def together(self) -> Iterator[Any]:
         """Node creations and info updates of the block go to Redis in one transaction when
-        it ends (a scan creates its nodes with one round trip, not one per node)."""
+        it ends (a scan creates its nodes with one round trip, not one per node). Yields
+        that transaction's pipeline: commands of the caller's own added to it (a lease)
+        are written with the nodes, after them."""
         if self._together is not None:  # nested: part of the enclosing block
-            yield
+            yield self._together
             return
         self._check_usable()
         self._together = self._redis.pipeline(transaction=True)
         try:
-            yield
+            yield self._together
             pipe, self._together = self._together, None
             with _Transaction(self, "nodes and info", pipe):
                 pass
@@ -276,12 +307,26 @@ class DataPublisher:
                 self._together.reset()
                 self._together = None
 
-    def end_scan(self, db_name: str, info: dict | None = None) -> None:
+    def end_scan(
+        self,
+        db_name: str,
+        info: dict | None = None,
+        then: Callable[[Any], None] | None = None,
+    ) -> None:
         """Write every pending point, then `info` (merged into the node's info) and the
-        END_SCAN event of `db_name` (scan or group), in one transaction."""
+        END_SCAN event of `db_name` (scan or group), in one transaction; `then(pipeline)`
+        may add commands of its own after END_SCAN in that transaction (a lease's release)."""
         encoded = encoding.encode_info(info or {}, f"node '{db_name}'")
         self.flush()
-        subtree = [n for n in self._nodes if n == db_name or n.startswith(db_name + ":")]
+        # Keys created less than a refresh period ago still have (almost) their whole
+        # expiration, like a data key between refreshes: only older ones are renewed.
+        renew_before = time.monotonic() - EXPIRE_REFRESH_S
+        subtree = [
+            n
+            for n in self._nodes
+            if (n == db_name or n.startswith(db_name + ":"))
+            and self._created_at.get(n, 0.0) <= renew_before
+        ]
         for channel in self._channels:
             if channel.db_name.startswith(db_name + ":"):
                 channel._ended = True
@@ -295,11 +340,15 @@ class DataPublisher:
             for name in subtree:
                 self._expire(pipe, *node_keys(name, self._nodes[name], self._prefix))
             self._expire(pipe, children_key(db_name, self._prefix))
+            if then is not None:
+                then(pipe)
 
     def flush(self) -> None:
         """Write every pending point now and wait until Redis has them."""
         self._check_usable()
-        while self._pending_bytes or self._writing or self._has_pending.is_set():
+        while (
+            self._pending_bytes or self._pending_info or self._writing or self._has_pending.is_set()
+        ):
             self._ensure_flusher()
             self._flush_now.set()
             self._has_pending.set()
@@ -362,6 +411,7 @@ class DataPublisher:
                 pipe.xadd(children_key(parent, self._prefix), entry)
                 self._expire(pipe, children_key(parent, self._prefix))
         self._nodes[db_name] = node_type
+        self._created_at[db_name] = time.monotonic()
 
     def _check_new_node(self, db_name: str, parent: str | None, parent_is_session: bool) -> None:
         """One round trip: the node must be new and its parent (unless a session) must exist.
@@ -454,17 +504,27 @@ class DataPublisher:
             channels = [channel for channel in self._channels if channel._pending_count]
             budget = max(1, self.batch_bytes // max(1, len(channels)))
             batches = [(channel, channel._take(budget)) for channel in channels]
+            infos, self._pending_info = self._pending_info, []
             if self._pending_bytes > 0:
                 self._flush_now.set()  # the rest is due already
             else:
                 self._pending_bytes = 0
                 self._has_pending.clear()
             self._first_pending_time = time.monotonic()
-            if batches and self._error is None:
+            if (batches or infos) and self._error is None:
                 npoints = sum(batch[1] for _, batch in batches)
-                what = f"{npoints} point{'s' if npoints != 1 else ''} of scan data"
+                parts = [f"info of '{infos[0][0]}'"] if infos else []
+                if batches:
+                    parts.append(f"{npoints} point{'s' if npoints != 1 else ''} of scan data")
+                what = " and ".join(parts)
                 now = time.monotonic()
                 with self._transaction(what) as pipe:
+                    for db_name, encoded in infos:
+                        key = info_key(db_name, self._prefix)
+                        fields = [item for pair in encoded.items() for item in pair]
+                        ended_by = children_key(db_name, self._prefix)
+                        pipe.eval(_SET_INFO_UNLESS_ENDED, 2, key, ended_by, *fields)
+                        self._expire(pipe, key, node_key(db_name, self._prefix))
                     for channel, (first, count, payload) in batches:
                         key = data_key(channel.db_name, self._prefix)
                         fields = {

@@ -50,9 +50,12 @@ class ScanPublisher(ScanObserver):
 
     def create_nodes(self, info: dict[str, Any]) -> None:
         try:
-            with self._publisher.together():  # one round trip for the whole tree
+            with self._publisher.together() as transaction:  # one round trip for it all
                 self._create_tree(info)
-            self._hold_lease()
+                lease = self._new_lease()
+                lease.queue_acquire(transaction)
+            self._lease = lease
+            lease.start_renewing()
         except Exception as exc:
             raise self._failure(exc, "creating its data nodes in Redis") from exc
 
@@ -78,21 +81,20 @@ class ScanPublisher(ScanObserver):
                 info={"unit": channel.unit} if channel.unit else {},
             )
 
-    def _hold_lease(self) -> None:
+    def _new_lease(self) -> Any:
         """Followers end the scan KILLED if this process dies without ending it (data.lease)."""
         from beamshell.data.lease import ScanLease
 
+        lease_time = self.scan.env.lease_time
+
         def lost() -> None:
             reason = (
-                f"this process stalled for more than its {self._lease.lease_time:g} s lease, "
+                f"this process stalled for more than its {lease_time:g} s lease, "
                 "and a reader ended the scan KILLED"
             )
             self._failed_in_background(reason)
 
-        self._lease = ScanLease(
-            self.scan.env.redis, self.scan.node_name, self.scan.env.lease_time, lost
-        )
-        self._lease.acquire()
+        return ScanLease(self.scan.env.redis, self.scan.node_name, lease_time, lost)
 
     def update_info(self, info: dict[str, Any]) -> None:
         if self.error is not None:
@@ -110,8 +112,12 @@ class ScanPublisher(ScanObserver):
 
         if state in FINAL_STATES:
             self._finish(scan._public_info())
-        else:
-            self.update_info({"state": state.name})
+        elif self.error is None and not (self._lease is not None and self._lease.lost):
+            # Not waited for: written with the next points, in order (see queue_info).
+            try:
+                self._publisher.queue_info(self.scan.node_name, {"state": state.name})
+            except Exception as exc:
+                raise self._failure(exc, "updating its info in Redis") from exc
 
     def on_data(self, scan: Scan, batch: DataBatch) -> None:
         if self.error is not None:
@@ -142,11 +148,15 @@ class ScanPublisher(ScanObserver):
                 # background after the acquisition has reached nobody yet.
                 raise self.error
             try:
-                self._publisher.end_scan(self.scan.node_name, info)  # the data, then these
+                # The data, then these, then the lease dropped in the same transaction: a
+                # reader never sees the scan unleased and not ended.
+                release = self._lease.release if self._lease is not None else None
+                self._publisher.end_scan(self.scan.node_name, info, then=release)
                 self._publisher.close()
             except Exception as exc:
                 raise self._failure(exc, "publishing its end") from exc
         finally:
             if self._lease is not None:
-                self._lease.release()  # after END_SCAN: a reader never sees it unleased and open
+                # Stops renewing; drops the lease now only if END_SCAN was never attempted.
+                self._lease.release()
             self._publisher.close(flush=False)  # nothing left, or nothing more to try
