@@ -274,6 +274,39 @@ def test_a_failing_counter_raises_naming_it(config):
     assert "FAULT: amplifier overload" in repr(diode)
 
 
+def test_diodes_read_together_give_each_its_own_sample_in_order(config):
+    """A group of plain diodes is read by one loop (a read plan): the values are those
+    each diode would give alone, in the counters' order, from the same random numbers."""
+    import random
+
+    diodes = [config.get(name) for name in ("diode", "quiet", "single")]
+    controller = diodes[0].controller
+    random.seed(1234)
+    together = controller.read_all(diodes, 0)
+    random.seed(1234)
+    alone = [d.level + random.gauss(0.0, d.noise * d.level) for d in diodes]
+    assert together == alone
+    assert together[1] == 50.0  # noise 0
+
+
+def test_settings_changed_between_points_apply_at_the_next_read(config):
+    diodes = [config.get("quiet"), config.get("diode2")]
+    controller = diodes[0].controller
+    assert controller.read_all(diodes, 0) == [50.0, 7.0]
+    diodes[0].level = 80.0
+    diodes[1].constant = None
+    diodes[1].noise = 0.0
+    diodes[1].level = 3.0
+    assert controller.read_all(diodes, 0) == [80.0, 3.0]
+    diodes[1].constant = 9.0
+    assert controller.read_all(diodes, 0) == [80.0, 9.0]
+    diodes[0].simulate_fault("cable cut")
+    with pytest.raises(CounterReadError, match="quiet: read failed: cable cut"):
+        controller.read_all(diodes, 0)
+    diodes[0].clear_fault()
+    assert controller.read_all(diodes, 0) == [80.0, 9.0]
+
+
 def test_unexpected_error_in_a_controller_names_its_counters():
     class Broken(CounterController):
         def read_samples(self, counters):
