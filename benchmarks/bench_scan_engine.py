@@ -78,7 +78,7 @@ def inline_reference_1d(mca, npoints: int) -> tuple[float, float]:
     buffer (with the two timer values): what any engine pays for 1-D data."""
     import numpy as np
 
-    spectra = np.empty((npoints, mca.size))
+    spectra = np.empty((npoints, mca.size), dtype=mca.dtype)
     elapsed, epoch = np.empty(npoints), np.empty(npoints)
     sample, perf_counter, now = mca.simulated_sample, time.perf_counter, time.time
     cpu, started = time.process_time(), perf_counter()

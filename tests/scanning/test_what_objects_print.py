@@ -37,7 +37,7 @@ def test_get_data_shows_its_channels_and_lengths(quiet_env, devices):
     assert lines[1].split() == ["channel", "points", "shape", "dtype", "unit"]
     rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
     assert rows["diode"][:3] == ["4", "()", "float64"]
-    assert rows["mca"][:3] == ["4", "(8,)", "float64"]
+    assert rows["mca"][:3] == ["4", "(8,)", "uint32"]
     assert rows["elapsed_time"][:2] == ["4", "()"]
 
 

@@ -297,7 +297,11 @@ class SimulationBeamMonitor(SimulatedCounter):
 
 
 class SimulationMca(SimulatedCounter):
-    """A 1-D spectrum of `size` channels: fluorescence lines on a background, Poisson noise."""
+    """A 1-D spectrum of `size` channels: fluorescence lines on a background, Poisson noise.
+
+    A reading is counts, uint32 as a real MCA gives them (half the bytes of float64 to
+    publish and to save); in MEAN mode it is the mean of a count's spectra, float64.
+    """
 
     kind = "simulation_mca"
     default_mode = SamplingMode.SINGLE
@@ -315,7 +319,18 @@ class SimulationMca(SimulatedCounter):
             for where, height in lines
         )
         rng = np.random.default_rng(seed)
-        self._spectra = rng.poisson(self.expected, (self._NOISE_ROWS, size)).astype(np.float64)
+        self._spectra = rng.poisson(self.expected, (self._NOISE_ROWS, size)).astype(np.uint32)
+
+    @property
+    def mode(self) -> SamplingMode:
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: SamplingMode | str) -> None:
+        SamplingCounter.mode.fset(self, value)  # type: ignore[attr-defined]
+        # Counts are integers; their mean over a count time is not.
+        single = self._mode is SamplingMode.SINGLE
+        self.dtype = np.dtype(np.uint32 if single else np.float64)
 
     @classmethod
     def from_config(cls, node: ConfigNode, config: Config) -> SimulationMca:
