@@ -159,12 +159,14 @@ def _memory_in_this_process(npoints: int) -> None:
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             # Channel buffers of 4 MiB or more are memory maps, which tracemalloc does not
-            # see; they are allocated whole when the scan starts and held to its end.
-            peak += sum(
-                channel._buffer.nbytes
-                for channel in scan.channels
-                if channel._buffer.nbytes >= buffers.LARGE_BYTES
-            )
+            # see; they are allocated whole when the scan starts and held to its end. The
+            # counters of one reader share one (a ChannelBlock's rows): counted once.
+            storage = {}
+            for channel in scan.channels:
+                block = getattr(channel, "_block", None)
+                array = block._rows if block is not None else channel._buffer
+                storage[id(array)] = array
+            peak += sum(a.nbytes for a in storage.values() if a.nbytes >= buffers.LARGE_BYTES)
     print(json.dumps([raw / 2**20, rss_ratio, peak / raw]))
 
 
