@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -58,20 +56,17 @@ def stop_plot_server(session: str, config_dir: Path) -> bool:
     return plot_daemon(session, config_dir).stop()
 
 
-def has_display() -> bool:
-    """Whether a browser window could open here (a desktop, not an SSH login or a test)."""
-    if sys.platform == "darwin":
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+OPENED = {
+    "window": "opened in a plot window (its browser runs at low priority: a scan on this "
+    "computer keeps its cores)",
+    "browser": "opened in your browser",
+}
 
 
-def open_in_browser(url: str) -> bool:
-    """Open `url` in the desktop's browser when there is a desktop; True if asked to."""
-    if not has_display():
-        return False
-    import webbrowser
+def open_page(session: str, config_dir: Path, url: str) -> str:
+    """Open the session's page on this desktop, if there is one; what to tell the operator
+    (empty if nothing was opened). See plotting/window.py."""
+    from beamshell.plotting.window import open_plot_window
 
-    try:
-        return webbrowser.open(url, new=2)
-    except webbrowser.Error:
-        return False
+    profile = plot_daemon(session, config_dir).run_dir / "plot-browser"
+    return OPENED.get(open_plot_window(url, profile), "")

@@ -29,8 +29,11 @@ class PlotPage:
         url = status["url"]
         verb = "started" if status["started"] else "running"
         print(f"Live plot of session '{session.name}' ({verb}): {url}")
-        if open_browser and control.open_in_browser(url):
-            print("Opened in your browser.")
+        opened = (
+            control.open_page(session.name, session.config.root_dir, url) if open_browser else ""
+        )
+        if opened:
+            print(opened[0].upper() + opened[1:] + ".")
         return url
 
     def __repr__(self) -> str:

@@ -80,8 +80,9 @@ def _plot_command(args: argparse.Namespace) -> int:
     )
     verb = "started" if status["started"] else "running"
     print(f"plot server of session '{session_name}' {verb}: {status['url']}")
-    if not args.no_browser and control.open_in_browser(status["url"]):
-        print("opened in your browser")
+    opened = "" if args.no_browser else control.open_page(session_name, config_dir, status["url"])
+    if opened:
+        print(opened)
     return 0
 
 

@@ -1,0 +1,61 @@
+"""Opening the page on a desktop: a browser of its own, at low priority, in a new session."""
+
+import json
+import os
+import socket
+import stat
+import sys
+
+import pytest
+
+from beamshell.plotting import control
+from beamshell.plotting.window import BROWSER_NICENESS
+
+URL = "http://127.0.0.1:8123/?token=abc"
+
+# Stands in for Chromium: reports how it was started to the test's socket, then exits.
+FAKE_BROWSER = """#!{python}
+import json, os, socket, sys
+report = {{"nice": os.nice(0), "argv": sys.argv[1:], "own_session": os.getsid(0) == os.getpid()}}
+with socket.socket(socket.AF_UNIX) as connection:
+    connection.connect({path!r})
+    connection.sendall(json.dumps(report).encode())
+"""
+
+
+@pytest.fixture
+def fake_browser(tmp_path, monkeypatch):
+    """(listening socket): the browser the page opens in reports to it."""
+    path = str(tmp_path / "b.sock")  # short: a socket path has at most 107 bytes
+    script = tmp_path / "fake-chromium"
+    script.write_text(FAKE_BROWSER.format(python=sys.executable, path=path))
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("BEAMSHELL_PLOT_BROWSER", str(script))
+    monkeypatch.setenv("DISPLAY", ":0")
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(path)
+        listener.listen(1)
+        listener.settimeout(60)  # a guard: the browser reports as soon as it starts
+        yield listener
+
+
+def test_the_page_opens_in_a_low_priority_window_of_its_own(fake_browser, tmp_path):
+    expected_nice = min(os.nice(0) + BROWSER_NICENESS, 19)
+    message = control.open_page("demo", tmp_path, URL)
+    assert message.startswith("opened in a plot window")
+    connection, _ = fake_browser.accept()
+    with connection:
+        report = json.loads(connection.makefile().read())
+    assert report["nice"] == expected_nice
+    assert report["own_session"]  # not killed by the shell's Ctrl-C or exit
+    profile = control.plot_daemon("demo", tmp_path).run_dir / "plot-browser"
+    assert f"--app={URL}" in report["argv"]
+    assert f"--user-data-dir={profile}" in report["argv"]  # not the user's own browser
+    assert profile.is_dir()
+
+
+def test_nothing_opens_without_a_desktop(tmp_path, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert control.open_page("demo", tmp_path, URL) == ""
