@@ -119,9 +119,14 @@ def remote_viewers(page_url: str, count: int) -> subprocess.Popen:
 
 
 def pages_during_scan(env, counters, driver, page_url: str, npoints: int) -> tuple[float, dict]:
-    """(µs per point, the first page's drawing figures) of a scan with 3 pages open."""
+    """(µs per point, the first page's drawing figures) of a scan with 3 pages open.
+
+    A page opened shows the session's last scan: the scan is measured once every page has
+    drawn all of it (pages open, not pages loading)."""
     handles = open_pages(driver, page_url, PAGES)
-    driver.switch_to.window(handles[0])
+    for handle in reversed(handles):
+        driver.switch_to.window(handle)
+        wait_page(driver, "!s.shown || (s.shown.ended && s.shown.done === s.shown.npoints)")
     before = wait_page(driver, "s.connected")["renders"]
     seconds, _, scan = run_once(env, counters, npoints)
     started = time.perf_counter()

@@ -7,7 +7,7 @@ pages made a full-speed scan 14 to 21 % slower on 2 cores, all of it time the sc
 waiting for a core. So the page opens in a Chromium-family browser started for it, at
 the lowest priority (`nice` 19) with a profile of its own (a browser already running
 would otherwise take the URL into its own, normal-priority processes), as an app window
-(no tabs, no address bar). The scan then loses 5 to 9 % (bench_plot_pages), and the page
+(no tabs, no address bar). The scan then loses about 4 % (bench_plot_pages), and the page
 draws with what the scan leaves. Without such a browser, the desktop's default one opens
 the page.
 """
