@@ -32,17 +32,28 @@ RENEWALS_PER_LEASE = 4
 LEASE_FIELD = "lease"  # in the node hash: the lease time in seconds
 HOLDER_FIELD = "lease_holder"  # in the node hash: `host pid N`, for the end reason
 
-_END_IF_ABANDONED = """
-if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
-if not redis.call('HGET', KEYS[1], 'lease') then return 0 end
-local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
+
+def unless_ended(children_key: str) -> str:
+    """Lua that returns 0 if a node has ended, i.e. the last entry of its children stream
+    (`children_key`, a KEYS[n] of the script) is END; a script's first lines."""
+    return f"""
+local last = redis.call('XREVRANGE', {children_key}, '+', '-', 'COUNT', 1)
 if last[1] then
   local fields = last[1][2]
   for i = 1, #fields, 2 do
     if fields[i] == 'e' and fields[i + 1] == 'end' then return 0 end
   end
 end
-local state = redis.call('HGET', KEYS[2], 'state')
+"""
+
+
+_END_IF_ABANDONED = (
+    """
+if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
+if not redis.call('HGET', KEYS[1], 'lease') then return 0 end
+"""
+    + unless_ended("KEYS[3]")
+    + """local state = redis.call('HGET', KEYS[2], 'state')
 if state ~= '"DONE"' and state ~= '"ABORTED"' and state ~= '"KILLED"' then
   local holder = redis.call('HGET', KEYS[1], 'lease_holder') or 'its process'
   redis.call('HSET', KEYS[2], 'state', '"KILLED"', 'end_time', ARGV[1],
@@ -53,20 +64,16 @@ redis.call('XADD', KEYS[3], '*', 'e', 'end', 't', ARGV[2])
 if ttl > 0 then redis.call('EXPIRE', KEYS[3], ttl) end
 return 1
 """
+)
 _END_REASON = "the lease of %s expired while it was running: the process was killed"
 
 # Renew, or take again after a stall, unless a reader has ended the scan meanwhile.
-_RENEW = """
-local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
-if last[1] then
-  local fields = last[1][2]
-  for i = 1, #fields, 2 do
-    if fields[i] == 'e' and fields[i + 1] == 'end' then return 0 end
-  end
-end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+_RENEW = (
+    unless_ended("KEYS[2]")
+    + """redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 """
+)
 
 
 def _holder() -> str:

@@ -37,6 +37,7 @@ from beamshell.data.keys import (
     node_keys,
     prefix_of,
 )
+from beamshell.data.lease import unless_ended
 from beamshell.data.writing_connection import writing_client
 
 DEFAULT_EXPIRATION_S = 86400
@@ -53,17 +54,12 @@ _REDIS_ERRORS = (redis.RedisError, OSError)
 # entry is END: written by this publisher, or by a reader that found its lease expired and
 # ended it KILLED; a state queued before a stall must not overwrite that). Plain EVAL,
 # sent with the transaction: EVALSHA would cost a round trip to check the script is loaded.
-_SET_INFO_UNLESS_ENDED = """
-local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
-if last[1] then
-  local fields = last[1][2]
-  for i = 1, #fields, 2 do
-    if fields[i] == 'e' and fields[i + 1] == 'end' then return 0 end
-  end
-end
-redis.call('HSET', KEYS[1], unpack(ARGV))
+_SET_INFO_UNLESS_ENDED = (
+    unless_ended("KEYS[2]")
+    + """redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """
+)
 
 
 def _reason(exc: BaseException) -> str:
