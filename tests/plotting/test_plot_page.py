@@ -189,12 +189,13 @@ def test_loopscan_is_plotted_against_elapsed_time(plot_server, open_page, run_sc
     assert done["view"]["x"] == "elapsed_time"
     diode = trace(done, "diode")
     assert diode["x"] == result["data"]["elapsed_time"] and diode["y"] == result["data"]["diode"]
+    assert not done["plotly"]  # curves only: the page never loaded plotly.js
 
 
 def test_a_mesh_fills_an_image_then_shows_as_scatter(plot_server, open_page, run_scan,
                                                      redis_client):  # fmt: skip
     page = open_page(plot_server["url"])
-    page.wait("s.connected")
+    assert not page.wait("s.connected")["plotly"]  # loaded when a mesh is first shown
     scan = run_scan(
         "amesh(m1, 0, 1, 3, m2, 0, 1, 2, 0.01, diode, backnforth=True, run=False)", pause_at=6
     )

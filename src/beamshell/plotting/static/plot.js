@@ -427,6 +427,23 @@
     }
   }
 
+  // plotly.js (1.5 MB, for meshes and spectra) is loaded when one is first shown: a page of
+  // curves, the common case, opens without parsing it (a plot window runs at low priority).
+  let plotlyLoading = null;
+  function plotlyLoaded() {
+    if (window.Plotly) return true;
+    if (!plotlyLoading) {
+      plotlyLoading = new Promise((resolve, reject) => {
+        const script = document.createElement('script');
+        script.src = url('/static/plotly-cartesian.min.js');
+        script.onload = resolve;
+        script.onerror = reject;
+        document.head.appendChild(script);
+      }).then(() => requestRender(), () => { plotlyLoading = null; setTimeout(requestRender, 1000); });
+    }
+    return false;
+  }
+
   let lastDrawAt = -Infinity;
   let meshShown = false;
   let curves = null; // the step scans' chart (curves.js)
@@ -444,10 +461,12 @@
     renderHeader();
     setHidden('empty', !!scan);
     if (!scan || !plotDirty) return false;
+    const mesh = isMesh(scan);
+    const spectra = spectrumFigures(scan);
+    if ((mesh || spectra) && !plotlyLoaded()) return false; // drawn when it has loaded
     lastDrawAt = performance.now();
     plotDirty = false;
     S.draws++;
-    const mesh = isMesh(scan);
     setHidden('main-plot', !mesh);
     setHidden('curve-plot', mesh);
     if (mesh) {
@@ -459,7 +478,6 @@
       if (meshShown) { Plotly.purge('main-plot'); meshShown = false; }
       curves.draw(stepFigure(scan));
     }
-    const spectra = spectrumFigures(scan);
     setHidden('spectra', !spectra);
     if (spectra) {
       Plotly.react('spectrum-plot', spectra.last.traces, spectra.last.layout, plotConfig);
@@ -833,6 +851,7 @@
       draws: S.draws, // renders that drew the plot (others only the header)
       updates: S.updates, // data messages received
       drawMs: S.drawMs,
+      plotly: !!window.Plotly, // loaded when a mesh or a spectrum is first shown
       shown: scan ? { id: scan.id, nb: scan.info.scan_nb, title: scan.info.title, state: scan.info.state || null,
         done: scan.done, series: Object.keys(scan.series).sort(), npoints: scan.info.npoints, ended: scan.ended, mesh: isMesh(scan) } : null,
       header: { state: $('state').textContent, progress: $('progress-text').textContent, title: $('scan-title').textContent },
