@@ -261,7 +261,9 @@ def test_mca_gives_spectra(config):
 def test_mca_spectra_are_poisson_noisy_around_the_expected_spectrum():
     mca = SimulationMca("other", size=512, seed=1)
     spectra = np.array([mca.raw_read for _ in range(200)])
-    assert not np.array_equal(spectra[0], spectra[1]) or not np.array_equal(spectra[1], spectra[2])
+    # A read is one of 16 noisy spectra drawn at random: three reads in a row were the same
+    # one 1 time in 256 (a flaky test); all 200 the same, never.
+    assert len({spectrum.tobytes() for spectrum in spectra}) > 1
     assert np.allclose(spectra.mean(axis=0), mca.expected, rtol=0.5, atol=10)
 
 
@@ -287,10 +289,14 @@ def test_diodes_read_together_give_each_its_own_sample_in_order(config):
 
     diodes = [config.get(name) for name in ("diode", "quiet", "single")]
     controller = diodes[0].controller
-    random.seed(1234)
-    together = controller.read_all(diodes, 0)
-    random.seed(1234)
-    alone = [d.level + random.gauss(0.0, d.noise * d.level) for d in diodes]
+    state = random.getstate()  # given back: other tests' draws stay unseeded
+    try:
+        random.seed(1234)
+        together = controller.read_all(diodes, 0)
+        random.seed(1234)
+        alone = [d.level + random.gauss(0.0, d.noise * d.level) for d in diodes]
+    finally:
+        random.setstate(state)
     assert together == alone
     assert together[1] == 50.0  # noise 0
 
