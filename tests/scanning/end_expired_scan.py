@@ -18,8 +18,10 @@ def main() -> int:
     name = sys.argv[1]
     client = reader_connection(os.environ["BEAMSHELL_REDIS_URL"])
     key = lease_key(name, prefix_of(client))
-    while (left_ms := client.pttl(key)) > 0:
-        time.sleep(left_ms / 1000)  # until the expiry Redis announced, then look again
+    # PTTL says 0 in the key's last millisecond, while the key still exists (a scan ended
+    # then would find it alive): wait until it is gone (-2), as Redis announced.
+    while (left_ms := client.pttl(key)) >= 0:
+        time.sleep(max(left_ms, 1) / 1000)
     if left_ms == -1:
         print(f"{key} has no expiry: not a lease", file=sys.stderr)
         return 1
