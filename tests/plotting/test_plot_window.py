@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from beamshell.errors import BeamshellError
 from beamshell.plotting import control
 from beamshell.plotting.window import BROWSER_NICENESS
 
@@ -59,3 +60,11 @@ def test_nothing_opens_without_a_desktop(tmp_path, monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     monkeypatch.setattr(sys, "platform", "linux")
     assert control.open_page("demo", tmp_path, URL) == ""
+
+
+def test_a_browser_variable_naming_no_browser_is_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("BEAMSHELL_PLOT_BROWSER", "no-such-chromium")
+    monkeypatch.setenv("DISPLAY", ":0")
+    with pytest.raises(BeamshellError) as info:
+        control.open_page("demo", tmp_path, URL)
+    assert str(info.value) == "BEAMSHELL_PLOT_BROWSER=no-such-chromium: no such browser (on PATH)"

@@ -20,6 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from beamshell.errors import BeamshellError
+
 BROWSER_NICENESS = 19
 # Chromium-family browsers (they all take --app and --user-data-dir), most likely first.
 CHROMIUM_NAMES = (
@@ -44,7 +46,10 @@ def find_chromium() -> str | None:
     """The browser for plot windows: $BEAMSHELL_PLOT_BROWSER, else a Chromium on PATH."""
     chosen = os.environ.get(BROWSER_VARIABLE)
     if chosen:
-        return shutil.which(chosen)
+        found = shutil.which(chosen)
+        if found is None:  # said, not silently replaced by another browser
+            raise BeamshellError(f"{BROWSER_VARIABLE}={chosen}: no such browser (on PATH)")
+        return found
     for name in CHROMIUM_NAMES:
         path = shutil.which(name)
         if path:
