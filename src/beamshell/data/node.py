@@ -7,7 +7,7 @@ config.redis_server to find the server), never the shell, hardware or scanning p
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -156,13 +156,16 @@ class DataNode:
         stop_on_end: bool = False,
         timeout: float | None = None,
         after: bytes | str | None = None,
+        data_filter: Callable[[DataNode], bool] | None = None,
     ) -> Walker:
         """Iterate over (event, node, data): what exists now, then (wait=True) live events.
 
         NEW_NODE and NEW_DATA are given for nodes whose type passes include_filter (None: all);
         END_SCAN for every scan or group reached. NEW_DATA's data is a ChannelData. Stop with
         `walker.stop()` (from any greenlet or thread), `stop_on_end=True` (after this node's
-        END_SCAN), or `timeout` (seconds without any event).
+        END_SCAN), or `timeout` (seconds without any event). A channel for which
+        `data_filter(node)` is False is announced, its data read only once
+        `walker.want_data(db_name)` asks for it (then from its first point).
         """
         return Walker(
             self,
@@ -173,6 +176,7 @@ class DataNode:
             from_last=from_last,
             stop_on_end=stop_on_end,
             after=after,
+            data_filter=data_filter,
         )
 
 

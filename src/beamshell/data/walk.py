@@ -7,14 +7,19 @@ has seen on each stream it watches: it first reads each stream from the start (d
 first, so a scan's nodes and data come before the next scan), then blocks in one XREAD on
 all watched streams, each read from its last ID. So a reader that starts in the middle of
 a scan gets every point exactly once and in order, and never polls.
+
+A reader that draws some channels only (the plot server) gives a `data_filter`: a channel
+it refuses is announced but its stream is not read, until `want_data()` asks for it; its
+points then come from the first one, in order, like any other channel's.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -72,6 +77,11 @@ def _before(raw: bytes | str) -> str:
     return f"{ms}-{seq - 1}" if seq else f"{ms - 1}-{_MAX_SEQ}"
 
 
+def _says_stop(fields: dict) -> bool:
+    """A wake-up entry from stop() (want_data() writes another), whatever the decoding."""
+    return b"stop" in fields or "stop" in fields
+
+
 def _block_slice(client: redis.Redis) -> float:
     """Seconds one XREAD may block: well inside the client's socket timeout, if it has one."""
     timeout = client.connection_pool.connection_kwargs.get("socket_timeout")
@@ -89,6 +99,8 @@ class Walker:
     Redis activity. With wait=False the iteration ends after what exists now. `after` (an
     entry ID of the root's children stream) starts after that child: only later ones come.
     `live` is False while the walker gives what existed when it started, True afterwards.
+    `data_filter(channel node)`, asked when a channel is found (after its NEW_NODE was given):
+    False leaves its data unread until `want_data(db_name)`.
     """
 
     def __init__(
@@ -103,6 +115,7 @@ class Walker:
         from_last: bool = False,
         stop_on_end: bool = False,
         after: bytes | str | None = None,
+        data_filter: Callable[[DataNode], bool] | None = None,
     ):
         self.root = root
         self._after = after
@@ -121,8 +134,13 @@ class Walker:
         self._redis: redis.Redis = root.connection
         self._streams: dict[str, bytes | str] = {}  # watched key -> last entry ID seen
         self._owners: dict[str, tuple[DataNode, bool]] = {}  # key -> (node, descend?)
+        self._data_filter = data_filter
+        self._unread: dict[str, DataNode] = {}  # channels found whose data was refused
+        self._wanted: set[str] = set()  # of those, the ones asked for since (want_data)
+        self._want_lock = threading.Lock()  # want_data() may come from another thread
         self._prefix = prefix_of(self._redis)
         self._wake_key = wake_key(uuid.uuid4().hex, self._prefix)
+        self._wake_seen: bytes | str = "0-0"  # the last wake-up read (want_data's, not stop's)
         self._started = False
         self._finished = False
         self._stopped = False
@@ -141,10 +159,29 @@ class Walker:
     def stop(self) -> None:
         """End the iteration; safe from the loop body, another greenlet or another thread."""
         self._stopped = True
+        self._wake(b"stop")
+
+    def want_data(self, db_name: str) -> bool:
+        """Read from now on the data of a channel `data_filter` refused, from its first point.
+
+        True if its points will come; False if this walker holds no such channel (never
+        found, read already, or its scan has ended: then its data is all in Redis to read)
+        or does not wait for new data. Safe from the loop body, another greenlet or another
+        thread.
+        """
+        with self._want_lock:
+            if not self._wait or self._finished or db_name not in self._unread:
+                return False
+            self._wanted.add(db_name)
+        self._wake(b"want")
+        return True
+
+    def _wake(self, why: bytes) -> None:
+        """Interrupt the walker's blocking read (its private stream gets an entry)."""
         if self._started and not self._finished:
             try:
                 pipe = self._redis.pipeline(transaction=False)
-                pipe.xadd(self._wake_key, {b"stop": b"1"})
+                pipe.xadd(self._wake_key, {why: b"1"})
                 pipe.expire(self._wake_key, _WAKE_TTL_S)
                 pipe.execute()
             except redis.RedisError:
@@ -157,6 +194,7 @@ class Walker:
             yield from self._until_stopped(self._discover_root())
             self.live = True
             while self._wait and not self._stopped:
+                yield from self._until_stopped(self._read_wanted())
                 reply = self._read_live()
                 if reply is None:
                     return
@@ -247,9 +285,26 @@ class Walker:
         if self._included(node_type):
             yield (Event.NEW_NODE, node, None)
         watch = self._stream_for(db_name, node_type)
-        if watch is not None:
-            key, descend = watch
-            yield from self._watch(key, node, descend, first_chunk=first_chunk)
+        if watch is None:
+            return
+        if self._data_filter is not None and node_type in CHANNEL_TYPES:
+            # Its first chunk came with its hash (no round trip between a master's channels,
+            # so a reader sees them all at once): dropped if the filter refuses the data.
+            if not self._data_filter(node):
+                self._unread[db_name] = node
+                return
+        key, descend = watch
+        yield from self._watch(key, node, descend, first_chunk=first_chunk)
+
+    def _read_wanted(self) -> Iterator[WalkEvent]:
+        """The channels asked for with want_data(): their data so far, then watched."""
+        while True:
+            with self._want_lock:
+                if not self._wanted:
+                    return
+                node = self._unread.pop(self._wanted.pop(), None)
+            if node is not None:
+                yield from self._watch(data_key(node.db_name, self._prefix), node, descend=False)
 
     def _watch(
         self,
@@ -283,7 +338,7 @@ class Walker:
         if not self._streams:
             return None
         streams = dict(self._streams)
-        streams[self._wake_key] = "0-0"
+        streams[self._wake_key] = self._wake_seen
         slice_s = _block_slice(self._redis)
         deadline = None if self._timeout is None else time.monotonic() + self._timeout
         while not self._stopped:
@@ -326,9 +381,13 @@ class Walker:
 
     def _handle_reply(self, reply: list) -> Iterator[WalkEvent]:
         by_key = [(reply_text(key), entries) for key, entries in reply]
-        if any(key == self._wake_key for key, _ in by_key):
-            self._stopped = True
-            return
+        for key, entries in by_key:
+            if key == self._wake_key:
+                if self._stopped or any(_says_stop(fields) for _, fields in entries):
+                    self._stopped = True
+                    return
+                self._wake_seen = entries[-1][0]  # want_data(): read at the loop's next turn
+        by_key = [item for item in by_key if item[0] != self._wake_key]
         # Data before structure, and deeper structure before shallower: an END read in the
         # same reply as its data comes after them, and before a scan that began after it
         # (listed in the session's stream) is discovered.
@@ -372,6 +431,20 @@ class Walker:
             elif event == "end":
                 yield from self._end(node)
 
+    def _start_wanted_below(self, prefix: str) -> None:
+        """Watch from their first point the channels below `prefix` that were asked for.
+
+        The scan's end drains them with the others: a want_data() that said True is never
+        lost, however late before the end it came. (Called with the want lock held.)
+        """
+        for name in [name for name in self._wanted if name.startswith(prefix)]:
+            self._wanted.discard(name)
+            node = self._unread.pop(name, None)
+            if node is not None:
+                key = data_key(name, self._prefix)
+                self._streams[key] = "0-0"
+                self._owners[key] = (node, False)
+
     def _end(self, node: DataNode) -> Iterator[WalkEvent]:
         """A scan ended: give what is left of its subtree, then END_SCAN, then forget it."""
         prefix = node.db_name + ":"
@@ -381,7 +454,14 @@ class Walker:
 
         drained: set[str] = set()
         # The end marker is written after the last data: everything is in Redis now.
-        while todo := [k for k in self._streams if below(k) and k not in drained]:
+        while True:
+            with self._want_lock:
+                self._start_wanted_below(prefix)
+                todo = [k for k in self._streams if below(k) and k not in drained]
+                if not todo:  # nothing left to read: want_data() says False from now on
+                    for name in [name for name in self._unread if name.startswith(prefix)]:
+                        del self._unread[name]
+                    break
             pipe = self._redis.pipeline(transaction=False)
             for key in todo:
                 pipe.xrange(key, min=self._streams[key], count=_CHUNK)
