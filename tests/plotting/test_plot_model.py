@@ -63,12 +63,12 @@ def decode(chunk: dict) -> list[float]:
 
 @pytest.fixture
 def followed(redis_client):
-    """A session model that follows Redis, and a publisher writing there."""
+    """A session model that follows Redis, a publisher writing there, and the follower."""
     model = SessionModel("demo")
     follower = SessionFollower(model, redis_client)
     follower.start()
     publisher = DataPublisher(redis_client, expiration=600)
-    yield model, publisher
+    yield model, publisher, follower
     follower.stop()
     publisher.close()
 
@@ -98,7 +98,8 @@ def wait_for(model: SessionModel, condition) -> None:
 
 def test_a_page_is_sent_each_point_once(followed):
     """A following page gets new points only; a page that connects later gets all."""
-    model, publisher = followed
+    model, publisher, follower = followed
+    follower.show_channels(None)  # as the server does for a stream of every channel
     scan, channels = running_loopscan(publisher, 6, ["diode"])
     diode = channels["diode"]
     page = PageCursor(model, "first")
@@ -138,7 +139,8 @@ def test_a_page_is_sent_each_point_once(followed):
 def test_a_selecting_page_is_sent_the_channels_it_shows_only(followed):
     """Nothing of the points until the page names channels; a channel named later comes
     from the first point; the progress comes either way; other readers get everything."""
-    model, publisher = followed
+    model, publisher, follower = followed
+    follower.show_channels(None)  # as the server does while `reader` is connected
     _, channels = running_loopscan(publisher, 9, ["diode", "beam"])
     page = PageCursor(model, "selecting", select=True)
     reader = PageCursor(model, "reader")
@@ -170,6 +172,58 @@ def test_a_selecting_page_is_sent_the_channels_it_shows_only(followed):
     data = _payload(page.updates()[-1])
     assert "series" not in data and data["done"] == 6  # the progress, nothing to draw
     assert page.updates() == []
+
+
+def test_the_follower_reads_the_channels_pages_show_only(followed, redis_client):
+    """Besides one channel for the progress; a channel shown later is read from its first
+    point, during the scan (by the walk) or after it (read whole from Redis)."""
+    model, publisher, follower = followed
+    follower.show_channels(frozenset({"diode"}))
+    scan, channels = running_loopscan(publisher, 9, ["elapsed", "diode", "beam", "extra"])
+    wait_for(model, lambda: model.live is not None and len(model.live.series) == 4)
+
+    def publish(first: int, count: int) -> None:
+        for offset, channel in enumerate(channels.values()):
+            channel.append(np.arange(first, first + count) + 100.0 * offset)
+        publisher.flush()
+
+    def lengths() -> dict[str, int]:
+        return {name: buffer.length for name, buffer in model.live.series.items()}
+
+    publish(0, 3)
+    wait_for(model, lambda: model.live.points_done == 3)
+    assert lengths() == {"elapsed": 3, "diode": 3, "beam": 0, "extra": 0}
+    assert model.live.unread == {"beam", "extra"}
+    assert PageCursor(model, "page").updates()[-1].count(b'"done":3') == 1
+    follower.show_channels(frozenset({"beam"}))  # diode stays read until the scan ends
+    wait_for(model, lambda: lengths()["beam"] == 3)
+    assert model.live.series["beam"].values.tolist() == [200, 201, 202]
+    publish(3, 2)
+    wait_for(model, lambda: model.live.points_done == 5)
+    assert lengths() == {"elapsed": 5, "diode": 5, "beam": 5, "extra": 0}
+    publisher.update_info(scan, {"state": "DONE"})
+    publisher.end_scan(scan)
+    wait_for(model, lambda: model.live.ended)
+    follower.show_channels(frozenset({"extra"}))
+    wait_for(model, lambda: lengths()["extra"] == 5)
+    assert model.live.series["extra"].values.tolist() == [300, 301, 302, 303, 304]
+    assert model.live.unread == set()
+
+
+def test_a_running_scan_asked_for_whole_is_read_whole(followed):
+    """/api/scan of the live scan gives every channel, however few pages show."""
+    model, publisher, follower = followed
+    _, channels = running_loopscan(publisher, 9, ["elapsed", "diode"])
+    for channel in channels.values():
+        channel.append(np.arange(4.0))
+    publisher.flush()
+    wait_for(model, lambda: model.live is not None and len(model.live.series) == 2
+             and model.live.points_done == 4)  # fmt: skip
+    assert model.live.unread == {"diode"}
+    whole = follower.load(model.live.id)
+    assert whole is not model.live and not whole.ended and not whole.unread
+    assert whole.series["diode"].values.tolist() == [0, 1, 2, 3]
+    assert follower.load(model.live.id, whole=False) is model.live
 
 
 def _payload(event: bytes) -> dict:

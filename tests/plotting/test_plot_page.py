@@ -7,8 +7,10 @@ predicate first holds; scans are held at a point by a preset that waits for the 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
@@ -75,6 +77,13 @@ def test_a_page_opened_mid_scan_shows_the_points_taken(config_dir, redis_url, op
         control.stop_plot_server("demo", config_dir)
 
 
+def health(status: dict) -> dict:
+    """The plot server's /api/health."""
+    url = status["url"].replace("/?token=", "/api/health?token=")
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
+
+
 def test_an_aborted_scan_shows_aborted(plot_server, open_page, run_scan):
     page = open_page(plot_server["url"])
     page.wait("s.connected")
@@ -100,10 +109,13 @@ def test_counters_axes_scale_and_monitor(plot_server, open_page, run_scan, redis
     # on a busy machine, the page may have picked elapsed_time as x for an instant.)
     assert {"gauss", "m1"} <= set(first["shown"]["series"])
     assert not {"diode", "beam"} & set(first["shown"]["series"])
+    # ...and reads from Redis what some page shows (and one channel for the progress).
+    assert {"diode", "beam"} <= set(health(plot_server)["unread"])
     page.call("document.querySelector('#counters tr[data-counter=diode]').click()")
     both = page.wait("s.traces.length === 2")
     assert {t["meta"]["counter"] for t in both["traces"]} == {"gauss", "diode"}
     assert len(trace(both, "diode")["y"]) == 10  # a counter shown later: from its first point
+    assert "diode" not in health(plot_server)["unread"]
     page.call("document.querySelector('#counters tr[data-counter=diode] button.y2').click()")
     right = page.wait("s.view.y2.includes('diode')")
     assert trace(right, "diode")["yaxis"] == "y2" and trace(right, "gauss")["yaxis"] == "y"

@@ -1,4 +1,9 @@
-"""Following a session in Redis into the plot model: blocking walk_events, never polling."""
+"""Following a session in Redis into the plot model: blocking walk_events, never polling.
+
+Of a scan, the follower reads the points of the channels some page shows (and of one
+channel for the progress): a channel a page starts showing is then read from its first
+point. A page costs Redis and this process what it draws, not what the scan records.
+"""
 
 from __future__ import annotations
 
@@ -53,6 +58,7 @@ class SessionFollower:
         self._greenlet: gevent.Greenlet | None = None
         self._stopped = False
         self._loaded: OrderedDict[str, ScanModel] = OrderedDict()
+        self._shown: frozenset[str] | None = frozenset()  # channels pages show; None: all
 
     # ---- life --------------------------------------------------------------------------
     def start(self) -> None:
@@ -117,9 +123,66 @@ class SessionFollower:
                     return [node.db_name for node in channel.get(0, -1)]
         return []
 
+    # ---- which channels are read ---------------------------------------------------------
+    def show_channels(self, names: frozenset[str] | None) -> None:
+        """Read the points of these channels (None: of every channel) from now on.
+
+        A channel of a scan followed now (or of the live one, ended) that was not read is
+        read from its first point; one that was read stays read until its scan ends.
+        """
+        self._shown = names
+        scans = {scan.id: scan for scan in self.model.followed.values()}
+        if self.model.live is not None:
+            scans[self.model.live.id] = self.model.live
+        for scan in scans.values():
+            for name in [name for name in scan.unread if self._shows(name)]:
+                self._start_reading(scan, name)
+
+    def _shows(self, name: str) -> bool:
+        return self._shown is None or name in self._shown
+
+    def _reads_data(self, node: DataNode) -> bool:
+        """The walker's data filter: read this channel's points now?"""
+        scan = self.model.scan_of(node.db_name)
+        if node.type != "channel" or scan is None or scan.kind != "scan":
+            return True  # a group's member list, or not ours
+        if scan.info.get("type") in NOT_FOLLOWED_TYPES:
+            return True  # never drawn live, and a few points: read for the history's counts
+        name = scan.name_of(node.db_name)
+        if name is None:
+            return False  # not kept (images)
+        # The first scalar channel is read whatever pages show: the scan's progress.
+        progress = name in scan.series and all(
+            other in scan.unread for other in scan.series if other != name
+        )
+        if self._shows(name) or progress:
+            return True
+        scan.unread.add(name)
+        return False
+
+    def _start_reading(self, scan: ScanModel, name: str) -> None:
+        scan.unread.discard(name)
+        db_name = scan.db_name_of(name)
+        walker = self._walker
+        if walker is not None and walker.want_data(db_name):
+            return  # the walker reads it from its first point on
+        # Its scan's walk is over: every point is in Redis already.
+        gevent.spawn(self._read_ended_channel, scan, name, db_name)
+
+    def _read_ended_channel(self, scan: ScanModel, name: str, db_name: str) -> None:
+        try:
+            node = get_node(db_name, connection=self._redis)
+            for event, _, data in node.walk_events(wait=False):
+                if event is Event.NEW_DATA:
+                    scan.add_points(db_name, data.first_index, data.data)
+        except (BeamshellError, redis.RedisError, OSError) as exc:
+            log.warning("reading channel %s: %s", db_name, (str(exc).splitlines() or [""])[0])
+            scan.unread.add(name)  # a page that shows it later tries again
+        self.model.changed.notify()
+
     # ---- live events --------------------------------------------------------------------
     def _follow(self) -> None:
-        self._walker = self._session.walk_events(from_last=True)
+        self._walker = self._session.walk_events(from_last=True, data_filter=self._reads_data)
         if self._stopped:
             self._walker.stop()
         paused_at = time.monotonic()
@@ -189,13 +252,17 @@ class SessionFollower:
         self.model.record(scan)
 
     # ---- scans a page asks for ----------------------------------------------------------
-    def load(self, scan_id: str) -> ScanModel:
-        """A scan of the session read whole from Redis (the live one as it is now)."""
+    def load(self, scan_id: str, whole: bool = True) -> ScanModel:
+        """A scan of the session read whole from Redis (the live one as it is now).
+
+        whole=False: a scan being followed is given as held, with the channels pages show.
+        """
         model = self.model
+        held = model.followed.get(scan_id)
         if model.live is not None and model.live.id == scan_id:
-            return model.live
-        if scan_id in model.followed:
-            return model.followed[scan_id]
+            held = model.live
+        if held is not None and (not whole or not held.unread):
+            return held
         if scan_id in self._loaded:
             self._loaded.move_to_end(scan_id)
             return self._loaded[scan_id]
@@ -205,11 +272,13 @@ class SessionFollower:
         if node.type not in ("scan", "scan_group"):
             raise NodeNotFound(scan_id, "the scans of this session")
         scan = ScanModel(node.db_name, node.type, node.info)
-        scan.ended = True
+        scan.ended = held is None or held.ended
         if node.type == "scan_group":
             scan.members = self._group_members(node)
         else:
             self._load_channels(node, scan)
+        if not scan.ended:
+            return scan  # a running scan read whole: as it is now, not kept
         self._loaded[scan_id] = scan
         while len(self._loaded) > LOADED_CACHE_SIZE:
             self._loaded.popitem(last=False)

@@ -94,6 +94,11 @@ class PageCursor:
         """Send from now on the points of these channels only (None: of every channel)."""
         self._shown = None if names is None else frozenset(names)
 
+    @property
+    def shown(self) -> frozenset[str] | None:
+        """The channels whose points this page is sent (None: every channel)."""
+        return self._shown
+
     def _shows(self, name: str) -> bool:
         return self._shown is None or name in self._shown
 

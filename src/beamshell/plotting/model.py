@@ -121,6 +121,8 @@ class ScanModel:
         self.series: dict[str, SeriesBuffer] = {}
         self.spectra: dict[str, SpectrumBuffer] = {}
         self.members: list[str] = []  # a group's scans, in order
+        # Channels whose points are not read: the plot server reads what some page shows.
+        self.unread: set[str] = set()
         self.ended = False
         self.info_read_at = time.monotonic()
 
@@ -137,6 +139,13 @@ class ScanModel:
             self.spectra[name] = SpectrumBuffer(shape[0])
         return name
 
+    def name_of(self, db_name: str) -> str | None:
+        """The short name a channel is shown by (None: not kept, e.g. a 2-D channel)."""
+        return self._channel_names.get(db_name)
+
+    def db_name_of(self, name: str) -> str:
+        return next(db for db, short in self._channel_names.items() if short == name)
+
     def add_points(self, db_name: str, first_index: int, data: np.ndarray) -> None:
         name = self._channel_names.get(db_name)
         if name in self.series:
@@ -146,9 +155,10 @@ class ScanModel:
 
     @property
     def points_done(self) -> int:
-        """Points every scalar channel has (the length of the shortest)."""
-        lengths = [buffer.length for buffer in self.series.values()]
-        lengths += [spectrum.count for spectrum in self.spectra.values()]
+        """Points every channel read has (the length of the shortest)."""
+        unread = self.unread
+        lengths = [buffer.length for name, buffer in self.series.items() if name not in unread]
+        lengths += [s.count for name, s in self.spectra.items() if name not in unread]
         return min(lengths) if lengths else 0
 
     def summary(self) -> dict[str, Any]:

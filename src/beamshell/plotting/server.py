@@ -1,7 +1,8 @@
 """The plot server's HTTP side: the page, its static files, the event stream, scans on demand.
 
 A page's event stream (`/events?select=1`) carries the points of the channels the page
-shows only; it names them with `POST /api/view?client=ID` ({"channels": [...]}).
+shows only; it names them with `POST /api/view?client=ID` ({"channels": [...]}). The
+follower reads from Redis the channels some page shows, and one for the progress.
 
 A WSGI application served by gevent's pywsgi (gevent is already beamshell's concurrency
 library, so the server costs no new dependency). Every request must carry the session's
@@ -120,6 +121,8 @@ class PlotApp:
             "session": self.model.session,
             "pages": len(self._pages),
             "live": live.id if live is not None else None,
+            # Of the live scan, the channels whose points are not read (no page shows them).
+            "unread": sorted(live.unread) if live is not None else [],
             "error": self.model.error,
             "history": len(self.model.history),
             "beamshell_modules": _beamshell_modules(),
@@ -207,7 +210,7 @@ class PlotApp:
         first = {key: (values or [""])[0] for key, values in query.items()}
         counters = [c for c in first.get("counters", "").split(",") if c]
         try:
-            scan = self.follower.load(first.get("id", ""))
+            scan = self.follower.load(first.get("id", ""), whole=False)
             markers = self._marker_cache.markers(
                 scan, first.get("x", ""), counters, first.get("monitor") or None
             )
@@ -239,6 +242,7 @@ class PlotApp:
                 start_response, "400 Bad Request", 'expected {"channels": [names]}\n'
             )
         cursor.show_channels(channels)
+        self._read_shown_channels()
         self.model.changed.notify()  # the page's stream sends the new channels now
         return self._json(start_response, {"channels": sorted(set(channels))})
 
@@ -264,6 +268,7 @@ class PlotApp:
         """One page's updates: wait for a change, send what it lacks, a few times a second."""
         cursor = PageCursor(self.model, client_id, select)
         self._pages[client_id] = cursor
+        self._read_shown_channels()
         log.info("page %s connected (%d open)", client_id[:8], len(self._pages))
         try:
             yield b"retry: 2000\n\n"
@@ -283,7 +288,18 @@ class PlotApp:
                     gevent.sleep(rest)
         finally:
             self._pages.pop(client_id, None)
+            self._read_shown_channels()
             log.info("page %s left (%d open)", client_id[:8], len(self._pages))
+
+    def _read_shown_channels(self) -> None:
+        """The follower reads the channels some page shows (all, if a stream takes all)."""
+        shown: set[str] = set()
+        for cursor in self._pages.values():
+            if cursor.shown is None:
+                self.follower.show_channels(None)
+                return
+            shown |= cursor.shown
+        self.follower.show_channels(frozenset(shown))
 
 
 def _read_static(name: str) -> bytes:
