@@ -270,3 +270,34 @@ def test_markers_are_computed_on_the_curve_as_drawn():
         "com": None,
         "points": 5,
     }
+
+
+def test_markers_of_a_running_scan_are_shared_by_the_pages_then_exact_at_its_end():
+    pytest.importorskip("beamshell.analysis", reason="beamshell.analysis not installed")
+    from beamshell.plotting.markers import RUNNING_REUSE_S, MarkerCache
+
+    now = [100.0]
+    cache = MarkerCache(clock=lambda: now[0])
+    x = np.linspace(-2, 2, 41)
+    gauss = 1000 * np.exp(-4 * np.log(2) * (x - 0.3) ** 2)
+    scan = ScanModel("demo:tmp:scans:1_ascan", "scan", {"npoints": 41})
+    for name in ("m1", "gauss"):
+        scan.add_channel(f"demo:tmp:scans:1_ascan:axis:{name}", (), "<f8", None)
+
+    def take(first: int, last: int) -> None:
+        for name, values in (("m1", x), ("gauss", gauss)):
+            scan.add_points(f"demo:tmp:scans:1_ascan:axis:{name}", first, values[first:last])
+
+    def points() -> int:
+        return cache.markers(scan, "m1", ["gauss"], None)["counters"]["gauss"]["points"]
+
+    take(0, 20)
+    assert points() == 20
+    take(20, 30)
+    now[0] += RUNNING_REUSE_S / 2
+    assert points() == 20  # another page, soon after: the same markers
+    now[0] += RUNNING_REUSE_S
+    assert points() == 30  # later: computed again with the points taken since
+    take(30, 41)
+    scan.ended = True
+    assert points() == 41  # the scan has ended: at once, on all its points

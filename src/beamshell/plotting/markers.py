@@ -6,7 +6,9 @@ it still serves its pages, without markers (the page then shows none).
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,6 +16,10 @@ import numpy as np
 from beamshell.plotting.model import ScanModel
 
 CACHE_SIZE = 32
+# While a scan runs, markers computed this recently are given to every page that asks,
+# whatever points came since: each page asks twice a second, and on a 100,000-point scan
+# one computation takes milliseconds of the scan's machine. An ended scan's are exact.
+RUNNING_REUSE_S = 0.5
 
 
 def curve(scan: ScanModel, x: str, counter: str, monitor: str | None) -> tuple[Any, Any]:
@@ -58,10 +64,13 @@ def counter_markers(xs: np.ndarray, ys: np.ndarray) -> dict[str, Any]:
 
 
 class MarkerCache:
-    """Markers per (scan, x, monitor, counter, points): computed once however many pages ask."""
+    """Markers per (scan, x, monitor, counter): computed once however many pages ask, again
+    when points came (at most every RUNNING_REUSE_S while the scan runs) and at its end."""
 
-    def __init__(self) -> None:
-        self._cache: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        # (scan, x, monitor, counter) -> (points, ended, computed at, markers)
+        self._cache: OrderedDict[tuple, tuple[int, bool, float, dict[str, Any]]] = OrderedDict()
+        self._clock = clock
 
     def markers(
         self, scan: ScanModel, x: str, counters: list[str], monitor: str | None
@@ -75,12 +84,26 @@ class MarkerCache:
         for counter in counters:
             if counter not in scan.series or counter in (x, monitor):
                 continue
-            key = (scan.id, x, monitor, counter, scan.series[counter].length, scan.ended)
+            key = (scan.id, x, monitor, counter)
+            points, now = scan.series[counter].length, self._clock()
             found = self._cache.get(key)
-            if found is None:
-                found = counter_markers(*curve(scan, x, counter, monitor))
+            if found is None or not self._still_good(found, points, scan.ended, now):
+                found = (
+                    points,
+                    scan.ended,
+                    now,
+                    counter_markers(*curve(scan, x, counter, monitor)),
+                )
                 self._cache[key] = found
+                self._cache.move_to_end(key)
                 while len(self._cache) > CACHE_SIZE:
                     self._cache.popitem(last=False)
-            result[counter] = found
+            result[counter] = found[3]
         return {"x": x, "monitor": monitor or "", "counters": result}
+
+    @staticmethod
+    def _still_good(found: tuple, points: int, ended: bool, now: float) -> bool:
+        had_points, had_ended, computed_at, _ = found
+        if (had_points, had_ended) == (points, ended):
+            return True
+        return not ended and now - computed_at < RUNNING_REUSE_S
