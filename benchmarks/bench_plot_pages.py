@@ -94,24 +94,37 @@ def close_pages(driver, handles: list[str]) -> None:
         driver.get("about:blank")
 
 
+# A page's event stream, as a browser elsewhere opens it: it names the channels it draws
+# (POST /api/view, once the stream said hello), then reads every update and drops it.
 READER = """
-import sys, threading, urllib.request
-def read(url):
-    with urllib.request.urlopen(url) as stream:
+import json, sys, threading, urllib.request
+events, view, count, channels = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+ready = threading.Barrier(count + 1)
+def read():
+    with urllib.request.urlopen(events + "&select=1") as stream:
+        while not stream.readline().startswith(b"event: hello"):
+            pass
+        client = json.loads(stream.readline().removeprefix(b"data: "))["client"]
+        body = json.dumps({"channels": channels}).encode()
+        urllib.request.urlopen(urllib.request.Request(view + client, data=body, method="POST"))
+        ready.wait()
         while stream.read1(65536):
             pass
-for _ in range(int(sys.argv[2])):
-    threading.Thread(target=read, args=(sys.argv[1],), daemon=True).start()
+for _ in range(count):
+    threading.Thread(target=read, daemon=True).start()
+ready.wait()
 print("reading", flush=True)
 sys.stdin.read()
 """
 
 
-def remote_viewers(page_url: str, count: int) -> subprocess.Popen:
-    """`count` event streams read (and dropped) by another process: viewers on other machines."""
+def remote_viewers(page_url: str, count: int, channels: list[str]) -> subprocess.Popen:
+    """`count` pages' event streams read (and dropped) by another process, each showing
+    `channels`: viewers on other machines."""
     events = page_url.replace("/?token=", "/events?token=")
+    view = page_url.replace("/?token=", "/api/view?token=") + "&client="
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, events, str(count)],
+        [sys.executable, "-c", READER, events, view, str(count), *channels],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert reader.stdout.readline().strip() == "reading"
@@ -155,7 +168,8 @@ def engine_cost(env, counters, config_dir, url, drivers, npoints: int, rounds: i
         seconds, _, _ = run_once(env, counters, npoints)
         without.append(seconds / npoints * 1e6)
         status = control.start_plot_server("bench", config_dir, redis_url=url)
-        reader = remote_viewers(status["url"], PAGES)
+        # What a page shows of a loopscan: its first counter against elapsed time.
+        reader = remote_viewers(status["url"], PAGES, ["elapsed_time", counters[0].name])
         seconds, _, _ = run_once(env, counters, npoints)
         remote.append(seconds / npoints * 1e6)
         reader.stdin.close()
@@ -301,7 +315,8 @@ def report(
         )
     print(
         f"ratio: best round against the best round without. remote: the plot server with "
-        f"{PAGES} event streams\nread by another process (viewers on other machines); here: the "
+        f"{PAGES} pages' event streams\n(each showing 2 channels) read by another process "
+        f"(viewers on other machines); here: the "
         f"plot server and {PAGES} Chromium pages\ndrawing on this machine's cores too; windows: "
         f"the same in a browser at nice {BROWSER_NICENESS},\nas the plot window plot_page() opens"
     )
