@@ -68,3 +68,16 @@ def test_a_browser_variable_naming_no_browser_is_a_one_line_error(tmp_path, monk
     with pytest.raises(BeamshellError) as info:
         control.open_page("demo", tmp_path, URL)
     assert str(info.value) == "BEAMSHELL_PLOT_BROWSER=no-such-chromium: no such browser (on PATH)"
+
+
+def test_a_browser_that_cannot_start_is_a_one_line_error(tmp_path, monkeypatch):
+    broken = tmp_path / "broken-chromium"
+    broken.write_text("#!/nonexistent/interpreter\n")  # found on PATH, but exec fails
+    broken.chmod(broken.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("BEAMSHELL_PLOT_BROWSER", str(broken))
+    monkeypatch.setenv("DISPLAY", ":0")
+    with pytest.raises(BeamshellError) as info:
+        control.open_page("demo", tmp_path, URL)
+    assert str(info.value) == (
+        f"cannot start {broken} for the plot window: No such file or directory"
+    )

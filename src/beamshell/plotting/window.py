@@ -3,11 +3,11 @@
 A page drawing a fast scan keeps a browser busy (without a GPU, every drawing is
 rasterised and composited on the CPU). On the scan's own computer, a browser at normal
 priority takes a core from the scan whenever the scan's process is ready to run: three
-pages made a full-speed scan 14 to 21 % slower on 2 cores, all of it time the scan spent
+pages made a full-speed scan 16 to 33 % slower on 2 cores, all of it time the scan spent
 waiting for a core. So the page opens in a Chromium-family browser started for it, at
 the lowest priority (`nice` 19) with a profile of its own (a browser already running
 would otherwise take the URL into its own, normal-priority processes), as an app window
-(no tabs, no address bar). The scan then loses about 4 % (bench_plot_pages), and the page
+(no tabs, no address bar). The scan then loses 0 to 6 % (bench_plot_pages), and the page
 draws with what the scan leaves. Without such a browser, the desktop's default one opens
 the page.
 """
@@ -69,20 +69,11 @@ def open_plot_window(url: str, profile_dir: Path) -> str:
     browser = find_chromium()
     if browser is not None:
         profile_dir.mkdir(parents=True, exist_ok=True)
-        subprocess.Popen(
-            [
-                browser,
-                f"--user-data-dir={profile_dir}",
-                f"--app={url}",
-                "--no-first-run",
-                "--no-default-browser-check",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # not killed by the shell's Ctrl-C, nor its exit
-            preexec_fn=_lower_priority,
-        )
+        try:
+            _start_browser(browser, url, profile_dir)
+        except OSError as exc:  # found, but it cannot run (broken install, bad interpreter)
+            reason = exc.strerror or str(exc)
+            raise BeamshellError(f"cannot start {browser} for the plot window: {reason}") from None
         return "window"
     import webbrowser
 
@@ -90,3 +81,20 @@ def open_plot_window(url: str, profile_dir: Path) -> str:
         return "browser" if webbrowser.open(url, new=2) else ""
     except webbrowser.Error:
         return ""
+
+
+def _start_browser(browser: str, url: str, profile_dir: Path) -> None:
+    subprocess.Popen(
+        [
+            browser,
+            f"--user-data-dir={profile_dir}",
+            f"--app={url}",
+            "--no-first-run",
+            "--no-default-browser-check",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # not killed by the shell's Ctrl-C, nor its exit
+        preexec_fn=_lower_priority,
+    )
