@@ -3,7 +3,7 @@
 A page drawing a fast scan keeps a browser busy (without a GPU, every drawing is
 rasterised and composited on the CPU). On the scan's own computer, a browser at normal
 priority takes a core from the scan whenever the scan's process is ready to run: three
-pages made a full-speed scan 16 to 33 % slower on 2 cores, all of it time the scan spent
+pages made a full-speed scan 12 to 33 % slower on 2 cores, all of it time the scan spent
 waiting for a core. So the page opens in a Chromium-family browser started for it, at
 the lowest priority (`nice` 19) with a profile of its own (a browser already running
 would otherwise take the URL into its own, normal-priority processes), as an app window
