@@ -81,3 +81,24 @@ def test_a_browser_that_cannot_start_is_a_one_line_error(tmp_path, monkeypatch):
     assert str(info.value) == (
         f"cannot start {broken} for the plot window: No such file or directory"
     )
+
+
+def test_plot_page_at_the_prompt_opens_the_window(fake_browser, config_dir, redis_url):
+    """Through the shell, as an operator on a desktop: URL printed, then the window."""
+    import subprocess
+
+    try:
+        shell = subprocess.run(
+            [sys.executable, "-m", "beamshell.shell.cli", "-s", "demo", "--config",
+             str(config_dir), "-c", "plot_page()"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert shell.returncode == 0, shell.stdout + shell.stderr
+        url = shell.stdout.split("(started): ", 1)[1].split()[0]
+        assert "Opened in a plot window (its browser runs at low priority" in shell.stdout
+        connection, _ = fake_browser.accept()
+        with connection:
+            report = json.loads(connection.makefile().read())
+        assert f"--app={url}" in report["argv"] and report["own_session"]
+    finally:
+        control.stop_plot_server("demo", config_dir)
