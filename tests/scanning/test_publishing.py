@@ -66,6 +66,10 @@ def test_motor_scan_publishes_axes(publishing_env, devices):
     assert positions.unit == "mm"
     counts = get_node(scan.node.db_name + ":axis:timer:diode", connection=publishing_env.redis)
     assert len(counts) == 3
+    # Depth first, the axis comes before the timer's channels: a live plot that sees the
+    # channels as they are announced never takes elapsed_time for the x axis of an ascan.
+    walked = [child.name for child in scan.node.walk(wait=False)]
+    assert walked.index("m1") < walked.index("timer") < walked.index("elapsed_time")
 
 
 def test_data_reach_redis_while_the_scan_runs(publishing_env, devices):

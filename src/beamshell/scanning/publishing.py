@@ -64,22 +64,29 @@ class ScanPublisher(ScanObserver):
         publisher = self._publisher
         scan_node = scan.node_name
         publisher.create_node(scan_node, "scan", info, parent=scan.env.session_name)
-        master_nodes = {}
+        channels_of: dict[int, list[AcquisitionChannel]] = {}
+        for channel in scan.channels:
+            channels_of.setdefault(id(channel.master), []).append(channel)
+        # Each master's own channels right after it, before its sub-masters: a reader walking
+        # depth first meets the scanned axis before the counters of the timer below it, so a
+        # live plot never takes a time for the x axis while the axis is still on its way.
+        master_nodes: dict[int, str] = {}
+        remotes: dict[AcquisitionChannel, Any] = {}
         for device in scan.acq_chain.devices:
             if not isinstance(device, AcquisitionMaster):
                 continue
             parent = master_nodes.get(id(device.parent), scan_node)
             node = publisher.create_node(f"{parent}:{device.name}", "master", {}, parent=parent)
             master_nodes[id(device)] = node
-        for channel in scan.channels:
-            master_node = master_nodes[id(channel.master)]
-            self._remotes[channel] = publisher.create_channel(
-                f"{master_node}:{channel.name}",
-                parent=master_node,
-                dtype=channel.dtype.str,
-                shape=channel.shape,
-                info={"unit": channel.unit} if channel.unit else {},
-            )
+            for channel in channels_of.get(id(device), ()):
+                remotes[channel] = publisher.create_channel(
+                    f"{node}:{channel.name}",
+                    parent=node,
+                    dtype=channel.dtype.str,
+                    shape=channel.shape,
+                    info={"unit": channel.unit} if channel.unit else {},
+                )
+        self._remotes = {channel: remotes[channel] for channel in scan.channels}
 
     def _new_lease(self) -> Any:
         """Followers end the scan KILLED if this process dies without ending it (data.lease)."""
