@@ -210,6 +210,23 @@ def test_the_follower_reads_the_channels_pages_show_only(followed, redis_client)
     assert model.live.unread == set()
 
 
+def test_stopping_the_follower_ends_its_reads_of_ended_scans(followed):
+    """A channel shown after its scan ended is read by a greenlet of its own: stop() ends
+    it too, so a plot server that stops leaves nothing reading Redis behind it."""
+    model, publisher, follower = followed
+    scan, channels = running_loopscan(publisher, 2, ["elapsed", "diode"])
+    for channel in channels.values():
+        channel.append(np.arange(2.0))
+    publisher.update_info(scan, {"state": "DONE"})
+    publisher.end_scan(scan)
+    wait_for(model, lambda: model.live is not None and model.live.ended)
+    follower.show_channels(frozenset({"diode"}))
+    (reader,) = follower._readers  # spawned, not started: nothing here has yielded since
+    follower.stop()
+    assert reader.dead and len(follower._readers) == 0
+    assert model.live.series["diode"].length == 0
+
+
 def test_a_running_scan_asked_for_whole_is_read_whole(followed):
     """/api/scan of the live scan gives every channel, however few pages show."""
     model, publisher, follower = followed

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from typing import Any
 
 import gevent
+import gevent.pool
 import redis
 
 from beamshell.data import validate
@@ -56,6 +57,7 @@ class SessionFollower:
         self._nodes: dict[str, DataNode] = {}  # followed scan id -> its node (info re-reads)
         self._walker = None
         self._greenlet: gevent.Greenlet | None = None
+        self._readers = gevent.pool.Group()  # reading ended scans' channels shown late
         self._stopped = False
         self._loaded: OrderedDict[str, ScanModel] = OrderedDict()
         self._shown: frozenset[str] | None = frozenset()  # channels pages show; None: all
@@ -68,6 +70,7 @@ class SessionFollower:
         self._stopped = True
         if self._walker is not None:
             self._walker.stop()
+        self._readers.kill()
         if self._greenlet is not None:
             self._greenlet.join(5)
             self._greenlet.kill()
@@ -167,7 +170,7 @@ class SessionFollower:
         if walker is not None and walker.want_data(db_name):
             return  # the walker reads it from its first point on
         # Its scan's walk is over: every point is in Redis already.
-        gevent.spawn(self._read_ended_channel, scan, name, db_name)
+        self._readers.spawn(self._read_ended_channel, scan, name, db_name)
 
     def _read_ended_channel(self, scan: ScanModel, name: str, db_name: str) -> None:
         try:
