@@ -413,3 +413,14 @@ def test_logs_never_hold_a_password(tmp_path):
     text = path.read_text()
     assert "redis://:***@127.0.0.1:1/0" in text and "Traceback" in text
     assert ADMIN_PASSWORD not in text
+
+
+def test_a_configuration_masks_its_url_before_any_client_exists(tmp_path):
+    """A failure reported before the configuration has connected names its URL masked."""
+    from beamshell.config.static import Config
+
+    (tmp_path / "__init__.yml").write_text("")
+    config = Config(tmp_path, redis_url="redis://:s3cret@127.0.0.1:1/0")
+    error = config.redis_failure(redis.ConnectionError("Connection refused"))
+    assert isinstance(error, RedisUnreachable)
+    assert "s3cret" not in str(error) and "redis://:***@127.0.0.1:1/0" in str(error)
