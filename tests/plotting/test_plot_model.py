@@ -318,3 +318,21 @@ def test_markers_of_a_running_scan_are_shared_by_the_pages_then_exact_at_its_end
     take(30, 41)
     scan.ended = True
     assert points() == 41  # the scan has ended: at once, on all its points
+
+
+def test_a_running_scans_updates_say_how_long_it_has_run_by_the_servers_clock():
+    """The page's header counts on from `elapsed`: a viewer's own clock may be wrong."""
+    model = SessionModel("demo")
+    info = {"scan_nb": 1, "type": "loopscan", "npoints": 4, "state": "RUNNING",
+            "start_timestamp": 1000.0}  # fmt: skip
+    scan = model.live = ScanModel("demo:tmp:scans:1_loopscan", "scan", info)
+    diode = scan.id + ":timer:diode"
+    scan.add_channel(diode, (), "<f8", None)
+    now = 1012.5
+    page = PageCursor(model, "page", clock=lambda: now)
+    assert _payload(page.updates()[-1])["elapsed"] == 12.5
+    scan.add_points(diode, 0, np.array([1.0]))
+    now = 1013.25
+    assert _payload(page.updates()[-1])["elapsed"] == 13.25
+    scan.ended = True  # its header then shows end_timestamp - start_timestamp
+    assert "elapsed" not in _payload(page.updates()[-1])

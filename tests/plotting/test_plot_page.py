@@ -8,6 +8,7 @@ predicate first holds; scans are held at a point by a preset that waits for the 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import urllib.request
@@ -45,6 +46,7 @@ def test_the_page_follows_an_ascan_point_by_point(plot_server, open_page, run_sc
     )
     assert paused["header"]["state"] == "RUNNING"
     assert paused["header"]["progress"] == "6 / 20"
+    assert re.fullmatch(r"\d+:\d\d", paused["header"]["elapsed"])  # counted by the server's clock
     assert paused["view"]["x"] == "m1" and paused["view"]["y1"] == ["gauss"]
     early = trace(paused, "gauss")
     scan.release(redis_client)
@@ -56,6 +58,7 @@ def test_the_page_follows_an_ascan_point_by_point(plot_server, open_page, run_sc
     assert gauss["y"] == result["data"]["gauss"]
     assert early["x"] == result["data"]["m1"][:6] and early["y"] == result["data"]["gauss"][:6]
     assert done["header"]["state"] == "DONE" and done["header"]["progress"] == "20 / 20"
+    assert re.fullmatch(r"\d+:\d\d", done["header"]["elapsed"])
     assert done["shown"]["title"] == "ascan m1 0 2 19 0.01"
 
 

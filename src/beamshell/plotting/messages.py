@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -74,11 +75,22 @@ class PageCursor:
     `show_channels` only (none until it does), so a page costs its browser and its network
     what it draws, not what the scan records; a channel it starts showing is sent from the
     scan's first point. Any other reader of the stream gets every channel.
+
+    Each update of a running scan also says how long it has run (`elapsed`, by `clock`,
+    this machine's: the scan's, or one kept in step with it), which the page's header
+    counts on from; a viewer's own clock may be wrong.
     """
 
-    def __init__(self, model: SessionModel, client_id: str, select: bool = False):
+    def __init__(
+        self,
+        model: SessionModel,
+        client_id: str,
+        select: bool = False,
+        clock: Callable[[], float] = time.time,
+    ):
         self.model = model
         self.client_id = client_id
+        self._clock = clock
         self._shown: frozenset[str] | None = frozenset() if select else None  # None: all
         self._scan_id: str | None = None
         self._sent_points: dict[str, int] = {}
@@ -166,4 +178,7 @@ class PageCursor:
         if len(payload) == 1 and done == self._sent_done:
             return []
         self._sent_done = payload["done"] = done  # the progress, even of channels not shown
+        start = scan.info.get("start_timestamp")
+        if not scan.ended and isinstance(start, int | float):
+            payload["elapsed"] = round(max(0.0, self._clock() - start), 3)
         return [sse("data", payload)]

@@ -81,6 +81,8 @@
       }
     }
     if (msg.done !== undefined) scan.done = msg.done;
+    // How long the scan has run, by the server's clock: the header counts on from it.
+    if (msg.elapsed !== undefined) { scan.elapsed = msg.elapsed; scan.elapsedAt = performance.now(); }
   }
 
   function loadScan(json) {
@@ -533,7 +535,7 @@
     setText('progress-text', npoints ? `${done} / ${npoints}` : `${done}`);
     let seconds = NaN;
     if (scan.ended && scan.info.end_timestamp && scan.info.start_timestamp) seconds = scan.info.end_timestamp - scan.info.start_timestamp;
-    else if (scan.series.elapsed_time && scan.series.elapsed_time.length) seconds = scan.series.elapsed_time.buf[scan.series.elapsed_time.length - 1];
+    else if (!scan.ended && scan.elapsed !== undefined) seconds = scan.elapsed + (performance.now() - scan.elapsedAt) / 1000;
     setText('elapsed', fmtDuration(seconds));
   }
 
@@ -854,7 +856,8 @@
       plotly: !!window.Plotly, // loaded when a mesh or a spectrum is first shown
       shown: scan ? { id: scan.id, nb: scan.info.scan_nb, title: scan.info.title, state: scan.info.state || null,
         done: scan.done, series: Object.keys(scan.series).sort(), npoints: scan.info.npoints, ended: scan.ended, mesh: isMesh(scan) } : null,
-      header: { state: $('state').textContent, progress: $('progress-text').textContent, title: $('scan-title').textContent },
+      header: { state: $('state').textContent, progress: $('progress-text').textContent, title: $('scan-title').textContent,
+        elapsed: $('elapsed').textContent },
       view: { x: view.x, y1: [...view.y1], y2: [...view.y2], monitor: view.monitor, logy: view.logy, mesh: view.mesh },
       traces: drawn.traces, // read from the charting library's state
       yaxisType: drawn.yaxisType,
