@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.pool
@@ -20,9 +20,19 @@ from beamshell.data import validate
 from beamshell.data.errors import CorruptData
 from beamshell.data.events import Event
 from beamshell.data.keys import info_key, prefix_of
-from beamshell.data.node import DataNode, NodeNotFound, get_node, get_session_node
+from beamshell.data.node import (
+    ChannelNode,
+    ContainerNode,
+    DataNode,
+    NodeNotFound,
+    get_node,
+    get_session_node,
+)
 from beamshell.errors import BeamshellError
 from beamshell.plotting.model import HISTORY_SIZE, ScanModel, SessionModel
+
+if TYPE_CHECKING:
+    from beamshell.data.walk import Walker
 
 log = logging.getLogger("beamshell.plotting")
 
@@ -41,7 +51,7 @@ COALESCE_S = 0.1
 NOT_FOLLOWED_TYPES = frozenset({"ct"})
 
 
-def _channel_meta(node: DataNode) -> tuple[tuple[int, ...], str, str | None]:
+def _channel_meta(node: ChannelNode) -> tuple[tuple[int, ...], str, str | None]:
     if node.type == "node_ref_channel":
         return (), "ref", None
     return node.shape, node.dtype.str, node.info.get("unit")
@@ -55,8 +65,8 @@ class SessionFollower:
         self._session = get_session_node(model.session, connection=connection)
         self._redis = self._session.connection  # binary-safe (payloads are raw bytes)
         self._nodes: dict[str, DataNode] = {}  # followed scan id -> its node (info re-reads)
-        self._walker = None
-        self._greenlet: gevent.Greenlet | None = None
+        self._walker: Walker | None = None
+        self._greenlet: gevent.Greenlet[[], None] | None = None
         self._readers = gevent.pool.Group()  # reading ended scans' channels shown late
         self._stopped = False
         self._loaded: OrderedDict[str, ScanModel] = OrderedDict()
@@ -120,9 +130,13 @@ class SessionFollower:
         self.model.set_history(summaries)
 
     def _group_members(self, group: DataNode) -> list[str]:
+        if not isinstance(group, ContainerNode):
+            return []
         for master in group.children():
+            if not isinstance(master, ContainerNode):
+                continue
             for channel in master.children():
-                if channel.type == "node_ref_channel":
+                if channel.type == "node_ref_channel" and isinstance(channel, ChannelNode):
                     return [node.db_name for node in channel.get(0, -1)]
         return []
 
@@ -185,11 +199,13 @@ class SessionFollower:
 
     # ---- live events --------------------------------------------------------------------
     def _follow(self) -> None:
-        self._walker = self._session.walk_events(from_last=True, data_filter=self._reads_data)
+        walker = self._walker = self._session.walk_events(
+            from_last=True, data_filter=self._reads_data
+        )
         if self._stopped:
-            self._walker.stop()
+            walker.stop()
         paused_at = time.monotonic()
-        for event, node, data in self._walker:
+        for event, node, data in walker:
             if event is Event.NEW_NODE:
                 self._new_node(node)
             elif event is Event.NEW_DATA:
@@ -211,13 +227,12 @@ class SessionFollower:
             if node.type == "scan" and scan.info.get("type") not in NOT_FOLLOWED_TYPES:
                 model.live = scan
             return
-        scan = model.scan_of(node.db_name)
-        if scan is None or node.type not in ("channel", "node_ref_channel"):
+        owner = model.scan_of(node.db_name)
+        if owner is None or node.type != "channel" or not isinstance(node, ChannelNode):
             return
-        if node.type == "channel":
-            shape, dtype, unit = _channel_meta(node)
-            if len(shape) <= 1:
-                scan.add_channel(node.db_name, shape, dtype, unit)
+        shape, dtype, unit = _channel_meta(node)
+        if len(shape) <= 1:
+            owner.add_channel(node.db_name, shape, dtype, unit)
 
     def _new_data(self, node: DataNode, data: Any) -> None:
         scan = self.model.scan_of(node.db_name)

@@ -21,6 +21,10 @@ CACHE_SIZE = 32
 # one computation takes milliseconds of the scan's machine. An ended scan's are exact.
 RUNNING_REUSE_S = 0.5
 
+# Cached markers: (scan, x, monitor, counter) -> (points, ended, computed at, markers).
+_Key = tuple[str, str, str | None, str]
+_Found = tuple[int, bool, float, dict[str, Any]]
+
 
 def curve(scan: ScanModel, x: str, counter: str, monitor: str | None) -> tuple[Any, Any]:
     """(x, y) as the page draws them: `counter` against `x`, divided by `monitor` if given."""
@@ -35,7 +39,7 @@ def curve(scan: ScanModel, x: str, counter: str, monitor: str | None) -> tuple[A
     return xs[:n], ys[:n]
 
 
-def _safely(function, *args) -> Any:
+def _safely(function: Callable[..., Any], *args: Any) -> Any:
     from beamshell.analysis import PeakError
 
     try:
@@ -68,8 +72,7 @@ class MarkerCache:
     when points came (at most every RUNNING_REUSE_S while the scan runs) and at its end."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        # (scan, x, monitor, counter) -> (points, ended, computed at, markers)
-        self._cache: OrderedDict[tuple, tuple[int, bool, float, dict[str, Any]]] = OrderedDict()
+        self._cache: OrderedDict[_Key, _Found] = OrderedDict()
         self._clock = clock
 
     def markers(
@@ -102,7 +105,7 @@ class MarkerCache:
         return {"x": x, "monitor": monitor or "", "counters": result}
 
     @staticmethod
-    def _still_good(found: tuple, points: int, ended: bool, now: float) -> bool:
+    def _still_good(found: _Found, points: int, ended: bool, now: float) -> bool:
         had_points, had_ended, computed_at, _ = found
         if (had_points, had_ended) == (points, ended):
             return True

@@ -160,10 +160,10 @@ class PageCursor:
         for name, spectrum in scan.spectra.items():
             if not self._shows(name):
                 continue
-            sent = self._sent_spectra.get(name)  # (version, rows, count) last sent
-            if sent is not None and sent[2] == spectrum.count:
+            had = self._sent_spectra.get(name)  # (version, rows, count) last sent
+            if had is not None and had[2] == spectrum.count:
                 continue
-            spectra[name] = spectrum_delta(spectrum, sent[:2] if sent else None)
+            spectra[name] = spectrum_delta(spectrum, had[:2] if had else None)
             self._sent_spectra[name] = (spectrum.version, spectrum.rows, spectrum.count)
         info_text = json.dumps([scan.info, scan.ended], sort_keys=True, default=_plain)
         if info_text != self._sent_info:

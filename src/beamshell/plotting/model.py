@@ -74,7 +74,8 @@ class SpectrumBuffer:
         if pad:
             spectra = np.pad(spectra, ((0, 0), (0, pad)), constant_values=np.nan)
         reshaped = spectra.reshape(len(spectra), self.columns, self.column_bin)
-        return np.nanmean(reshaped, axis=2) if pad else reshaped.mean(axis=2)
+        reduced: np.ndarray = np.nanmean(reshaped, axis=2) if pad else reshaped.mean(axis=2)
+        return reduced
 
     def extend(self, first_index: int, spectra: np.ndarray) -> None:
         spectra = np.asarray(spectra, dtype=np.float64).reshape(-1, self.size)
@@ -126,7 +127,9 @@ class ScanModel:
         self.ended = False
         self.info_read_at = time.monotonic()
 
-    def add_channel(self, db_name: str, shape: tuple[int, ...], dtype: str, unit: str | None):
+    def add_channel(
+        self, db_name: str, shape: tuple[int, ...], dtype: str, unit: str | None
+    ) -> str:
         name = db_name.rsplit(":", 1)[-1]
         if name in self.channels:  # two masters with a channel of one name: keep both
             name = ":".join(db_name.rsplit(":", 2)[-2:])
@@ -192,7 +195,7 @@ class ScanModel:
 class Broadcast:
     """Wakes every waiting greenlet at each change; a waiter never misses one (no polling)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._event = gevent.event.Event()
 
     def current(self) -> gevent.event.Event:

@@ -59,7 +59,11 @@ def load_secret(daemon: SessionDaemon) -> dict[str, Any]:
     path = _secret_file(daemon)
     try:
         record = json.loads(path.read_text())
-        if isinstance(record.get("token"), str) and len(record["token"]) >= 32:
+        if (
+            isinstance(record, dict)
+            and isinstance(record.get("token"), str)
+            and len(record["token"]) >= 32
+        ):
             return record
     except (OSError, ValueError):
         pass

@@ -19,7 +19,7 @@ import mimetypes
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
@@ -81,7 +81,7 @@ class PlotApp:
         self._marker_cache = MarkerCache()
 
     # ---- WSGI --------------------------------------------------------------------------
-    def __call__(self, environ: dict, start_response: StartResponse) -> Iterator[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         query = parse_qs(environ.get("QUERY_STRING", ""))
         given = (query.get("token") or [""])[0]
         if not hmac.compare_digest(given.encode(), self._token.encode()):
@@ -222,7 +222,9 @@ class PlotApp:
             return self._plain(start_response, "404 Not Found", "no peak analysis here\n")
         return self._json(start_response, markers)
 
-    def _view(self, start_response: StartResponse, environ: dict, client_id: str) -> list[bytes]:
+    def _view(
+        self, start_response: StartResponse, environ: dict[str, Any], client_id: str
+    ) -> list[bytes]:
         """A page says which channels it shows: its stream sends only theirs from now on."""
         cursor = self._pages.get(client_id)
         if cursor is None:
