@@ -87,6 +87,35 @@ def health(status: dict) -> dict:
         return json.loads(response.read())
 
 
+HIDE = """Object.defineProperty(document, 'visibilityState', {value: arguments[0], configurable: true});
+document.dispatchEvent(new Event('visibilitychange'));"""
+
+
+def test_a_hidden_page_is_sent_no_points_and_catches_up_when_shown(
+    plot_server, open_page, run_scan, redis_client
+):
+    """A background tab (visibilityState hidden) costs its browser no decoding or drawing;
+    its title still follows the scan, and shown again it draws everything it missed."""
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    scan = run_scan(ASCAN, pause_at=6)
+    page.wait("s.traces.length && s.traces[0].x.length === 6")
+    page.call(HIDE, "hidden")
+    page.wait("s.viewAcked && s.viewAcked.length === 0")  # the server agreed: no points
+    draws = page.state()["draws"]
+    scan.release(redis_client)
+    hidden = page.wait("s.shown.ended && s.shown.done === 20")
+    held = hidden["shown"]["held"]
+    assert (held["gauss"], held["m1"]) == (6, 6)  # only the progress came
+    assert hidden["draws"] == draws and len(trace(hidden, "gauss")["y"]) == 6
+    assert page.call("return document.title").startswith(f"#{hidden['shown']['nb']} DONE")
+    page.call(HIDE, "visible")
+    shown = page.wait("s.traces.length && s.traces[0].x.length === 20")
+    result = scan.result()
+    assert trace(shown, "gauss")["x"] == result["data"]["m1"]
+    assert trace(shown, "gauss")["y"] == result["data"]["gauss"]
+
+
 def test_an_aborted_scan_shows_aborted(plot_server, open_page, run_scan):
     page = open_page(plot_server["url"])
     page.wait("s.connected")

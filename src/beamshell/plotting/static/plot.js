@@ -97,7 +97,7 @@
   // ---- what the page holds ----------------------------------------------------------------
   const S = {
     client: null, connected: false, error: null, live: null, shown: null, follow: true,
-    overlays: new Map(), history: new Map(), renders: 0, draws: 0, updates: 0, waiters: [], markers: {},
+    overlays: new Map(), history: new Map(), renders: 0, draws: 0, updates: 0, waiters: [], markers: {}, viewAcked: null,
   };
   const view = {
     previousCounters: null, x: null, y1: new Set(), y2: new Set(), monitor: '', logy: false, showMarkers: true,
@@ -389,8 +389,13 @@
     setTimeout(render, 100);
   }
 
+  // A page nobody sees (a background tab, a minimised window) is sent no points and draws
+  // nothing: its tab's title still follows the scan. Shown again, it gets what it missed.
+  const pageHidden = () => document.visibilityState === 'hidden';
+
   // The channels drawn; of the live scan the server sends only these (and the progress).
   function shownChannels() {
+    if (pageHidden()) return [];
     const scan = S.shown;
     const names = new Set([...view.y1, ...view.y2]);
     if (view.x && view.x !== '#') names.add(view.x);
@@ -412,7 +417,9 @@
     viewSent = key;
     fetch(url('/api/view', { client: S.client }), {
       method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ channels }),
-    }).then((r) => { if (!r.ok && viewSent === key) viewSent = null; }, () => { if (viewSent === key) viewSent = null; });
+    }).then((r) => {
+      if (r.ok) { S.viewAcked = channels; requestRender(false); } else if (viewSent === key) viewSent = null;
+    }, () => { if (viewSent === key) viewSent = null; });
   }
 
   function render() {
@@ -425,7 +432,7 @@
       if (draw()) S.drawMs = performance.now() - started; // the last plot drawing's time
     } finally {
       // A state whose plot is still to be drawn would show the model ahead of the figure.
-      if (!S.shown || !plotDirty) settleWaiters();
+      if (!S.shown || !plotDirty || pageHidden()) settleWaiters();
     }
   }
 
@@ -462,7 +469,7 @@
     }
     renderHeader();
     setHidden('empty', !!scan);
-    if (!scan || !plotDirty) return false;
+    if (!scan || !plotDirty || pageHidden()) return false;
     const mesh = isMesh(scan);
     const spectra = spectrumFigures(scan);
     if ((mesh || spectra) && !plotlyLoaded()) return false; // drawn when it has loaded
@@ -800,7 +807,7 @@
     source.onopen = () => { S.connected = true; requestRender(false); };
     source.onerror = () => { S.connected = false; requestRender(false); };
     source.addEventListener('hello', (e) => {
-      S.client = JSON.parse(e.data).client; S.connected = true; S.live = null; requestRender(false);
+      S.client = JSON.parse(e.data).client; S.connected = true; S.live = null; S.viewAcked = null; requestRender(false);
     });
     source.addEventListener('status', (e) => { S.error = JSON.parse(e.data).error; requestRender(false); });
     source.addEventListener('history', (e) => { applyHistory(JSON.parse(e.data)); requestRender(false); });
@@ -855,7 +862,9 @@
       drawMs: S.drawMs,
       plotly: !!window.Plotly, // loaded when a mesh or a spectrum is first shown
       shown: scan ? { id: scan.id, nb: scan.info.scan_nb, title: scan.info.title, state: scan.info.state || null,
-        done: scan.done, series: Object.keys(scan.series).sort(), npoints: scan.info.npoints, ended: scan.ended, mesh: isMesh(scan) } : null,
+        done: scan.done, series: Object.keys(scan.series).sort(), npoints: scan.info.npoints, ended: scan.ended, mesh: isMesh(scan),
+        held: Object.fromEntries(Object.entries(scan.series).map(([name, series]) => [name, series.length])) } : null,
+      viewAcked: S.viewAcked, // the channels the server last agreed to send
       header: { state: $('state').textContent, progress: $('progress-text').textContent, title: $('scan-title').textContent,
         elapsed: $('elapsed').textContent },
       view: { x: view.x, y1: [...view.y1], y2: [...view.y2], monitor: view.monitor, logy: view.logy, mesh: view.mesh },
@@ -898,6 +907,7 @@
   };
 
   bindControls();
+  document.addEventListener('visibilitychange', () => { syncView(); requestRender(); });
   connect();
   setInterval(() => { if (S.shown && !S.shown.ended) renderHeader(); }, 1000);
 })();
