@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import weakref
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -87,3 +88,17 @@ def twin_client(client: redis.Redis, **overrides) -> redis.Redis:
     if hasattr(twin, "same_identity"):
         twin.same_identity(client)
     return twin
+
+
+def stream_replies(reply: Any) -> list[tuple[Any, list[Any]]]:
+    """XREAD's reply as (stream key, entries) pairs, whatever the protocol: RESP2 lists the
+    pairs; RESP3 maps each key to its entries, or (redis-py's RESP3 shape with its legacy
+    responses) to a list that holds its entries."""
+    if not isinstance(reply, dict):
+        return [(key, entries) for key, entries in reply or []]
+    pairs = []
+    for key, entries in reply.items():
+        if entries and isinstance(entries[0], list):
+            entries = [entry for part in entries for entry in part]
+        pairs.append((key, entries))
+    return pairs

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from beamshell.data import validate
-from beamshell.data.connection import describe_url, reply_text
+from beamshell.data.connection import describe_url, reply_text, stream_replies
 from beamshell.data.events import ChannelData, Event
 from beamshell.data.keys import (
     CHANNEL_TYPES,
@@ -349,9 +349,7 @@ class Walker:
                 if remaining <= 0:
                     return None
                 block_s = min(block_s, remaining)
-            reply = self._redis.xread(streams, block=max(1, int(block_s * 1000)))
-            if isinstance(reply, dict):  # RESP3 clients answer with a mapping
-                reply = list(reply.items())
+            reply = stream_replies(self._redis.xread(streams, block=max(1, int(block_s * 1000))))
             if reply:
                 return reply
         return []

@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 
-from beamshell.data.connection import reply_text
+from beamshell.data.connection import reply_text, stream_replies
 from beamshell.data.keys import prefix_of
 
 CLAIM_TTL_S = 10.0
@@ -182,10 +182,8 @@ def read_events(
     """
     block = None if block_s is None else max(1, int(block_s * 1000))
     reply = connection.xread({events_key(session, prefix_of(connection)): after}, block=block)
-    if isinstance(reply, dict):  # RESP3
-        reply = list(reply.items())
     events = []
-    for _, entries in reply or []:
+    for _, entries in stream_replies(reply):
         for entry_id, fields in entries:
             decoded = {}
             for key, value in fields.items():
