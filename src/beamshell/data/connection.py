@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import redis
+
+if TYPE_CHECKING:
+    from redis.typing import XReadResponse
 
 REDIS_URL_ENV = "BEAMSHELL_REDIS_URL"
 CONFIG_ENV = "BEAMSHELL_CONFIG"
 
-_binary_twins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_binary_twins: weakref.WeakKeyDictionary[redis.Redis, redis.Redis] = weakref.WeakKeyDictionary()
+
+# One stream entry as XRANGE, XREVRANGE and XREAD give it: (ID, fields). redis-py's types
+# allow None for both, which only XCLAIM and XREADGROUP give (for a deleted entry).
+StreamEntry = tuple[bytes | str, dict[bytes | str, bytes | str]]
+# A stream read by XREAD: (its key, its new entries).
+StreamReply = tuple[bytes | str, list[StreamEntry]]
 
 
 def reply_text(value: bytes | str, errors: str = "strict") -> str:
@@ -37,12 +47,14 @@ def describe_url(client: redis.Redis) -> str:
 
 def explain_failure(client: redis.Redis, exc: BaseException) -> Exception | None:
     """The one-line error for a redis-py failure of `client` (URL masked), or None."""
-    failure = getattr(client, "failure", None)  # a client made by connect() knows its hints
+    # A client made by connect() knows its hints.
+    failure: Callable[[BaseException], Exception | None] | None = getattr(client, "failure", None)
     if failure is not None:
         return failure(exc)
     from beamshell.config.redis_access import redis_failure
 
-    return redis_failure(exc, describe_url(client))
+    error: Exception | None = redis_failure(exc, describe_url(client))
+    return error
 
 
 def default_redis_url() -> str:
@@ -77,7 +89,7 @@ def reader_connection(
     return connect(redis_url or default_redis_url())
 
 
-def twin_client(client: redis.Redis, **overrides) -> redis.Redis:
+def twin_client(client: redis.Redis, **overrides: Any) -> redis.Redis:
     """A client of the same class on a new pool to the same server as `client`, with some
     settings changed; it keeps the key prefix and the shown URL of `client`."""
     pool = client.connection_pool
@@ -90,15 +102,15 @@ def twin_client(client: redis.Redis, **overrides) -> redis.Redis:
     return twin
 
 
-def stream_replies(reply: Any) -> list[tuple[Any, list[Any]]]:
+def stream_replies(reply: XReadResponse) -> list[StreamReply]:
     """XREAD's reply as (stream key, entries) pairs, whatever the protocol: RESP2 lists the
     pairs; RESP3 maps each key to its entries, or (redis-py's RESP3 shape with its legacy
     responses) to a list that holds its entries."""
     if not isinstance(reply, dict):
         return [(key, entries) for key, entries in reply or []]
-    pairs = []
+    pairs: list[StreamReply] = []
     for key, entries in reply.items():
         if entries and isinstance(entries[0], list):
             entries = [entry for part in entries for entry in part]
-        pairs.append((key, entries))
+        pairs.append((key, cast(list[StreamEntry], entries)))
     return pairs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -25,9 +26,9 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def encode_info(info: dict, where: str) -> dict[str, str]:
+def encode_info(info: Mapping[str, Any], where: str) -> dict[str, str]:
     """JSON-encode each value of an info mapping; a bad value is an error naming its key."""
-    encoded = {}
+    encoded: dict[str, str] = {}
     for key, value in info.items():
         if not isinstance(key, str):
             raise ChannelDataError(f"{where}: info key {key!r} is not a string")
@@ -43,7 +44,7 @@ def encode_info(info: dict, where: str) -> dict[str, str]:
 def checked_dtype(dtype: Any, where: str) -> np.dtype:
     """A numpy dtype whose values are plain bytes (no Python objects)."""
     try:
-        result = np.dtype(dtype)
+        result: np.dtype = np.dtype(dtype)
     except TypeError:
         raise ChannelDataError(f"{where}: unknown dtype {dtype!r}") from None
     if result.hasobject:
@@ -71,7 +72,7 @@ def encode_points(arrays: list[np.ndarray]) -> memoryview:
     """Raw C-order bytes of consecutive point arrays, as a byte view: one array is not
     copied (a batch of spectra is megabytes), several are joined once."""
     joined = np.ascontiguousarray(arrays[0]) if len(arrays) == 1 else np.concatenate(arrays)
-    return memoryview(joined.reshape(-1).view(np.uint8))
+    return joined.reshape(-1).view(np.uint8).data
 
 
 def decode_points(payloads: list[bytes], dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:

@@ -19,11 +19,16 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import redis
 
+from beamshell.data.connection import StreamEntry, reply_text
 from beamshell.data.keys import SCAN_TYPES, children_key, info_key, lease_key, node_key, prefix_of
+
+if TYPE_CHECKING:
+    from gevent import Greenlet
+    from redis.client import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +110,7 @@ class ScanLease:
         self.lease_time = float(lease_time)
         self._on_lost = on_lost
         self._holder = _holder()
-        self._renewer: Any = None  # a gevent Greenlet
+        self._renewer: Greenlet[[], None] | None = None
         self._released = False
         self.lost = False
 
@@ -123,7 +128,7 @@ class ScanLease:
         pipe.execute()
         self.start_renewing()
 
-    def queue_acquire(self, pipe: Any) -> None:
+    def queue_acquire(self, pipe: Pipeline) -> None:
         """Add marking the node and taking the lease to a transaction of the caller's (the one
         creating the node, after its creation); call `start_renewing()` once it is written."""
         pipe.set(self.key, self._holder, px=self._ms)
@@ -137,7 +142,7 @@ class ScanLease:
 
         self._renewer = gevent.spawn(self._renew_forever)
 
-    def release(self, pipe: Any = None) -> None:
+    def release(self, pipe: Pipeline | None = None) -> None:
         """Stop renewing and drop the lease (after the scan's END_SCAN). With `pipe`, the
         drop is added to that transaction (the one writing END_SCAN, after it) instead of
         sent at once; a later `release()` then sends nothing."""
@@ -212,11 +217,11 @@ def end_abandoned(client: redis.Redis, db_names: Iterable[str]) -> list[str]:
 
 def end_abandoned_in_session(client: redis.Redis, session_name: str) -> list[str]:
     """end_abandoned() over every scan and group of a session (a session opening does this)."""
-    entries = client.xrange(children_key(session_name, prefix_of(client)))
+    key = children_key(session_name, prefix_of(client))
+    entries = cast(list[StreamEntry], client.xrange(key))
     scans = [
-        fields[b"db"].decode("utf-8", "replace")
+        reply_text(fields[b"db"], "replace")
         for _, fields in entries
-        if fields.get(b"e") == b"new"
-        and fields.get(b"t", b"").decode("utf-8", "replace") in SCAN_TYPES
+        if fields.get(b"e") == b"new" and reply_text(fields.get(b"t", b""), "replace") in SCAN_TYPES
     ]
     return end_abandoned(client, scans)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import numpy as np
 import redis
 
 from beamshell.config.redis_access import mask_secrets
-from beamshell.data.connection import describe_url, explain_failure
+from beamshell.data.connection import StreamEntry, describe_url, explain_failure, reply_text
 from beamshell.data.events import ChannelData, Event
 from beamshell.data.keys import children_key, prefix_of
 from beamshell.data.node import DataNode, SessionNode, get_session_node
@@ -73,25 +73,26 @@ def _stop_when_set(stop_event: Any, walker: Walker) -> None:
         threading.Thread(target=wait_then_stop, daemon=True, name="listen-stop").start()
 
 
-def _describe_scan(node: DataNode, info: dict) -> str:
+def _describe_scan(node: DataNode, info: dict[str, Any]) -> str:
     number = info.get("scan_nb")
     title = info.get("title")
     what = " ".join(str(part) for part in (number, f"'{title}'" if title else None) if part)
     return what or node.db_name
 
 
-def _start(session: SessionNode) -> tuple[str, dict]:
+def _start(session: SessionNode) -> tuple[str, dict[str, Any]]:
     """Where to start following, and the line that says so: (status line, walk_events options)."""
     client = session.connection
     name = session.db_name
-    newest = client.xrevrange(children_key(name, prefix_of(client)), count=_NEWEST_CHILDREN)
+    key = children_key(name, prefix_of(client))
+    newest = cast(list[StreamEntry], client.xrevrange(key, count=_NEWEST_CHILDREN))
     last = next(
         ((entry_id, fields) for entry_id, fields in newest if fields.get(b"e") == b"new"), None
     )
     if last is None:
         return f"session '{name}' has no scans yet: waiting for its first scan", {}
     entry_id, fields = last
-    node = session.node_for(fields[b"db"].decode(), fields[b"t"].decode())
+    node = session.node_for(reply_text(fields[b"db"]), reply_text(fields[b"t"]))
     info = node.info
     state = info.get("state")
     what = _describe_scan(node, info)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import redis
 
 from beamshell.data import encoding, validate
-from beamshell.data.connection import describe_url, reader_connection
+from beamshell.data.connection import StreamEntry, describe_url, reader_connection
 from beamshell.data.errors import CorruptData, NodeNotFound
 from beamshell.data.events import END_SCAN, NEW_DATA, NEW_NODE, ChannelData, Event
 from beamshell.data.keys import (
@@ -47,6 +47,8 @@ __all__ = [
     "get_node",
     "get_session_node",
 ]
+
+_T = TypeVar("_T")
 
 
 class DataNode:
@@ -187,7 +189,7 @@ class ContainerNode(DataNode):
         """Existing children in creation order (expired ones left out)."""
         key = children_key(self.db_name, self._prefix)
         with validate.wrong_type_reported(self._redis, {key: (self.db_name, "stream")}):
-            entries = self._redis.xrange(key)
+            entries = cast(list[StreamEntry], self._redis.xrange(key))
         names = []
         for entry_id, fields in entries:
             kind, name, node_type = validate.child_entry(
@@ -233,7 +235,7 @@ class ChannelNode(DataNode):
         """Bytes of one point in a payload (None: payloads are JSON)."""
         return self.dtype.itemsize * int(np.prod(self.shape, dtype=np.int64))
 
-    def _read_data(self, call) -> Any:
+    def _read_data(self, call: Callable[[str], _T]) -> _T:
         key = data_key(self.db_name, self._prefix)
         with validate.wrong_type_reported(self._redis, {key: (self.db_name, "stream")}):
             return call(key)
@@ -243,7 +245,9 @@ class ChannelNode(DataNode):
         return self.info.get("unit")
 
     def __len__(self) -> int:
-        last = self._read_data(lambda key: self._redis.xrevrange(key, count=1))
+        last = cast(
+            list[StreamEntry], self._read_data(lambda key: self._redis.xrevrange(key, count=1))
+        )
         if not last:
             return 0
         # The same checks as get(): a batch that get() would refuse is not counted either.
@@ -259,7 +263,7 @@ class ChannelNode(DataNode):
         if not isinstance(stop, int | np.integer) or stop < -1:
             raise ValueError(f"channel '{self.db_name}': bad to_index {to_index!r}")
 
-        def read(key: str) -> list:
+        def read(key: str) -> list[Any]:
             pipe = self._redis.pipeline(transaction=False)
             pipe.xrevrange(key, max=f"{from_index}-1", min="-", count=1)  # the batch holding it
             pipe.xrange(key, min=f"{from_index}-1", max="+" if stop == -1 else f"{stop}-1")
@@ -289,7 +293,7 @@ class ChannelNode(DataNode):
     def empty(self) -> Any:
         return np.empty((0, *self.shape), dtype=self.dtype)
 
-    def decode(self, entries: list) -> Any:
+    def decode(self, entries: list[StreamEntry]) -> Any:
         """Points of consecutive stream entries, as one (n, *shape) array (each entry checked)."""
         _, payloads, _ = validate.batches(entries, self.db_name, self.point_bytes, self._prefix)
         return encoding.decode_points(payloads, self.dtype, self.shape)
@@ -310,10 +314,10 @@ class NodeRefChannelNode(ChannelNode):
     def point_bytes(self) -> int | None:
         return None
 
-    def empty(self) -> list:
+    def empty(self) -> list[DataNode]:
         return []
 
-    def decode(self, entries: list) -> list[DataNode]:
+    def decode(self, entries: list[StreamEntry]) -> list[DataNode]:
         _, payloads, counts = validate.batches(entries, self.db_name, None, self._prefix)
         names = validate.refs(payloads, counts, self.db_name, self._prefix)
         # A group may list a scan before the scan has created its node (run=False).
@@ -330,7 +334,7 @@ assert CHANNEL_TYPES <= _CLASSES.keys()
 
 
 def make_node(
-    connection: redis.Redis, db_name: str, node_type: str, fields: dict | None = None
+    connection: redis.Redis, db_name: str, node_type: str, fields: dict[str, str] | None = None
 ) -> DataNode:
     """The node object for a type (unknown types are containers, like acquisition masters)."""
     return _CLASSES.get(node_type, ContainerNode)(connection, db_name, node_type, fields)

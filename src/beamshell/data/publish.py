@@ -14,10 +14,12 @@ a server that is gone (connection refused or closed) fails the write at once.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import gevent
 import gevent.event
@@ -40,6 +42,16 @@ from beamshell.data.keys import (
 from beamshell.data.lease import unless_ended
 from beamshell.data.writing_connection import writing_client
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from redis.client import Pipeline
+    from redis.typing import EncodableT, FieldT
+
+    # What redis-py's hset() takes as `mapping`: its key type is invariant, so a
+    # dict[str, str] is refused unless cast to it.
+    _HashFields = Mapping[FieldT, EncodableT]
+
 DEFAULT_EXPIRATION_S = 86400
 DEFAULT_FLUSH_DELAY_S = 0.005
 DEFAULT_BATCH_BYTES = 1 << 20  # one transaction, over all channels of the publisher
@@ -49,6 +61,9 @@ DEFAULT_MAX_PENDING_BYTES = 64 << 20  # beyond this, append() waits for Redis
 EXPIRE_REFRESH_S = 60.0
 
 _REDIS_ERRORS = (redis.RedisError, OSError)
+
+# A channel's batch of points: (first index, count, payload).
+_Batch = tuple[int, int, bytes | memoryview]
 
 # queue_info()'s write: the fields, unless the node has ended meanwhile (its last child
 # entry is END: written by this publisher, or by a reader that found its lease expired and
@@ -72,13 +87,16 @@ class ChannelPublisher:
 
     node_type = "channel"
 
-    def __init__(self, publisher: DataPublisher, db_name: str, dtype: np.dtype, shape: tuple):
+    def __init__(
+        self, publisher: DataPublisher, db_name: str, dtype: np.dtype, shape: tuple[int, ...]
+    ):
         self.publisher = publisher
         self.db_name = db_name
         self.dtype = dtype
         self.shape = shape
         self.written = 0  # points confirmed in Redis
-        self._pending: deque = deque()
+        # Point arrays, or db_names (str) for a node_ref_channel: hence Any.
+        self._pending: deque[Any] = deque()
         self._pending_count = 0
         self._next_index = 0  # index of the first pending point
         self._point_bytes = max(1, dtype.itemsize * int(np.prod(shape, dtype=np.int64)))
@@ -110,10 +128,10 @@ class ChannelPublisher:
         self._pending_count += count
         self.publisher._note_pending(nbytes)
 
-    def _encode(self, items: list) -> bytes | memoryview:
+    def _encode(self, items: list[np.ndarray]) -> bytes | memoryview:
         return encoding.encode_points(items)
 
-    def _take(self, budget: int) -> tuple[int, int, bytes | memoryview] | None:
+    def _take(self, budget: int) -> _Batch | None:
         """The oldest pending points, about `budget` bytes of them (one point at least), as
         (first index, count, payload); the rest stays pending."""
         if not self._pending_count:
@@ -200,19 +218,21 @@ class DataPublisher:
         self._on_failure = on_failure
         self._nodes: dict[str, str] = {}  # db_name -> type, for nodes created here
         self._created_at: dict[str, float] = {}  # db_name -> time.monotonic() of its creation
-        self._pending_info: list[tuple[str, dict]] = []  # queue_info(): written before points
+        # queue_info()'s encoded fields: written before points.
+        self._pending_info: list[tuple[str, dict[str, str]]] = []
         self._channels: list[ChannelPublisher] = []
         self._pending_bytes = 0
         self._has_pending = gevent.event.Event()
         self._flush_now = gevent.event.Event()
         self._written = gevent.event.Event()  # set after each write (or its failure)
         self._writing = False
-        self._flusher: gevent.Greenlet | None = None
+        self._flusher: gevent.Greenlet[[], None] | None = None
         self._first_pending_time = 0.0
         self._error: DataPublishError | None = None
         self._error_reported = False
         self._closed = False
-        self._together = None  # the transaction of a `together()` block, while it is open
+        # The transaction of a `together()` block, while it is open.
+        self._together: Pipeline | None = None
 
     def __repr__(self) -> str:
         return f"<DataPublisher {self.url} expiration={self.expiration}>"
@@ -220,7 +240,11 @@ class DataPublisher:
     # ---- nodes -------------------------------------------------------------------------
 
     def create_node(
-        self, db_name: str, node_type: str, info: dict | None = None, parent: str | None = None
+        self,
+        db_name: str,
+        node_type: str,
+        info: dict[str, Any] | None = None,
+        parent: str | None = None,
     ) -> str:
         """Create a container node (session, scan, scan_group, master...); return its db_name."""
         if node_type in CHANNEL_TYPES:
@@ -233,8 +257,8 @@ class DataPublisher:
         db_name: str,
         parent: str,
         dtype: Any = "float64",
-        shape: tuple = (),
-        info: dict | None = None,
+        shape: tuple[int, ...] = (),
+        info: dict[str, Any] | None = None,
     ) -> ChannelPublisher:
         """Create a numeric channel node; its points have `dtype` and `shape` (() for scalars)."""
         where = f"channel '{db_name}'"
@@ -245,14 +269,14 @@ class DataPublisher:
             raise ChannelDataError(f"{where}: bad shape {shape!r}") from None
         if any(n < 0 for n in np_shape):
             raise ChannelDataError(f"{where}: bad shape {shape!r}")
-        fields = {"dtype": np_dtype.str, "shape": encoding.json.dumps(list(np_shape))}
+        fields = {"dtype": np_dtype.str, "shape": json.dumps(list(np_shape))}
         self._create(db_name, "channel", info, parent, fields)
         channel = ChannelPublisher(self, db_name, np_dtype, np_shape)
         self._channels.append(channel)
         return channel
 
     def create_node_ref_channel(
-        self, db_name: str, parent: str, info: dict | None = None
+        self, db_name: str, parent: str, info: dict[str, Any] | None = None
     ) -> NodeRefChannelPublisher:
         """Create a channel whose points are db_names of other nodes (e.g. a group's scans)."""
         fields = {"dtype": encoding.REF_DTYPE, "shape": "[]"}
@@ -261,17 +285,17 @@ class DataPublisher:
         self._channels.append(channel)
         return channel
 
-    def update_info(self, db_name: str, info: dict) -> None:
+    def update_info(self, db_name: str, info: dict[str, Any]) -> None:
         """Set (merge) fields of a node's info hash."""
         self._check_usable()
         encoded = encoding.encode_info(info, f"node '{db_name}'")
         if not encoded:
             return
         with self._transaction(f"info of '{db_name}'") as pipe:
-            pipe.hset(info_key(db_name, self._prefix), mapping=encoded)
+            pipe.hset(info_key(db_name, self._prefix), mapping=cast("_HashFields", encoded))
             self._expire(pipe, info_key(db_name, self._prefix), node_key(db_name, self._prefix))
 
-    def queue_info(self, db_name: str, info: dict) -> None:
+    def queue_info(self, db_name: str, info: dict[str, Any]) -> None:
         """Set (merge) fields of a node's info without waiting for Redis: they are written by
         the background writer, in order, in its next transaction (before the points in it),
         or by `flush()` or `end_scan()`; not if the node has ended by then (a reader ended
@@ -283,7 +307,7 @@ class DataPublisher:
             self._note_pending(0)
 
     @contextlib.contextmanager
-    def together(self) -> Iterator[Any]:
+    def together(self) -> Iterator[Pipeline]:
         """Node creations and info updates of the block go to Redis in one transaction when
         it ends (a scan creates its nodes with one round trip, not one per node). Yields
         that transaction's pipeline: commands of the caller's own added to it (a lease)
@@ -306,8 +330,8 @@ class DataPublisher:
     def end_scan(
         self,
         db_name: str,
-        info: dict | None = None,
-        then: Callable[[Any], None] | None = None,
+        info: dict[str, Any] | None = None,
+        then: Callable[[Pipeline], None] | None = None,
     ) -> None:
         """Write every pending point, then `info` (merged into the node's info) and the
         END_SCAN event of `db_name` (scan or group), in one transaction; `then(pipeline)`
@@ -330,7 +354,7 @@ class DataPublisher:
         self._channels = [channel for channel in self._channels if not channel._ended]
         with self._transaction(f"end of '{db_name}'") as pipe:
             if encoded:
-                pipe.hset(info_key(db_name, self._prefix), mapping=encoded)
+                pipe.hset(info_key(db_name, self._prefix), mapping=cast("_HashFields", encoded))
             pipe.xadd(children_key(db_name, self._prefix), {b"e": b"end", b"t": str(time.time())})
             # A scan may last longer than the expiration: every key of it restarts its clock.
             for name in subtree:
@@ -374,7 +398,12 @@ class DataPublisher:
     # ---- internals ---------------------------------------------------------------------
 
     def _create(
-        self, db_name: str, node_type: str, info: dict | None, parent: str | None, fields: dict
+        self,
+        db_name: str,
+        node_type: str,
+        info: dict[str, Any] | None,
+        parent: str | None,
+        fields: dict[str, str],
     ) -> None:
         self._check_usable()
         check_node_name(db_name, parent)
@@ -385,25 +414,27 @@ class DataPublisher:
         if db_name in self._nodes and parent is not None:
             raise BadNodeName(f"node '{db_name}' was already created")
         encoded = encoding.encode_info(info or {}, f"node '{db_name}'")
-        parent_is_session = parent is not None and ":" not in parent
-        self._check_new_node(db_name, parent, parent_is_session)
+        session = parent if parent is not None and ":" not in parent else None
+        self._check_new_node(db_name, parent, session is not None)
         with self._transaction(f"node '{db_name}'") as pipe:
-            if parent_is_session:
-                pipe.hset(node_key(parent, self._prefix), mapping={"type": "session", "parent": ""})
+            if session is not None:
+                pipe.hset(
+                    node_key(session, self._prefix), mapping={"type": "session", "parent": ""}
+                )
                 if self.expiration is not None:
                     # Entries are time-stamped: drop those of scans expired long ago.
                     oldest_ms = int((time.time() - self.expiration) * 1000)
-                    pipe.xtrim(children_key(parent, self._prefix), minid=f"{max(oldest_ms, 0)}-0")
-                self._expire(pipe, node_key(parent, self._prefix))
+                    pipe.xtrim(children_key(session, self._prefix), minid=f"{max(oldest_ms, 0)}-0")
+                self._expire(pipe, node_key(session, self._prefix))
             pipe.hset(
                 node_key(db_name, self._prefix),
-                mapping={"type": node_type, "parent": parent or "", **fields},
+                mapping=cast("_HashFields", {"type": node_type, "parent": parent or "", **fields}),
             )
             if encoded:
-                pipe.hset(info_key(db_name, self._prefix), mapping=encoded)
+                pipe.hset(info_key(db_name, self._prefix), mapping=cast("_HashFields", encoded))
             self._expire(pipe, node_key(db_name, self._prefix), info_key(db_name, self._prefix))
             if parent is not None:
-                entry = {b"e": b"new", b"db": db_name, b"t": node_type}
+                entry: dict[FieldT, EncodableT] = {b"e": b"new", b"db": db_name, b"t": node_type}
                 pipe.xadd(children_key(parent, self._prefix), entry)
                 self._expire(pipe, children_key(parent, self._prefix))
         self._nodes[db_name] = node_type
@@ -430,12 +461,12 @@ class DataPublisher:
         if parent and not parent_is_session and parent not in self._nodes and not parent_exists:
             raise BadNodeName(f"parent node '{parent}' of '{db_name}' does not exist")
 
-    def _expire(self, pipe, *keys: str) -> None:
+    def _expire(self, pipe: Pipeline, *keys: str) -> None:
         if self.expiration is not None:
             for key in keys:
                 pipe.expire(key, self.expiration)
 
-    def _transaction(self, what: str):
+    def _transaction(self, what: str) -> contextlib.AbstractContextManager[Pipeline]:
         if self._together is not None:
             return contextlib.nullcontext(self._together)  # written when the block ends
         return _Transaction(self, what)
@@ -499,7 +530,8 @@ class DataPublisher:
         try:
             channels = [channel for channel in self._channels if channel._pending_count]
             budget = max(1, self.batch_bytes // max(1, len(channels)))
-            batches = [(channel, channel._take(budget)) for channel in channels]
+            # Each has points pending, so each gives a batch.
+            batches = [(channel, cast(_Batch, channel._take(budget))) for channel in channels]
             infos, self._pending_info = self._pending_info, []
             if self._pending_bytes > 0:
                 self._flush_now.set()  # the rest is due already
@@ -517,13 +549,13 @@ class DataPublisher:
                 with self._transaction(what) as pipe:
                     for db_name, encoded in infos:
                         key = info_key(db_name, self._prefix)
-                        fields = [item for pair in encoded.items() for item in pair]
+                        pairs = [item for pair in encoded.items() for item in pair]
                         ended_by = children_key(db_name, self._prefix)
-                        pipe.eval(_SET_INFO_UNLESS_ENDED, 2, key, ended_by, *fields)
+                        pipe.eval(_SET_INFO_UNLESS_ENDED, 2, key, ended_by, *pairs)
                         self._expire(pipe, key, node_key(db_name, self._prefix))
                     for channel, (first, count, payload) in batches:
                         key = data_key(channel.db_name, self._prefix)
-                        fields = {
+                        fields: dict[FieldT, EncodableT] = {
                             encoding.FIRST_INDEX: first,
                             encoding.COUNT: count,
                             encoding.PAYLOAD: payload,
@@ -543,17 +575,20 @@ class DataPublisher:
 class _Transaction:
     """A MULTI/EXEC pipeline whose Redis errors become one DataPublishError."""
 
-    def __init__(self, publisher: DataPublisher, what: str, pipe=None):
+    def __init__(self, publisher: DataPublisher, what: str, pipe: Pipeline | None = None):
         self.publisher = publisher
         self.what = what
-        self.pipe = pipe
+        self.pipe = pipe if pipe is not None else publisher._redis.pipeline(transaction=True)
 
-    def __enter__(self):
-        if self.pipe is None:
-            self.pipe = self.publisher._redis.pipeline(transaction=True)
+    def __enter__(self) -> Pipeline:
         return self.pipe
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
         if exc_type is not None:
             self.pipe.reset()
             return False

@@ -10,9 +10,9 @@ evaluated: dtypes are parsed by numpy, everything else is JSON or raw numbers.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import redis
@@ -20,6 +20,12 @@ import redis
 from beamshell.data.encoding import COUNT, FIRST_INDEX, PAYLOAD
 from beamshell.data.errors import CorruptData
 from beamshell.data.keys import CHANNEL_TYPES, children_key, data_key, info_key, node_key
+
+if TYPE_CHECKING:
+    from beamshell.data.connection import StreamEntry
+
+# A hash, or the fields of a stream entry, as redis-py gives them.
+RawFields = Mapping[bytes | str, bytes | str]
 
 MAX_DIMENSIONS = 8
 
@@ -33,7 +39,7 @@ def text(value: bytes | str, db_name: str, key: str, what: str) -> str:
         raise CorruptData(db_name, key, f"{what} is not UTF-8 text ({exc.reason})") from None
 
 
-def node_fields(raw: dict, db_name: str, prefix: str = "") -> dict[str, str]:
+def node_fields(raw: RawFields, db_name: str, prefix: str = "") -> dict[str, str]:
     """A node's own hash (type, parent, dtype, shape) as text; it must have a type."""
     key = node_key(db_name, prefix)
     fields = {}
@@ -45,7 +51,7 @@ def node_fields(raw: dict, db_name: str, prefix: str = "") -> dict[str, str]:
     return fields
 
 
-def info(raw: dict, db_name: str, prefix: str = "") -> dict[str, Any]:
+def info(raw: RawFields, db_name: str, prefix: str = "") -> dict[str, Any]:
     """The info hash as Python values: each value must be JSON (nothing is evaluated)."""
     key = info_key(db_name, prefix)
     decoded = {}
@@ -91,7 +97,7 @@ def channel_shape(fields: dict[str, str], db_name: str, prefix: str = "") -> tup
     return tuple(shape)
 
 
-def _integer(fields: dict, name: bytes, db_name: str, entry_id: Any, key: str) -> int:
+def _integer(fields: RawFields, name: bytes, db_name: str, entry_id: bytes | str, key: str) -> int:
     where = f"entry {text(entry_id, db_name, key, 'an entry ID')}"
     raw = fields.get(name)
     if raw is None:
@@ -104,7 +110,7 @@ def _integer(fields: dict, name: bytes, db_name: str, entry_id: Any, key: str) -
         ) from None
 
 
-def batch_span(entry: tuple, db_name: str, prefix: str = "") -> tuple[int, int]:
+def batch_span(entry: StreamEntry, db_name: str, prefix: str = "") -> tuple[int, int]:
     """(first index, count) of one data stream entry."""
     entry_id, fields = entry
     key = data_key(db_name, prefix)
@@ -118,7 +124,7 @@ def batch_span(entry: tuple, db_name: str, prefix: str = "") -> tuple[int, int]:
 
 
 def batches(
-    entries: list, db_name: str, point_bytes: int | None, prefix: str = ""
+    entries: list[StreamEntry], db_name: str, point_bytes: int | None, prefix: str = ""
 ) -> tuple[int, list[bytes], list[int]]:
     """First index, payloads and point counts of consecutive data entries, each checked.
 
@@ -130,7 +136,7 @@ def batches(
     payloads, counts = [], []
     for entry in entries:
         start, count = batch_span(entry, db_name, prefix)
-        payload = entry[1][PAYLOAD]
+        payload = cast(bytes, entry[1][PAYLOAD])  # a reader's client is binary-safe
         if expected is not None and start != expected:
             raise CorruptData(
                 db_name,
@@ -175,7 +181,7 @@ def refs(payloads: list[bytes], counts: list[int], db_name: str, prefix: str = "
 
 
 def child_entry(
-    fields: dict, db_name: str, entry_id: Any, prefix: str = ""
+    fields: RawFields, db_name: str, entry_id: bytes | str, prefix: str = ""
 ) -> tuple[str, str, str]:
     """('new', child db_name, child type) or ('end', '', '') of a children stream entry."""
     key = children_key(db_name, prefix)

@@ -20,12 +20,18 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import redis
 
 from beamshell.data import validate
-from beamshell.data.connection import describe_url, reply_text, stream_replies
+from beamshell.data.connection import (
+    StreamEntry,
+    StreamReply,
+    describe_url,
+    reply_text,
+    stream_replies,
+)
 from beamshell.data.events import ChannelData, Event
 from beamshell.data.keys import (
     CHANNEL_TYPES,
@@ -39,7 +45,9 @@ from beamshell.data.keys import (
 from beamshell.data.lease import end_abandoned
 
 if TYPE_CHECKING:
-    from beamshell.data.node import DataNode
+    from redis.typing import KeyT, StreamIdT
+
+    from beamshell.data.node import ChannelNode, DataNode
 
 _CHUNK = 512  # stream entries per XRANGE while catching up
 _WAKE_TTL_S = 60
@@ -52,6 +60,8 @@ log = logging.getLogger(__name__)
 _TOP_TYPES = frozenset({"session", *SCAN_TYPES})
 
 WalkEvent = tuple[Event, "DataNode", Any]
+# A new node's own hash and the first chunk of its stream (None: not watched).
+_Prefetched = tuple[validate.RawFields, list[StreamEntry] | None]
 
 
 def _types(spec: str | Iterable[str] | None) -> frozenset[str] | None:
@@ -77,7 +87,7 @@ def _before(raw: bytes | str) -> str:
     return f"{ms}-{seq - 1}" if seq else f"{ms - 1}-{_MAX_SEQ}"
 
 
-def _says_stop(fields: dict) -> bool:
+def _says_stop(fields: validate.RawFields) -> bool:
     """A wake-up entry from stop() (want_data() writes another), whatever the decoding."""
     return b"stop" in fields or "stop" in fields
 
@@ -236,7 +246,8 @@ class Walker:
         key = children_key(root.db_name, self._prefix)
         start: bytes | str = "0-0" if self._after is None else self._after
         if self._from_last and self._after is None:
-            for entry_id, fields in self._redis.xrevrange(key, count=_CHUNK):
+            newest = cast(list[StreamEntry], self._redis.xrevrange(key, count=_CHUNK))
+            for entry_id, fields in newest:
                 if fields.get(b"e") == b"new":
                     start = _before(entry_id)
                     break
@@ -254,7 +265,7 @@ class Walker:
             return children_key(db_name, self._prefix), descend
         return None
 
-    def _prefetch(self, children: list[tuple[str, str]]) -> dict[str, tuple[dict, list | None]]:
+    def _prefetch(self, children: list[tuple[str, str]]) -> dict[str, _Prefetched]:
         """Own hash and first chunk of stream of several new nodes, in one round trip."""
         pipe = self._redis.pipeline(transaction=False)
         plan = []
@@ -272,7 +283,7 @@ class Walker:
         return {name: (next(replies), next(replies) if watched else None) for name, watched in plan}
 
     def _discover(
-        self, db_name: str, node_type: str, prefetched: tuple[dict, list | None] | None = None
+        self, db_name: str, node_type: str, prefetched: _Prefetched | None = None
     ) -> Iterator[WalkEvent]:
         """A child found in its parent's stream: announce it, then read what it holds."""
         if prefetched is None:
@@ -312,23 +323,24 @@ class Walker:
         node: DataNode,
         descend: bool,
         start: bytes | str = "0-0",
-        first_chunk: list | None = None,
+        first_chunk: list[StreamEntry] | None = None,
     ) -> Iterator[WalkEvent]:
         self._streams[key] = start
         self._owners[key] = (node, descend)
         yield from self._catch_up(key, first_chunk)
 
-    def _catch_up(self, key: str, entries: list | None = None) -> Iterator[WalkEvent]:
+    def _catch_up(self, key: str, entries: list[StreamEntry] | None = None) -> Iterator[WalkEvent]:
         """Everything in a watched stream after its last seen entry, chunk by chunk."""
         while key in self._streams:
             if entries is None:
-                entries = self._redis.xrange(key, min=self._streams[key], count=_CHUNK)
+                reply = self._redis.xrange(key, min=self._streams[key], count=_CHUNK)
+                entries = cast(list[StreamEntry], reply)
             yield from self._handle(key, entries)
             if len(entries) < _CHUNK:
                 return  # the stream's end (for now): what comes later, XREAD gets
             entries = None
 
-    def _read_live(self) -> list | None:
+    def _read_live(self) -> list[StreamReply] | None:
         """Block until some watched stream grows; None on timeout or when nothing can grow.
 
         The wait is cut into server-side blocks shorter than the client's socket timeout
@@ -337,7 +349,7 @@ class Walker:
         """
         if not self._streams:
             return None
-        streams = dict(self._streams)
+        streams: dict[KeyT, StreamIdT] = {key: last for key, last in self._streams.items()}
         streams[self._wake_key] = self._wake_seen
         slice_s = _block_slice(self._redis)
         deadline = None if self._timeout is None else time.monotonic() + self._timeout
@@ -377,7 +389,7 @@ class Walker:
             log.warning("cannot end scans whose writer died (%s); not trying again", exc)
             self._lease_checks = False
 
-    def _handle_reply(self, reply: list) -> Iterator[WalkEvent]:
+    def _handle_reply(self, reply: list[StreamReply]) -> Iterator[WalkEvent]:
         by_key = [(reply_text(key), entries) for key, entries in reply]
         for key, entries in by_key:
             if key == self._wake_key:
@@ -400,7 +412,7 @@ class Walker:
         node, descend = owner
         return (descend, -node.db_name.count(":"))
 
-    def _handle(self, key: str, entries: list) -> Iterator[WalkEvent]:
+    def _handle(self, key: str, entries: list[StreamEntry]) -> Iterator[WalkEvent]:
         if key not in self._streams:
             return  # unwatched meanwhile (its scan ended)
         last = _entry_id(self._streams[key])
@@ -409,7 +421,9 @@ class Walker:
             return
         node, descend = self._owners[key]
         if node.type in CHANNEL_TYPES:
-            data = node.decode(entries)  # every entry checked: a bad one raises CorruptData
+            # make_node() gives channel types a ChannelNode; every entry is checked (a bad
+            # one raises CorruptData).
+            data = cast("ChannelNode", node).decode(entries)
             first_index = validate.batch_span(entries[0], node.db_name, self._prefix)[0]
             self._streams[key] = entries[-1][0]
             yield (Event.NEW_DATA, node, ChannelData(first_index, data))

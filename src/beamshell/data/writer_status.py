@@ -13,12 +13,15 @@ import json
 import os
 import socket
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import redis
 
-from beamshell.data.connection import reply_text, stream_replies
+from beamshell.data.connection import StreamEntry, reply_text, stream_replies
 from beamshell.data.keys import prefix_of
+
+if TYPE_CHECKING:
+    from redis.typing import EncodableT, FieldT
 
 CLAIM_TTL_S = 10.0
 HEARTBEAT_S = 2.0
@@ -77,7 +80,7 @@ class WriterVoice:
             return
         with self._redis.pipeline(transaction=True) as pipe:
             try:
-                pipe.watch(key)
+                pipe.watch(key)  # type: ignore[no-untyped-call]  # unannotated in redis-py
                 current = pipe.get(key)
                 owner = _decode_owner(current)
                 if (
@@ -112,7 +115,7 @@ class WriterVoice:
     def report(self, kind: str, message: str = "", **fields: Any) -> None:
         """Append one event (kind, message, scan, filename, ...) for the shells to read."""
         entry = {"kind": kind, "message": message, "time": time.time(), **fields}
-        encoded = {key: json.dumps(value) for key, value in entry.items()}
+        encoded: dict[FieldT, EncodableT] = {key: json.dumps(value) for key, value in entry.items()}
         self._redis.xadd(self._events, encoded, maxlen=EVENTS_MAXLEN, approximate=True)
 
 
@@ -152,7 +155,8 @@ def writer_owner(connection: redis.Redis, session: str) -> dict[str, Any] | None
 
 def last_event_id(connection: redis.Redis, session: str) -> str:
     """The ID of the newest event, to follow only what comes after it."""
-    newest = connection.xrevrange(events_key(session, prefix_of(connection)), count=1)
+    key = events_key(session, prefix_of(connection))
+    newest = cast(list[StreamEntry], connection.xrevrange(key, count=1))
     return reply_text(newest[0][0]) if newest else "0-0"
 
 
@@ -160,7 +164,8 @@ def scans_in_error(connection: redis.Redis, session: str) -> set[str]:
     """Scans (db names) whose newest event is an error: no writer has said since that they
     were saved. A writer that starts reports their recovery (the stream is capped: cheap)."""
     newest: dict[str, str] = {}
-    for _, fields in connection.xrange(events_key(session, prefix_of(connection))):
+    entries = cast(list[StreamEntry], connection.xrange(events_key(session, prefix_of(connection))))
+    for _, fields in entries:
         text = {reply_text(key): reply_text(value) for key, value in fields.items()}
         try:
             kind = json.loads(text.get("kind", '""'))

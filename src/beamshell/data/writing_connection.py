@@ -23,11 +23,21 @@ from __future__ import annotations
 import select
 import socket
 import weakref
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import redis
 from gevent import monkey
 
 from beamshell.data.connection import twin_client
+
+if TYPE_CHECKING:
+    from redis.connection import AbstractConnection, PythonRespSerializer
+
+    _ConnectionBase = AbstractConnection
+else:
+    # At run time the mixin's other base is the pool's own connection class.
+    _ConnectionBase = object
 
 # Over TCP, a server host that vanished without a word is found dead by the kernel's
 # keepalive probes: after this many idle seconds, then this many probes this far apart.
@@ -38,9 +48,9 @@ JOIN_BELOW = 64 << 10
 # redis-py sends arguments longer than this as separate buffers (its own value).
 _BUFFER_CUTOFF = 6000
 
-_kernel_poll = monkey.get_original("select", "poll")
-_twins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_classes: dict[type, type] = {}
+_kernel_poll: Callable[[], select.poll] = monkey.get_original("select", "poll")
+_twins: weakref.WeakKeyDictionary[redis.Redis, redis.Redis] = weakref.WeakKeyDictionary()
+_classes: dict[type[AbstractConnection], type[AbstractConnection]] = {}
 
 
 def writing_client(client: redis.Redis) -> redis.Redis:
@@ -48,8 +58,8 @@ def writing_client(client: redis.Redis) -> redis.Redis:
     twin = _twins.get(client)
     if twin is None:
         kwargs = client.connection_pool.connection_kwargs
-        overrides: dict = {"socket_timeout": None}
-        packer = _zero_copy_packer(kwargs)
+        overrides: dict[str, Any] = {"socket_timeout": None}
+        packer = _zero_copy_packer(client)
         if packer is not None:
             overrides["command_packer"] = packer
         if not kwargs.get("path"):
@@ -70,24 +80,24 @@ def writing_client(client: redis.Redis) -> redis.Redis:
     return twin
 
 
-def _zero_copy_packer(kwargs: dict):
+def _zero_copy_packer(client: redis.Redis) -> PythonRespSerializer | None:
     """redis-py's pure-Python command packer, or None (its default) if it has none."""
     try:
-        from redis.connection import Encoder, PythonRespSerializer
+        from redis.connection import PythonRespSerializer
     except ImportError:
         return None
-    encoder = Encoder(
-        kwargs.get("encoding", "utf-8"), kwargs.get("encoding_errors", "strict"), False
-    )
-    return PythonRespSerializer(_BUFFER_CUTOFF, encoder.encode)
+    return PythonRespSerializer(_BUFFER_CUTOFF, client.get_encoder().encode)
 
 
-class _WritingConnection:
+class _WritingConnection(_ConnectionBase):
     """Mixin for a redis-py connection class: see the module's docstring."""
 
-    def send_packed_command(self, command, check_health=True):
+    def send_packed_command(
+        self, command: str | bytes | Sequence[bytes | memoryview], check_health: bool = True
+    ) -> None:
         if not isinstance(command, str | bytes) and len(command) > 1:
-            joined, run = [], []
+            joined: list[bytes | memoryview] = []
+            run: list[bytes | memoryview] = []
             for item in command:
                 if len(item) < JOIN_BELOW:
                     run.append(item)
@@ -99,14 +109,16 @@ class _WritingConnection:
             if run:
                 joined.append(b"".join(run))
             command = joined
-        return super().send_packed_command(command, check_health)
+        # redis-py leaves this method unannotated.
+        super().send_packed_command(command, check_health)  # type: ignore[no-untyped-call]
 
     def can_read(self, timeout: float = 0) -> bool:
         # The pool asks before every command whether a connection it hands out has
         # something left to read (it should not: replies are read whole, and a read cut
         # short disconnects). Nothing, nearly always: the kernel says so without a turn of
         # the event loop. Anything else (a closed socket...): redis-py's full check.
-        sock = self._sock
+        # redis-py types the socket after its initial value, None.
+        sock: socket.socket | None = self._sock
         if timeout == 0 and sock is not None:
             poller = _kernel_poll()
             poller.register(sock, select.POLLIN)
@@ -115,7 +127,7 @@ class _WritingConnection:
         return super().can_read(timeout)
 
 
-def _writing_class(connection_class: type) -> type:
+def _writing_class(connection_class: type[AbstractConnection]) -> type[AbstractConnection]:
     cls = _classes.get(connection_class)
     if cls is None:
         name = f"Writing{connection_class.__name__}"
