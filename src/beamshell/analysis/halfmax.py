@@ -13,12 +13,16 @@ edge), the crossing is the straight line between the two points around it.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from beamshell.analysis.checks import PeakError, clean_xy
 from beamshell.analysis.peaks import background, peak_index
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 TOP_SHARE = 0.7
 FLANK_LOW = 0.25
@@ -37,12 +41,12 @@ class HalfMax(NamedTuple):
     background: float
 
 
-def fwhm(x, y) -> float:
+def fwhm(x: ArrayLike, y: ArrayLike) -> float:
     """Full width of the peak at half its height (see `cen`)."""
     return cen(x, y).fwhm
 
 
-def cen(x, y) -> HalfMax:
+def cen(x: ArrayLike, y: ArrayLike) -> HalfMax:
     """Centre and width at half maximum of the highest peak of `y` over `x`."""
     x, y = clean_xy(x, y)
     if x[0] == x[-1]:
@@ -102,7 +106,7 @@ def _refined_top(x: np.ndarray, y: np.ndarray, base: float, index: int) -> float
     return float(base + math.exp(c - b * b / (4 * a)))
 
 
-def _run(values: np.ndarray, index: int, keep) -> np.ndarray:
+def _run(values: np.ndarray, index: int, keep: Callable[[float], bool]) -> np.ndarray:
     """Indices of the contiguous run around `index` where `keep(value)` holds."""
     first = last = index
     while first - 1 >= 0 and keep(values[first - 1]):
@@ -112,7 +116,9 @@ def _run(values: np.ndarray, index: int, keep) -> np.ndarray:
     return np.arange(first, last + 1)
 
 
-def _log_parabola(x, y, base: float, origin: float):
+def _log_parabola(
+    x: np.ndarray, y: np.ndarray, base: float, origin: float
+) -> tuple[float, float, float, float] | None:
     """(a, b, c, scale): log(y - base) ~ a u^2 + b u + c with u = (x - origin) / scale; None
     when it cannot be fitted (a value at or under the background, fewer than 3 positions)."""
     above = y - base
@@ -123,7 +129,15 @@ def _log_parabola(x, y, base: float, origin: float):
     return float(a), float(b), float(c), scale
 
 
-def _crossing(x, y, levels, half: float, bracket: tuple[int, int], top: int, base: float) -> float:
+def _crossing(
+    x: np.ndarray,
+    y: np.ndarray,
+    levels: np.ndarray,
+    half: float,
+    bracket: tuple[int, int],
+    top: int,
+    base: float,
+) -> float:
     """Where the flank crosses the half-maximum level between the points of `bracket`:
     (inner, above half; outer, at or below). The fit uses the flank's points between the
     band's levels, on this side of the `top` only."""
@@ -159,7 +173,9 @@ def _crossing(x, y, levels, half: float, bracket: tuple[int, int], top: int, bas
     return float(origin + min(inside, key=abs) * scale)
 
 
-def _nearest_on_flank(x, levels, origin: float, top: int, step: int) -> list[int]:
+def _nearest_on_flank(
+    x: np.ndarray, levels: np.ndarray, origin: float, top: int, step: int
+) -> list[int]:
     """Few points on the flank (coarse steps): the 3 nearest to `origin`, from the top
     outwards, that stand clear of the background (a sharp edge has none: straight line)."""
     side = np.arange(top, len(x)) if step > 0 else np.arange(0, top + 1)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import warnings
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from beamshell.analysis.checks import PeakError, check_values
 from beamshell.analysis.halfmax import HalfMax, cen
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 class MeshImage(NamedTuple):
@@ -23,10 +26,17 @@ class MeshImage(NamedTuple):
 def _nanmean(values: np.ndarray, axis: int) -> np.ndarray:
     with warnings.catch_warnings():  # an empty row or column is NaN, which is what we want
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(values, axis=axis)
+        mean: np.ndarray = np.nanmean(values, axis=axis)
+        return mean
 
 
-def mesh_image(fast, slow, values, shape, backnforth: bool = False) -> MeshImage:
+def mesh_image(
+    fast: ArrayLike,
+    slow: ArrayLike,
+    values: ArrayLike,
+    shape: tuple[int, int],
+    backnforth: bool = False,
+) -> MeshImage:
     """Place the points of a mesh, taken line by line along the fast axis, in an image.
 
     `shape` is (rows, columns); with `backnforth` every other line was taken backwards.

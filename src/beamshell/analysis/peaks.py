@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from beamshell.analysis.checks import PeakError, check_values, clean_xy
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 # Share of the points at each end of a scan that tell its background level.
 EDGE_SHARE = 0.1
 
 
-def background(y_sorted) -> float:
+def background(y_sorted: ArrayLike) -> float:
     """The level under a peak: the lower of the mean levels at the two ends of the scan.
 
     The lower end, because an alignment scan often starts or stops on a flank of the peak;
@@ -30,7 +35,7 @@ def _plateau_middle(values: np.ndarray, target: float) -> int:
     return (first + last) // 2
 
 
-def peak_index(y) -> int:
+def peak_index(y: ArrayLike) -> int:
     """Index of the maximum (NaN ignored); on a flat top, the middle of the top."""
     y = np.asarray(y, dtype=float).ravel()
     check_values(y)
@@ -38,7 +43,7 @@ def peak_index(y) -> int:
     return _plateau_middle(values, values.max())
 
 
-def trough_index(y) -> int:
+def trough_index(y: ArrayLike) -> int:
     """Index of the minimum (NaN ignored); on a flat bottom, the middle of the bottom."""
     y = np.asarray(y, dtype=float).ravel()
     check_values(y)
@@ -46,19 +51,19 @@ def trough_index(y) -> int:
     return _plateau_middle(values, values.min())
 
 
-def _position(x, index: int, count: int) -> float:
+def _position(x: ArrayLike, index: int, count: int) -> float:
     x = np.asarray(x, dtype=float).ravel()
     if len(x) != count:
         raise PeakError(f"{len(x)} positions for {count} values")
     return float(x[index])
 
 
-def peak(x, y) -> float:
+def peak(x: ArrayLike, y: ArrayLike) -> float:
     """Position of the maximum of `y` (a measured point, not interpolated)."""
     return _position(x, peak_index(y), np.size(y))
 
 
-def trough(x, y) -> float:
+def trough(x: ArrayLike, y: ArrayLike) -> float:
     """Position of the minimum of `y` (a measured point, not interpolated)."""
     return _position(x, trough_index(y), np.size(y))
 
@@ -74,7 +79,7 @@ def interval_weights(x_sorted: np.ndarray) -> np.ndarray:
     return widths
 
 
-def com(x, y) -> float:
+def com(x: ArrayLike, y: ArrayLike) -> float:
     """Centre of mass of `y` over `x`, after subtracting the background (see `background`)."""
     x, y = clean_xy(x, y)
     if x[0] == x[-1]:

@@ -32,7 +32,7 @@ class StrictAttributes:
             return
 
         @functools.wraps(init)
-        def building(self, *args: Any, **kw: Any) -> None:
+        def building(self: StrictAttributes, *args: Any, **kw: Any) -> None:
             depth = self.__dict__.get("_init_depth", 0)
             object.__setattr__(self, "_init_depth", depth + 1)
             try:
@@ -40,7 +40,8 @@ class StrictAttributes:
             finally:
                 object.__setattr__(self, "_init_depth", depth)
 
-        cls.__init__ = building
+        # setattr: mypy refuses an assignment to a method, and replacing it is the point here.
+        setattr(cls, "__init__", building)  # noqa: B010
 
     def __setattr__(self, name: str, value: Any) -> None:
         if (

@@ -117,7 +117,7 @@ class Axis(StrictAttributes):
         # set); a value never set follows the file.
         settings.defaults = dict(self._configured)
         self._settings = settings
-        self._motion: gevent.Greenlet | None = None
+        self._motion: gevent.Greenlet[[], str | None] | None = None
         self._motion_changed = gevent.event.Event()
         controller.attach(self, float(settings.get("dial_position", 0.0)))
 
@@ -132,11 +132,13 @@ class Axis(StrictAttributes):
 
     @property
     def _dial_low(self) -> float | None:
-        return self._settings["low_limit"]
+        low: float | None = self._settings["low_limit"]
+        return low
 
     @property
     def _dial_high(self) -> float | None:
-        return self._settings["high_limit"]
+        high: float | None = self._settings["high_limit"]
+        return high
 
     # -- positions -----------------------------------------------------------------------
     @property

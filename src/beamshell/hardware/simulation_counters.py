@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -53,7 +53,9 @@ class SimulationController(CounterController):
             plan = self._plan = (counters, _Settings.revision, _diode_plan(counters))
         spreads = plan[2]
         if spreads is None:
-            return [counter.simulated_sample() for counter in counters]
+            # Only simulated counters have this read group (each is its own controller's).
+            simulated = cast("Sequence[SimulatedCounter]", counters)
+            return [counter.simulated_sample() for counter in simulated]
         return [level + _gauss(0.0, sigma) for level, sigma in spreads]
 
 
@@ -346,7 +348,8 @@ class SimulationMca(SimulatedCounter):
     def simulated_sample(self) -> np.ndarray:
         if self._fault:
             self._raise_fault()
-        return self._spectra[random.randrange(self._NOISE_ROWS)].copy()
+        spectrum: np.ndarray = self._spectra[random.randrange(self._NOISE_ROWS)].copy()
+        return spectrum
 
     def _signal_text(self) -> str:
         return f"{self.size} channels"

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +75,7 @@ class MotionProfile:
         ]
         return cls(phases, t_decel + ramp_time, end)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly form (kept in Redis so that every process sees the same move)."""
         return {
             "phases": [[p.t0, p.x0, p.v0, p.a] for p in self.phases],
@@ -79,7 +84,7 @@ class MotionProfile:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> MotionProfile:
+    def from_dict(cls, data: Mapping[str, Any]) -> MotionProfile:
         phases = [Phase(*(float(value) for value in phase)) for phase in data["phases"]]
         return cls(phases, float(data["end_time"]), float(data["end_position"]))
 
@@ -126,11 +131,12 @@ class MotionProfile:
         return f"<MotionProfile to {self.end_position:g} in {self.duration:.3f} s>"
 
 
-def move_durations(distances, velocity: float, acceleration: float) -> np.ndarray:
+def move_durations(distances: ArrayLike, velocity: float, acceleration: float) -> np.ndarray:
     """How long `MotionProfile.trapezoid` takes to travel each of `distances` (numpy array):
     accelerate, cruise, decelerate; a triangle when a move is too short to reach `velocity`."""
     distance = np.abs(np.asarray(distances, dtype=float))
     ramp_time = velocity / acceleration
     with_cruise = distance / velocity + ramp_time
     triangle = 2 * np.sqrt(distance / acceleration)
-    return np.where(distance >= velocity * ramp_time, with_cruise, triangle)
+    durations: np.ndarray = np.where(distance >= velocity * ramp_time, with_cruise, triangle)
+    return durations

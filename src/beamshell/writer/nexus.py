@@ -209,14 +209,23 @@ def write_default_plot(
         entry.attrs["default"] = default
 
 
-def _mesh_shape(info, channels, axes) -> tuple[int, int] | None:
+def _mesh_shape(
+    info: Mapping[str, Any], channels: Mapping[str, h5py.Dataset], axes: list[str]
+) -> tuple[int, int] | None:
     shape = info.get("shape")
     if not isinstance(shape, list | tuple) or len(shape) != 2 or len(axes) < 2:
         return None
     return int(shape[0]), int(shape[1])
 
 
-def _curve_plot(entry, channels, signals, axes, info, scatter: bool) -> None:
+def _curve_plot(
+    entry: h5py.Group,
+    channels: Mapping[str, h5py.Dataset],
+    signals: list[str],
+    axes: list[str],
+    info: Mapping[str, Any],
+    scatter: bool,
+) -> None:
     group = entry.create_group(PLOT_GROUP)
     set_nx_class(group, "NXdata")
     for name in signals:
@@ -238,7 +247,14 @@ def _curve_plot(entry, channels, signals, axes, info, scatter: bool) -> None:
         group.attrs["axes"] = x_axes
 
 
-def _image_plot(entry, info, channels, signals, axes, mesh: tuple[int, int]) -> None:
+def _image_plot(
+    entry: h5py.Group,
+    info: Mapping[str, Any],
+    channels: Mapping[str, h5py.Dataset],
+    signals: list[str],
+    axes: list[str],
+    mesh: tuple[int, int],
+) -> None:
     rows, columns = mesh
     back_and_forth = bool(info.get("backnforth"))
 

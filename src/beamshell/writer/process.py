@@ -8,12 +8,16 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from beamshell.config.daemon import SessionDaemon
 
 EXIT_ALREADY_RUNNING = 4
 EXIT_NOT_RUNNING = 3
 
 
-def writer_daemon(session: str, config_dir: Path):
+def writer_daemon(session: str, config_dir: Path) -> SessionDaemon:
     """The detached writer process of one session."""
     from beamshell.config.daemon import session_daemon
 

@@ -70,7 +70,7 @@ class WriterService:
         self.session = session
         self.connection = connection
         self.voice = voice
-        self._tasks: dict[str, gevent.Greenlet] = {}
+        self._tasks: dict[str, gevent.Greenlet[[EntryWriter], None]] = {}
         self._done: set[str] = set()
         self._in_error: set[str] = set()  # the last said of them, by any writer: an error
         self._walker: Walker | None = None
