@@ -240,7 +240,7 @@ class SessionDaemon:
 class DaemonLaunch:
     """A daemon process just started: wait for it to hold its lock, or learn why it died."""
 
-    def __init__(self, daemon: SessionDaemon, process: subprocess.Popen, ready_fd: int):
+    def __init__(self, daemon: SessionDaemon, process: subprocess.Popen[bytes], ready_fd: int):
         self.daemon = daemon
         self.process = process
         self.pid = process.pid

@@ -15,11 +15,14 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import parse_qs, urlparse
 
 import redis
 from redis.exceptions import AuthenticationWrongNumberOfArgsError, NoPermissionError
+
+if TYPE_CHECKING:
+    from beamshell.errors import RedisAccessDenied, RedisUnreachable
 
 REDIS_URL_ENV = "BEAMSHELL_REDIS_URL"
 PASSWORD_ENV = "BEAMSHELL_REDIS_PASSWORD"
@@ -185,7 +188,9 @@ class BeamshellRedis(redis.Redis):
     credentials_source: str = ""
     unreachable_hint: str | None = None
 
-    def describe(self, *, key_prefix: str, display_url: str, credentials: Credentials, hint):
+    def describe(
+        self, *, key_prefix: str, display_url: str, credentials: Credentials, hint: str | None
+    ) -> Self:
         self.key_prefix = key_prefix
         self.display_url = display_url
         self.credentials_source = credentials.source
@@ -200,7 +205,9 @@ class BeamshellRedis(redis.Redis):
         self.unreachable_hint = other.unreachable_hint
         return self
 
-    def failure(self, exc: BaseException, in_session: bool = False):
+    def failure(
+        self, exc: BaseException, in_session: bool = False
+    ) -> RedisAccessDenied | RedisUnreachable | None:
         """The one-line BeamshellError for a redis-py failure of this client, or None."""
         hint = self.unreachable_hint
         if in_session:
@@ -257,7 +264,7 @@ def redis_failure(
     credentials_source: str = "",
     key_prefix: str = "",
     hint: str | None = None,
-):
+) -> RedisAccessDenied | RedisUnreachable | None:
     """The one-line error for a failure to use Redis at `url`, or None if `exc` is no such failure.
 
     Credentials refused, a command refused by the ACL, a timeout and a connection that cannot

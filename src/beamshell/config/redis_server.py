@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from beamshell.config import logs
 from beamshell.config.redis_access import (
@@ -218,7 +219,7 @@ class EmbeddedRedis:
         self.pid_file.unlink(missing_ok=True)
         return True
 
-    def status(self) -> dict:
+    def status(self) -> dict[str, Any]:
         pid = self.pid()
         return {
             "running": pid is not None and _ping(self.url),
@@ -309,9 +310,9 @@ def _unreachable_hint(url: str, config_dir: Path | None) -> str:
 def connect(
     url: str,
     check: bool = True,
-    config_dir: str | os.PathLike | None = None,
+    config_dir: str | os.PathLike[str] | None = None,
     key_prefix: str | None = None,
-    **kwargs,
+    **kwargs: Any,
 ) -> BeamshellRedis:
     """A redis-py client for `url`; raise a one-line error naming the URL if it cannot be used.
 
@@ -342,7 +343,8 @@ def connect(
     # seconds-long hang; one quick retry covers a dropped connection and fails fast after.
     kwargs.setdefault("retry", Retry(ExponentialBackoff(cap=0.05, base=0.01), 1))
     kwargs.setdefault("socket_connect_timeout", 2)
-    client = BeamshellRedis.from_url(url, **kwargs).describe(
+    # from_url() builds an instance of the class it is called on; redis-py types it as Redis.
+    client = cast(BeamshellRedis, BeamshellRedis.from_url(url, **kwargs)).describe(
         key_prefix=key_prefix,
         display_url=mask_secrets(url),
         credentials=credentials,
@@ -365,7 +367,8 @@ def connect(
 def _free_loopback_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 class PrivateRedis:
@@ -380,7 +383,7 @@ class PrivateRedis:
 
     def __init__(
         self,
-        directory: str | os.PathLike,
+        directory: str | os.PathLike[str],
         appendonly: bool = False,
         *,
         tcp: bool = False,
@@ -395,7 +398,7 @@ class PrivateRedis:
         self.tcp_port: int | None = None
         self.requirepass = requirepass
         self.users = tuple(users)
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[bytes] | None = None
         self._started_once = False
 
     @property
@@ -478,5 +481,5 @@ class PrivateRedis:
         self.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -7,6 +7,7 @@ create objects: nothing else in a YAML file can make beamshell import code.
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from beamshell.errors import ConfigError
 
@@ -33,7 +34,7 @@ def resolve_class(
     filename: str | None = None,
     line: int | None = None,
     name: str | None = None,
-) -> type:
+) -> type[Any]:
     """The class for a `class:` value: a registered short name or an allowed dotted path."""
     if spec in BUILTIN_CLASSES:
         module_name, _, attr = BUILTIN_CLASSES[spec].partition(":")
@@ -54,6 +55,7 @@ def resolve_class(
         raise ConfigError(f"unknown class '{spec}' (known: {known})", filename, line, name)
     try:
         module = importlib.import_module(module_name)
-        return getattr(module, attr)
+        cls: type[Any] = getattr(module, attr)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"cannot import class '{spec}': {exc}", filename, line, name) from None
+    return cls

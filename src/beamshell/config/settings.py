@@ -21,18 +21,21 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from beamshell.config.redis_access import key_prefix_of
 
 if TYPE_CHECKING:
+    from redis import Redis
+    from redis.typing import EncodableT, FieldT
+
     from beamshell.config.settings_feed import InvalidationFeed
 
 _PREFIX = "settings:"
 _MISSING = object()
 
 
-def settings_key(redis, name: str) -> str:
+def settings_key(redis: Redis, name: str) -> str:
     """The Redis key of setting `name` on this client's configuration."""
     return key_prefix_of(redis) + _PREFIX + name
 
@@ -126,7 +129,7 @@ class SimpleSetting:
     """One persisted value with a default used while nothing was written."""
 
     def __init__(
-        self, redis, name: str, default: Any = None, *, cache: SettingsCache | None = None
+        self, redis: Redis, name: str, default: Any = None, *, cache: SettingsCache | None = None
     ):
         self._redis = redis
         self.key = settings_key(redis, name)
@@ -163,12 +166,12 @@ class SimpleSetting:
         return f"<SimpleSetting {self.key}={self.get()!r}>"
 
 
-class HashSetting(MutableMapping):
+class HashSetting(MutableMapping[str, Any]):
     """A persisted mapping of typed values; missing fields fall back to `defaults`."""
 
     def __init__(
         self,
-        redis,
+        redis: Redis,
         name: str,
         defaults: Mapping[str, Any] | None = None,
         *,
@@ -187,7 +190,8 @@ class HashSetting(MutableMapping):
 
     def _stored(self) -> dict[str, Any]:
         """Every stored field (no defaults); the cache's own dict: do not modify it."""
-        return self._cache.read(self.key, self._fetch)
+        stored: dict[str, Any] = self._cache.read(self.key, self._fetch)
+        return stored
 
     def __getitem__(self, field: str) -> Any:
         stored = self._stored()
@@ -234,7 +238,8 @@ class HashSetting(MutableMapping):
             return
         encoded = {k: _encode(v) for k, v in values.items()}
         stamp = self._cache.stamp(self.key)
-        self._redis.hset(self.key, mapping=encoded)
+        # hset()'s `mapping` has an invariant key type: a dict[str, str] is refused as is.
+        self._redis.hset(self.key, mapping=cast("Mapping[FieldT, EncodableT]", encoded))
         written = {k: _decode(v) for k, v in encoded.items()}  # a copy, as a reader would get
         self._cache.wrote(self.key, stamp, lambda old: {**old, **written})
 
@@ -255,7 +260,7 @@ class SettingsStore:
     setting `name` changes, whoever changed it (this process included).
     """
 
-    def __init__(self, redis, *, follow_changes: bool = False):
+    def __init__(self, redis: Redis, *, follow_changes: bool = False):
         self.redis = redis
         self._cache = SettingsCache()
         self._feed: InvalidationFeed | None = None

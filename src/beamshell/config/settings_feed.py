@@ -13,6 +13,7 @@ The feed uses its own connection in RESP2 with REDIRECT to itself, subscribed to
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import gevent
 import redis
@@ -31,7 +32,7 @@ class FeedUnavailable(Exception):
         self.permanent = permanent
 
 
-def _invalidated_keys(message) -> list[str] | None | bool:
+def _invalidated_keys(message: object) -> list[str] | None | Literal[False]:
     """The keys an invalidation message names (None: every key); False for other messages."""
     if not isinstance(message, list) or len(message) != 3 or message[0] != b"message":
         return False

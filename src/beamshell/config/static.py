@@ -14,11 +14,16 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from beamshell.config.registry import resolve_class
 from beamshell.config.yaml_loader import LineDict, load_yaml_file
 from beamshell.errors import BeamshellError, ConfigError
+
+if TYPE_CHECKING:
+    from beamshell.config.redis_access import BeamshellRedis
+    from beamshell.config.settings import SettingsStore
+    from beamshell.errors import RedisAccessDenied, RedisUnreachable
 
 CONFIG_ENV = "BEAMSHELL_CONFIG"
 DEMO_CONFIG_DIR = Path(__file__).resolve().parent.parent / "demo_config"
@@ -38,7 +43,7 @@ ROOT_SETTINGS_KEYS = frozenset(
 COMMON_KEYS = frozenset({"name", "class", "plugin"})
 
 
-def resolve_config_dir(config_dir: str | os.PathLike | None = None) -> Path:
+def resolve_config_dir(config_dir: str | os.PathLike[str] | None = None) -> Path:
     """`config_dir` if given, else $BEAMSHELL_CONFIG, else the demo configuration shipped inside."""
     chosen = config_dir or os.environ.get(CONFIG_ENV) or DEMO_CONFIG_DIR
     path = Path(chosen).expanduser().resolve()
@@ -58,7 +63,7 @@ class ConfigNode:
         self,
         config: Config,
         data: LineDict,
-        defaults: dict | None = None,
+        defaults: dict[str, Any] | None = None,
     ):
         self._config = config
         self._data = data
@@ -122,7 +127,8 @@ class ConfigNode:
             raise self.error(f"'{key}' must be a list", key)
         nodes = []
         for item in items:
-            if not isinstance(item, dict):
+            # Every mapping read from YAML is a LineDict (see yaml_loader).
+            if not isinstance(item, LineDict):
                 raise self.error(f"every item of '{key}' must be a mapping", key)
             nodes.append(ConfigNode(self._config, item, {}))
         return nodes
@@ -148,7 +154,7 @@ class _Entry:
 
     __slots__ = ("data", "defaults", "builder")
 
-    def __init__(self, data: LineDict, defaults: dict, builder: LineDict | None):
+    def __init__(self, data: LineDict, defaults: dict[str, Any], builder: LineDict | None):
         self.data = data
         self.defaults = defaults
         self.builder = builder  # mapping with `class:` that builds it (itself or an ancestor)
@@ -157,11 +163,13 @@ class _Entry:
 class Config:
     """A loaded configuration directory. `get(name)` builds an object once, then returns it."""
 
-    def __init__(self, config_dir: str | os.PathLike | None = None, redis_url: str | None = None):
+    def __init__(
+        self, config_dir: str | os.PathLike[str] | None = None, redis_url: str | None = None
+    ):
         self.root_dir = resolve_config_dir(config_dir)
         self._redis_url = redis_url
-        self._redis = None
-        self._settings = None
+        self._redis: BeamshellRedis | None = None
+        self._settings: SettingsStore | None = None
         self._load()
 
     # -- loading ---------------------------------------------------------------------
@@ -172,10 +180,10 @@ class Config:
         self._objects: dict[str, Any] = {}
         self._builders: dict[int, Any] = {}  # id(builder mapping) -> built object
         self._building: set[str] = set()
-        self.root: dict = {}
+        self.root: dict[str, Any] = {}
         self._walk_dir(self.root_dir, {}, is_root=True)
 
-    def _walk_dir(self, directory: Path, inherited: dict, is_root: bool = False) -> None:
+    def _walk_dir(self, directory: Path, inherited: dict[str, Any], is_root: bool = False) -> None:
         defaults = dict(inherited)
         init = directory / "__init__.yml"
         if init.is_file():
@@ -197,7 +205,7 @@ class Config:
             elif path.suffix == ".yml" and path.name != "__init__.yml":
                 self._load_file(path, defaults)
 
-    def _load_file(self, path: Path, defaults: dict) -> None:
+    def _load_file(self, path: Path, defaults: dict[str, Any]) -> None:
         try:
             data = load_yaml_file(str(path))
         except ConfigError as exc:
@@ -207,14 +215,16 @@ class Config:
             return
         items = data if isinstance(data, list) else [data]
         for item in items:
-            if not isinstance(item, dict):
+            if not isinstance(item, LineDict):  # as every mapping read from YAML
                 self.file_errors.append(
                     ConfigError("each entry must be a mapping", str(path), None)
                 )
                 continue
             self._collect(item, defaults, builder=None)
 
-    def _collect(self, mapping: LineDict, defaults: dict, builder: LineDict | None) -> None:
+    def _collect(
+        self, mapping: LineDict, defaults: dict[str, Any], builder: LineDict | None
+    ) -> None:
         if builder is None and ("class" in mapping or "plugin" in mapping):
             builder = mapping
             mapping.inherited = defaults  # e.g. `controller: {class: ...}` under a wrapper key
@@ -233,12 +243,10 @@ class Config:
         here = f"{entry.data.filename}:{entry.data.line}"
         if name in self._entries or name in self._errors:
             first = self._entries.pop(name, None)
-            previous = self._errors.get(name)
-            where = (
-                f"{first.data.filename}:{first.data.line}"
-                if first
-                else previous.reason.rsplit(" and ", 1)[-1]
-            )
+            if first is not None:
+                where = f"{first.data.filename}:{first.data.line}"
+            else:  # a third definition: the error of the second names the last place
+                where = self._errors[name].reason.rsplit(" and ", 1)[-1]
             self._errors[name] = ConfigError(
                 f"duplicate name, defined in {where} and {here}",
                 entry.data.filename,
@@ -342,7 +350,7 @@ class Config:
         # A named item inside a controller: the controller hands it out.
         return built.get_object(name)
 
-    def _class_of(self, node: ConfigNode) -> type:
+    def _class_of(self, node: ConfigNode) -> type[Any]:
         spec = node.raw("class") or node.raw("plugin")
         key = "class" if node.raw("class") else "plugin"
         return resolve_class(
@@ -368,7 +376,7 @@ class Config:
         return self._redis_url
 
     @property
-    def redis(self):
+    def redis(self) -> BeamshellRedis:
         """The Redis client for settings and data (connects on first use)."""
         if self._redis is None:
             from beamshell.config.redis_server import connect
@@ -377,7 +385,9 @@ class Config:
             self._redis = connect(self.redis_url, config_dir=self.root_dir)
         return self._redis
 
-    def redis_failure(self, exc: BaseException, in_session: bool = False):
+    def redis_failure(
+        self, exc: BaseException, in_session: bool = False
+    ) -> RedisAccessDenied | RedisUnreachable | None:
         """The one-line error for a redis-py failure of this configuration's Redis, or None.
 
         It names the URL (password masked) and says what to do: start the server, check the
@@ -395,7 +405,7 @@ class Config:
         return redis_failure(exc, self._redis_url or "Redis")
 
     @property
-    def settings(self):
+    def settings(self) -> SettingsStore:
         """Factory of persisted settings for devices, scan numbering and saving; it follows
         changes made by other processes (see config.settings)."""
         if self._settings is None:
@@ -426,7 +436,7 @@ class ConfigRegistry:
     def __init__(self) -> None:
         self._configs: dict[Path, Config] = {}
 
-    def get(self, config_dir: str | os.PathLike | None, redis_url: str | None) -> Config:
+    def get(self, config_dir: str | os.PathLike[str] | None, redis_url: str | None) -> Config:
         path = resolve_config_dir(config_dir)
         config = self._configs.get(path)
         if config is None or (redis_url and config._redis_url not in (None, redis_url)):
@@ -447,7 +457,9 @@ class ConfigRegistry:
 _REGISTRY = ConfigRegistry()
 
 
-def get_config(config_dir: str | os.PathLike | None = None, redis_url: str | None = None) -> Config:
+def get_config(
+    config_dir: str | os.PathLike[str] | None = None, redis_url: str | None = None
+) -> Config:
     """The configuration of `config_dir` (default: see resolve_config_dir), loaded once."""
     return _REGISTRY.get(config_dir, redis_url)
 

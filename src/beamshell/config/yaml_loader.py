@@ -15,6 +15,9 @@ class LineDict(dict[Any, Any]):
     filename: str = ""
     line: int = 0
     key_lines: dict[str, int]
+    # Defaults from the `__init__.yml` files above, set only on a mapping that builds
+    # objects (one with `class:`); the others do not have it.
+    inherited: dict[str, Any]
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, self.line)
