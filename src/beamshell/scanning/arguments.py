@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from beamshell.scanning.context import ScanEnvironment
+
+if TYPE_CHECKING:
+    from beamshell.hardware.axis import Axis
+    from beamshell.hardware.counters import Counter
+    from beamshell.hardware.protocols import ScanAxis
 
 
 def _is_number(value: Any) -> bool:
@@ -55,7 +60,7 @@ def positions(scan: str, name: str, values: Any) -> np.ndarray:
     return array
 
 
-def axis(scan: str, name: str, value: Any):
+def axis(scan: str, name: str, value: Any) -> Axis:
     from beamshell.hardware.axis import Axis
 
     if not isinstance(value, Axis):
@@ -64,14 +69,14 @@ def axis(scan: str, name: str, value: Any):
     return value
 
 
-def distinct_axes(scan: str, axes: Sequence) -> None:
+def distinct_axes(scan: str, axes: Sequence[ScanAxis]) -> None:
     names = [a.name for a in axes]
     for index, axis_obj in enumerate(axes):
         if any(axis_obj is other for other in axes[:index]):
             raise ValueError(f"{scan}: axis {axis_obj.name} is given twice ({', '.join(names)})")
 
 
-def within_limits(scan: str, axis_obj, values: np.ndarray) -> None:
+def within_limits(scan: str, axis_obj: ScanAxis, values: np.ndarray) -> None:
     """Every position inside the axis's limits (checking the extremes is enough)."""
     for target in (float(values.min()), float(values.max())):
         try:
@@ -80,7 +85,7 @@ def within_limits(scan: str, axis_obj, values: np.ndarray) -> None:
             raise ValueError(f"{scan}: {exc}") from None
 
 
-def counters(scan: str, given: Iterable, env: ScanEnvironment) -> list:
+def counters(scan: str, given: Iterable[Any], env: ScanEnvironment) -> list[Counter]:
     """The counters to read: the arguments (measurement groups expand to their enabled
     counters), or the active measurement group's enabled counters when none is given."""
     from beamshell.hardware.counters import Counter
@@ -92,7 +97,7 @@ def counters(scan: str, given: Iterable, env: ScanEnvironment) -> list:
         if group is None:
             raise ValueError(f"{scan}: no counter given and no active measurement group")
         given = [group]
-    found: list = []
+    found: list[Counter] = []
     for position_index, item in enumerate(given, start=1):
         if isinstance(item, MeasurementGroup):
             members = item.enabled

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import cast
 
 import gevent
 
@@ -69,7 +70,8 @@ class AcquisitionDevice:
         device = self
         while device.parent is not None:
             device = device.parent
-        return device  # type: ignore[return-value]
+        # Only a master is ever at the top: slaves are added under one.
+        return cast("AcquisitionMaster", device)
 
     def prepare(self) -> None:
         pass
@@ -120,7 +122,7 @@ class AcquisitionMaster(AcquisitionDevice):
         self._child_masters: list[AcquisitionMaster] = []
         self._child_slaves: list[AcquisitionSlave] = []
 
-    def add_child(self, device: AcquisitionDevice) -> None:
+    def add_child(self, device: AcquisitionMaster | AcquisitionSlave) -> None:
         device.parent = self
         self.children.append(device)
         if isinstance(device, AcquisitionMaster):
@@ -162,14 +164,16 @@ class AcquisitionMaster(AcquisitionDevice):
 class AcquisitionChain:
     """Masters and slaves as a tree, and the chain presets attached to it."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.top_masters: list[AcquisitionMaster] = []
         self._presets: list[tuple[ChainPreset, AcquisitionMaster | None]] = []
         self._prepared_presets: list[ChainPreset] = []
         self._open_iterations: list[ChainIterationPreset] = []
 
     # -- building --------------------------------------------------------------------------
-    def add(self, master: AcquisitionMaster, device: AcquisitionDevice | None = None) -> None:
+    def add(
+        self, master: AcquisitionMaster, device: AcquisitionMaster | AcquisitionSlave | None = None
+    ) -> None:
         """Add `device` under `master` (a new top master if it has no parent yet)."""
         if not isinstance(master, AcquisitionMaster):
             raise TypeError(f"{master!r} is not an AcquisitionMaster")
@@ -267,7 +271,13 @@ class AcquisitionChain:
             trigger(index)
             point_done()
 
-    def _iterate_with_presets(self, master, indices, iterators, point_done) -> None:
+    def _iterate_with_presets(
+        self,
+        master: AcquisitionMaster,
+        indices: Iterable[int],
+        iterators: list[Iterator[ChainIterationPreset]],
+        point_done: Callable[[], None],
+    ) -> None:
         for index in indices:
             # The previous iteration's stop comes first: the last one's is in the stop phase.
             if self._open_iterations:
@@ -302,7 +312,7 @@ class AcquisitionChain:
                 errors.errors.append((f"iteration preset {type(preset).__name__}.stop", exc))
             self._open_iterations.pop()
         if errors:
-            raise errors.first()
+            raise errors.errors[0][1]
 
     def _stop_open_iterations(self, errors: StopErrors) -> None:
         while self._open_iterations:

@@ -30,7 +30,7 @@ class AcquisitionChannel:
         self,
         name: str,
         dtype: Any = float,
-        shape: tuple = (),
+        shape: tuple[int, ...] = (),
         unit: str | None = None,
         npoints: int | None = None,
     ):

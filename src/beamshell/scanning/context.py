@@ -6,14 +6,19 @@ import getpass
 import itertools
 import sys
 from collections import deque
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, TextIO
 
 from beamshell.errors import BeamshellError
 from beamshell.scanning.saving import ScanSaving
 from beamshell.text import printable
 
 if TYPE_CHECKING:
+    from redis import Redis
+
+    from beamshell.config.settings import SettingsStore
+    from beamshell.hardware.measurement_group import MeasurementGroup
+    from beamshell.hardware.protocols import ScanAxis
     from beamshell.scanning.scan import Scan
 
 DEFAULT_HISTORY_SIZE = 20
@@ -29,7 +34,7 @@ class ScansHistory:
     """The session's most recent scans, oldest first (`SCANS[-1]` is the last one started)."""
 
     def __init__(self, maxlen: int = DEFAULT_HISTORY_SIZE):
-        self._scans: deque = deque(maxlen=maxlen)
+        self._scans: deque[Scan] = deque(maxlen=maxlen)
 
     def append(self, scan: Scan) -> None:
         self._scans.append(scan)
@@ -96,17 +101,17 @@ class ScanEnvironment:
         session_name: str = "beamshell",
         *,
         user: str | None = None,
-        redis=None,
-        settings=None,
+        redis: Redis | None = None,
+        settings: SettingsStore | None = None,
         scan_saving: ScanSaving | None = None,
-        active_mg: Callable[[], Any] | None = None,
+        active_mg: Callable[[], MeasurementGroup | None] | None = None,
         plotselect: Callable[[], list[str]] | None = None,
         display: bool = True,
         output: TextIO | None = None,
         data_expiration: float = DEFAULT_DATA_EXPIRATION_S,
         history_size: int = DEFAULT_HISTORY_SIZE,
         lease_time: float = DEFAULT_LEASE_TIME_S,
-        axes: Callable[[], list] | None = None,
+        axes: Callable[[], Iterable[ScanAxis]] | None = None,
         writer_state: Callable[[], str] | None = None,
     ):
         if not session_name or ":" in session_name:
@@ -158,11 +163,11 @@ class ScanEnvironment:
                 "or stop it first"
             )
 
-    def active_mg(self):
+    def active_mg(self) -> MeasurementGroup | None:
         """The active measurement group, or None when the session has none."""
         return self._active_mg() if self._active_mg is not None else None
 
-    def axes(self) -> list:
+    def axes(self) -> list[ScanAxis]:
         """Every axis of the session: their positions are recorded at each scan's start and end."""
         return list(self._axes()) if self._axes is not None else []
 

@@ -147,7 +147,7 @@ class CounterReader(AcquisitionSlave):
         for write, value in zip(self._writers, values):  # noqa: B905  (lengths checked)
             write(value)
 
-    def _bad_value(self, values: Sequence, index: int, exc: Exception) -> ValueError:
+    def _bad_value(self, values: Sequence[Any], index: int, exc: Exception) -> ValueError:
         """The error naming the counter whose value could not be stored."""
         counter = self.counters[index]
         return ValueError(

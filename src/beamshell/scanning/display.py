@@ -6,7 +6,7 @@ import datetime
 import os
 import stat
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import gevent
 import gevent.event
@@ -88,7 +88,7 @@ def _estimate_line(scan: Scan) -> str:
     return f"{estimate}\n" if estimate is not None else ""
 
 
-def _blocking_stream(stream) -> int | None:
+def _blocking_stream(stream: TextIO) -> int | None:
     """The file descriptor of a terminal/pipe/socket stream (writes to those may block)."""
     try:
         fd = stream.fileno()
@@ -118,7 +118,7 @@ class ScanDisplay(ScanObserver):
         self._finished = False
         self._took: float | None = None
         self._printed = 0
-        self._greenlet: gevent.Greenlet | None = None
+        self._greenlet: gevent.Greenlet[[], None] | None = None
         self.error: BaseException | None = None
 
     # -- as an observer --------------------------------------------------------------------
@@ -190,7 +190,8 @@ class ScanDisplay(ScanObserver):
 
     def _rows(self, start: int, end: int) -> str:
         columns = self.columns[1:]
-        data = [col.channel.data[start:end] for col in columns]
+        # Every column but the first (#) shows a channel.
+        data = [cast("AcquisitionChannel", col.channel).data[start:end] for col in columns]
         index_width = self.columns[0].width
         lines = []
         for offset, index in enumerate(range(start, end)):

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from beamshell.scanning.masters import MotorStepMaster, SoftwareTimerMaster
 
 if TYPE_CHECKING:
+    from beamshell.hardware.protocols import ScanAxis
+    from beamshell.scanning.chain import AcquisitionMaster
     from beamshell.scanning.scan import Scan
 
 # What a point and a move cost beyond the motion profile and the count time (greenlet
@@ -64,7 +66,9 @@ class ScanEstimate:
         return str(self)
 
 
-def _master_estimate(master: Any) -> tuple[np.ndarray, np.ndarray, list] | None:
+def _master_estimate(
+    master: AcquisitionMaster,
+) -> tuple[np.ndarray, np.ndarray, list[tuple[ScanAxis, float]]] | None:
     """(motion per point, count per point, axes and last positions) of a known top master."""
     if isinstance(master, SoftwareTimerMaster):
         if master.npoints is None:
@@ -86,7 +90,7 @@ def _master_estimate(master: Any) -> tuple[np.ndarray, np.ndarray, list] | None:
     return None
 
 
-def _durations(axis: Any, distances: np.ndarray) -> np.ndarray:
+def _durations(axis: ScanAxis, distances: np.ndarray) -> np.ndarray:
     from beamshell.hardware.trajectory import move_durations
 
     return move_durations(distances, axis.velocity, axis.acceleration)
@@ -104,9 +108,8 @@ def estimate_scan(scan: Scan) -> ScanEstimate | None:
     motion, count, ends = parts
     point_ends = np.cumsum(motion + count)
     after = 0.0
-    returns = getattr(scan, "return_positions", None) or {}
     last = dict(ends)
-    for axis, origin in returns.items():
+    for axis, origin in scan.return_positions.items():
         start = last.get(axis, axis.position)
         after = max(after, float(_durations(axis, np.array([origin - start]))[0]))
     if after:

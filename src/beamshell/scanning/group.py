@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 
@@ -19,6 +19,9 @@ from beamshell.scanning.channel import AcquisitionChannel
 from beamshell.scanning.context import ScanEnvironment, default_environment
 from beamshell.scanning.scan import FINAL_STATES, Scan, ScanState
 from beamshell.text import printable
+
+if TYPE_CHECKING:
+    from beamshell.data.node import DataNode
 
 GROUPING_MASTER = "GroupingMaster"
 SCANS_CHANNEL = "scans"
@@ -38,7 +41,8 @@ class _GroupPublication:
     def __init__(self, env: ScanEnvironment, name: str, scan_info: dict[str, Any]):
         from beamshell.data.publish import DataPublisher  # lazy: only when a group is made
 
-        if not env.publishing:
+        redis = env.redis
+        if redis is None:  # not publishing
             raise GroupError(
                 f"{name}: groups of scans live in Redis, and this session does "
                 "not publish scan data"
@@ -63,11 +67,11 @@ class _GroupPublication:
             start_timestamp=self.start_time,
         )
         self.scan_info = scan_info
-        self._publisher = DataPublisher(env.redis, expiration=env.data_expiration)
+        self._publisher = DataPublisher(redis, expiration=env.data_expiration)
         self._publisher.create_node(self.db_name, "scan_group", scan_info, parent=env.session_name)
         from beamshell.data.lease import ScanLease
 
-        self._lease = ScanLease(env.redis, self.db_name, env.lease_time)
+        self._lease = ScanLease(redis, self.db_name, env.lease_time)
         self._lease.acquire()
         self.master = self._publisher.create_node(
             f"{self.db_name}:{GROUPING_MASTER}", "master", {}, parent=self.db_name
@@ -115,7 +119,7 @@ class _GroupPublication:
             self._publisher.close()
 
     @property
-    def node(self):
+    def node(self) -> DataNode:
         from beamshell.data.node import get_node
 
         return get_node(self.db_name, connection=self.env.redis)
@@ -140,7 +144,7 @@ class Group:
         self,
         *scans: Any,
         title: str | None = None,
-        scan_info: dict | None = None,
+        scan_info: dict[str, Any] | None = None,
         env: ScanEnvironment | None = None,
     ):
         self.env = env if env is not None else default_environment()
@@ -169,7 +173,7 @@ class Group:
         return self._publication.scan_number
 
     @property
-    def node(self):
+    def node(self) -> DataNode:
         return self._publication.node
 
     @property
@@ -195,7 +199,7 @@ class Group:
             )
         if isinstance(item, int):
             return self._db_name_of_number(item, index)
-        node = item
+        node: DataNode = item
         if isinstance(item, str):
             from beamshell.data.errors import NodeNotFound
             from beamshell.data.node import get_node
@@ -218,6 +222,7 @@ class Group:
         from beamshell.data.node import get_session_node
 
         session = get_session_node(self.env.session_name, connection=self.env.redis)
+        node: DataNode  # walk() yields nodes (no events asked for)
         for node in session.walk(include_filter="scan", wait=False):
             if node.info.get("scan_nb") == number:
                 return node.db_name
@@ -236,8 +241,9 @@ class Group:
 class SequenceContext:
     """What `with seq.sequence_context() as scan_seq:` gives: `add` and `add_and_run`."""
 
-    def __init__(self, sequence: Sequence):
+    def __init__(self, sequence: Sequence, publication: _GroupPublication):
         self._sequence = sequence
+        self._publication = publication
         self.scans: list[Scan] = []
 
     def add(self, scan: Scan) -> None:
@@ -252,7 +258,7 @@ class SequenceContext:
         # A scan that has not run gets its number and node now, so that a listener sees it
         # in the sequence before its first point.
         db_name = scan.prepare_node()
-        self._sequence._publication.reference(db_name)
+        self._publication.reference(db_name)
         self.scans.append(scan)
         scan.sequence = self._sequence  # its scans may run side by side
 
@@ -278,7 +284,7 @@ class Sequence:
     def __init__(
         self,
         title: str | None = None,
-        scan_info: dict | None = None,
+        scan_info: dict[str, Any] | None = None,
         env: ScanEnvironment | None = None,
     ):
         self.env = env if env is not None else default_environment()
@@ -298,7 +304,7 @@ class Sequence:
         return self._publication.scan_number if self._publication else None
 
     @property
-    def node(self):
+    def node(self) -> DataNode:
         if self._publication is None:
             raise GroupError(
                 "Sequence.node: the sequence has not started (enter seq.sequence_context() first)"
@@ -330,7 +336,7 @@ class Sequence:
             raise GroupError("Sequence: a sequence runs once; create a new Sequence")
         self._publication = _GroupPublication(self.env, self.NAME, self._scan_info)
         self.state = ScanState.RUNNING
-        self._context = SequenceContext(self)
+        self._context = SequenceContext(self, self._publication)
         out = self.env.stream
         try:
             for channel in self.custom_channels.values():

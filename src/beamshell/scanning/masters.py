@@ -64,9 +64,13 @@ class MotorStepMaster(AcquisitionMaster):
     """
 
     moves = True
+    npoints: int  # known from the positions
 
     def __init__(
-        self, axes: Sequence[ScanAxis], positions: Sequence[Sequence[float]], name: str = "axis"
+        self,
+        axes: Sequence[ScanAxis],
+        positions: Sequence[Sequence[float] | np.ndarray],
+        name: str = "axis",
     ):
         super().__init__(name)
         if len(axes) != len(positions):

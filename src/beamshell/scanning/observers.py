@@ -48,7 +48,7 @@ class ScanObserver:
         pass
 
 
-class DataBatch(Mapping):
+class DataBatch(Mapping[str, np.ndarray]):
     """New points per channel: `batch["diode"]` (or `batch[diode]`) is a numpy array.
 
     The arrays are views of the scan's buffers, valid for the length of the callback: copy
@@ -121,7 +121,7 @@ class ScanObservers:
         self._delivered: list[int] = []
         self._ready = gevent.event.Event()
         self._delivering = gevent.lock.Semaphore()
-        self._deliverer: gevent.Greenlet | None = None
+        self._deliverer: gevent.Greenlet[[], None] | None = None
         self._data_stopped = False
         self.points_ready = self._ready.set
         self.points_pending = self._ready.is_set

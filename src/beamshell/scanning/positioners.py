@@ -11,7 +11,9 @@ from beamshell.hardware.protocols import ScanAxis
 log = logging.getLogger(__name__)
 
 
-def read_positions(axes: Iterable[ScanAxis]) -> tuple[dict, dict, dict]:
+def read_positions(
+    axes: Iterable[ScanAxis],
+) -> tuple[dict[str, float | None], dict[str, float | None], dict[str, str | None]]:
     """(user positions, dial positions, units) by axis name; an axis that fails reads None.
 
     Reading never moves anything; a failing axis must not stop the scan it describes.

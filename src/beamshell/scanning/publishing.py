@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from beamshell.errors import BeamshellError
 from beamshell.scanning.chain import AcquisitionMaster
 from beamshell.scanning.observers import DataBatch, ScanObserver
 
 if TYPE_CHECKING:
+    from redis import Redis
+
+    from beamshell.data.lease import ScanLease
+    from beamshell.data.publish import ChannelPublisher
     from beamshell.scanning.channel import AcquisitionChannel
     from beamshell.scanning.scan import Scan, ScanState
 
@@ -32,16 +36,19 @@ class ScanPublisher(ScanObserver):
 
         self.scan = scan
         env = scan.env
+        # Made by Scan.prepare_node, once the scan has its node name, when the session publishes.
+        self._redis = cast("Redis", env.redis)
+        self._node_name = cast(str, scan.node_name)
         # No delay: the scan's batches already gather the points of a few milliseconds.
         self._publisher = DataPublisher(
-            env.redis,
+            self._redis,
             expiration=env.data_expiration,
             flush_delay=0,
             on_failure=self._failed_in_background,
         )
-        self._remotes: dict[AcquisitionChannel, Any] = {}
+        self._remotes: dict[AcquisitionChannel, ChannelPublisher] = {}
         self.error: ScanPublishError | None = None
-        self._lease = None
+        self._lease: ScanLease | None = None
 
     def _failure(self, exc: BaseException, what: str) -> ScanPublishError:
         if self.error is None:
@@ -62,7 +69,7 @@ class ScanPublisher(ScanObserver):
     def _create_tree(self, info: dict[str, Any]) -> None:
         scan = self.scan
         publisher = self._publisher
-        scan_node = scan.node_name
+        scan_node = self._node_name
         publisher.create_node(scan_node, "scan", info, parent=scan.env.session_name)
         channels_of: dict[int, list[AcquisitionChannel]] = {}
         for channel in scan.channels:
@@ -71,7 +78,7 @@ class ScanPublisher(ScanObserver):
         # depth first meets the scanned axis before the counters of the timer below it, so a
         # live plot never takes a time for the x axis while the axis is still on its way.
         master_nodes: dict[int, str] = {}
-        remotes: dict[AcquisitionChannel, Any] = {}
+        remotes: dict[AcquisitionChannel, ChannelPublisher] = {}
         for device in scan.acq_chain.devices:
             if not isinstance(device, AcquisitionMaster):
                 continue
@@ -88,7 +95,7 @@ class ScanPublisher(ScanObserver):
                 )
         self._remotes = {channel: remotes[channel] for channel in scan.channels}
 
-    def _new_lease(self) -> Any:
+    def _new_lease(self) -> ScanLease:
         """Followers end the scan KILLED if this process dies without ending it (data.lease)."""
         from beamshell.data.lease import ScanLease
 
@@ -101,7 +108,7 @@ class ScanPublisher(ScanObserver):
             )
             self._failed_in_background(reason)
 
-        return ScanLease(self.scan.env.redis, self.scan.node_name, lease_time, lost)
+        return ScanLease(self._redis, self._node_name, lease_time, lost)
 
     def update_info(self, info: dict[str, Any]) -> None:
         if self.error is not None:
@@ -109,7 +116,7 @@ class ScanPublisher(ScanObserver):
         if self._lease is not None and self._lease.lost:
             return  # a reader ended the scan KILLED: its node is not ours to change any more
         try:
-            self._publisher.update_info(self.scan.node_name, info)
+            self._publisher.update_info(self._node_name, info)
         except Exception as exc:
             raise self._failure(exc, "updating its info in Redis") from exc
 
@@ -122,7 +129,7 @@ class ScanPublisher(ScanObserver):
         elif self.error is None and not (self._lease is not None and self._lease.lost):
             # Not waited for: written with the next points, in order (see queue_info).
             try:
-                self._publisher.queue_info(self.scan.node_name, {"state": state.name})
+                self._publisher.queue_info(self._node_name, {"state": state.name})
             except Exception as exc:
                 raise self._failure(exc, "updating its info in Redis") from exc
 
@@ -142,10 +149,10 @@ class ScanPublisher(ScanObserver):
         """The DataPublisher's writer failed, or the lease was lost: the scan stops now."""
         if self.error is None:
             if isinstance(reason, str):
-                self.error = ScanPublishError(f"scan {self.scan.node_name}: {reason}")
+                error = self.error = ScanPublishError(f"scan {self.scan.node_name}: {reason}")
             else:
-                self._failure(reason, "publishing its data")
-            self.scan._fail_from_background(self.error)
+                error = self._failure(reason, "publishing its data")
+            self.scan._fail_from_background(error)
 
     def _finish(self, info: dict[str, Any]) -> None:
         """Every remaining point, the final info, then END_SCAN; always releases the publisher."""
@@ -158,7 +165,7 @@ class ScanPublisher(ScanObserver):
                 # The data, then these, then the lease dropped in the same transaction: a
                 # reader never sees the scan unleased and not ended.
                 release = self._lease.release if self._lease is not None else None
-                self._publisher.end_scan(self.scan.node_name, info, then=release)
+                self._publisher.end_scan(self._node_name, info, then=release)
                 self._publisher.close()
             except Exception as exc:
                 raise self._failure(exc, "publishing its end") from exc

@@ -11,9 +11,12 @@ import getpass
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from beamshell.config.settings import SettingsStore
 
 DATA_HOME_ENV = "XDG_DATA_HOME"
 WRITERS = ("hdf5", "null")
@@ -88,10 +91,24 @@ class ScanSaving:
     `writer_status` (given by the session) says whether a writer runs, for the display.
     """
 
+    # Set once, past __setattr__ (which only takes settings).
+    session: str
+    _store: MutableMapping[str, Any]  # a dict, or the session's HashSetting
+    _user: str | None
+    _writer_status: Callable[[], str] | None
+    # Declared for the type checker only: the settings are read from the store (__getattr__).
+    base_path: str
+    template: str
+    data_filename: str
+    proposal: str
+    sample: str
+    dataset: str
+    writer: str
+
     def __init__(
         self,
         session_name: str,
-        settings=None,
+        settings: SettingsStore | None = None,
         defaults: Mapping[str, Any] | None = None,
         user: str | None = None,
         writer_status: Callable[[], str] | None = None,
@@ -100,7 +117,7 @@ class ScanSaving:
         for key, value in (defaults or {}).items():
             merged[key] = self.check_setting(key, value)
         if settings is None:
-            store: Any = dict(merged)
+            store: MutableMapping[str, Any] = dict(merged)
         else:
             store = settings.mapping(f"scan_saving:{session_name}", merged)
         object.__setattr__(self, "session", session_name)
@@ -176,12 +193,14 @@ class ScanSaving:
     @property
     def root_path(self) -> str:
         """The directory of the current dataset."""
-        return self.get()["root_path"]
+        root: str = self.get()["root_path"]
+        return root
 
     @property
     def filename(self) -> str:
         """The HDF5 file the next scan goes to."""
-        return self.get()["filename"]
+        filename: str = self.get()["filename"]
+        return filename
 
     @property
     def saving(self) -> bool:
@@ -215,7 +234,7 @@ class ScanSaving:
     def _dataset_exists(self, values: dict[str, Any], dataset: str) -> bool:
         trial = dict(values, dataset=dataset)
         fields = self._fields(trial)
-        root = Path(trial["base_path"]) / trial["template"].format(**fields)
+        root: Path = Path(trial["base_path"]) / trial["template"].format(**fields)
         return root.exists() or (root / f"{trial['data_filename'].format(**fields)}.h5").exists()
 
     def _free_dataset(self, name: str | None, skip_current: bool = False) -> str:

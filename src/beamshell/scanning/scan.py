@@ -6,20 +6,28 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import gevent
 import gevent.event
 import numpy as np
 
 from beamshell.scanning import positioners, scan_peaks
-from beamshell.scanning.chain import AcquisitionChain
+from beamshell.scanning.chain import AcquisitionChain, AcquisitionMaster
 from beamshell.scanning.channel import AcquisitionChannel
 from beamshell.scanning.context import ScanEnvironment, default_environment
 from beamshell.scanning.estimate import ScanEstimate, estimate_scan
 from beamshell.scanning.observers import ScanObserver, ScanObservers
 from beamshell.scanning.stopping import StopErrors, run_shielded
 from beamshell.text import has_unprintable
+
+if TYPE_CHECKING:
+    from greenlet import greenlet
+
+    from beamshell.data.node import DataNode
+    from beamshell.hardware.axis import Axis
+    from beamshell.scanning.group import Sequence
+    from beamshell.scanning.publishing import ScanPublisher
 
 __all__ = ["Scan", "ScanData", "ScanObserver", "ScanPreset", "ScanState"]
 
@@ -70,7 +78,7 @@ class ScanPreset:
         pass
 
 
-class ScanData(Mapping):
+class ScanData(Mapping[str, np.ndarray]):
     """A scan's data: numpy arrays keyed by channel name; a counter or axis object works too."""
 
     def __init__(self, channels: list[AcquisitionChannel], title: str | None = None):
@@ -153,7 +161,7 @@ class Scan:
         self,
         chain: AcquisitionChain,
         name: str = "scan",
-        scan_info: dict | None = None,
+        scan_info: dict[str, Any] | None = None,
         save: bool = True,
         env: ScanEnvironment | None = None,
         display: bool | None = None,
@@ -186,16 +194,19 @@ class Scan:
         self._started = False
         self._scan_number: int | None = None
         self._node_name: str | None = None
-        self._reader_node = None
-        self._publisher = None
+        self._reader_node: DataNode | None = None
+        self._publisher: ScanPublisher | None = None
         self._data: ScanData | None = None
         self._acquiring = False  # run() is preparing, starting or iterating (not stopping)
         self._background_error: BaseException | None = None
         self._deferred_interrupts: list[BaseException] = []
         self._done = gevent.event.Event()
         self._estimate: ScanEstimate | None = None
-        self.sequence = None  # the Sequence this scan was added to, if any
-        self._runner: gevent.Greenlet | None = None  # the greenlet running run()
+        self.sequence: Sequence | None = None  # the Sequence this scan was added to, if any
+        # Where a relative scan's axes go back at its end (its time estimate counts that move).
+        self.return_positions: dict[Axis, float] = {}
+        # The greenlet running run(): the main greenlet too, which is no gevent.Greenlet.
+        self._runner: greenlet | None = None
 
     # -- description ----------------------------------------------------------------------
     @property
@@ -216,7 +227,7 @@ class Scan:
         if "npoints" in self.scan_info:
             return int(self.scan_info["npoints"] or 0)
         counts = [m.npoints for m in self.acq_chain.top_masters]
-        return 0 if None in counts else max(counts)
+        return 0 if None in counts else max(cast("list[int]", counts))
 
     @property
     def elapsed(self) -> float:
@@ -230,7 +241,7 @@ class Scan:
         return self._node_name
 
     @property
-    def node(self):
+    def node(self) -> DataNode | str | None:
         """The scan's node in Redis (a reader node) when publishing; else its db_name."""
         if self._node_name is None:
             return None
@@ -320,7 +331,7 @@ class Scan:
         return self._done.wait(timeout)
 
     @property
-    def runner(self) -> gevent.Greenlet | None:
+    def runner(self) -> greenlet | None:
         """The greenlet running (or that ran) `run()`; None before it started."""
         return self._runner
 
@@ -458,13 +469,13 @@ class Scan:
         the error itself in the stop phase."""
         if self._background_error is None:
             self._background_error = error
-            gevent.get_hub().loop.run_callback(self._raise_background_error)
+            gevent.get_hub().loop.run_callback(self._raise_background_error, error)
 
-    def _raise_background_error(self) -> None:
+    def _raise_background_error(self, error: BaseException) -> None:
         # Checked when delivered, not when scheduled: the acquisition may have ended since.
         runner = self._runner
         if self._acquiring and runner is not None and not runner.dead:
-            runner.throw(self._background_error)
+            runner.throw(error)
 
     def _begin(self) -> None:
         env = self.env
@@ -481,14 +492,14 @@ class Scan:
         if npoints:
             for channel in self.channels:
                 channel.reserve(npoints)
-        created_before = self._publisher is not None  # by a group, before the scan ran
+        publisher = self._publisher  # created by a group before the scan ran, else None
         self.prepare_node()
         if self.display:
             from beamshell.scanning.display import ScanDisplay
 
             self.add_observer(ScanDisplay(self))
-        if created_before:  # else the nodes were created with the start time in their info
-            self._publisher.update_info(started)
+        if publisher is not None:  # else the nodes were created with the start time in their info
+            publisher.update_info(started)
 
     def _public_info(self) -> dict[str, Any]:
         return {key: value for key, value in self.scan_info.items() if _is_plain(value)}
@@ -513,7 +524,9 @@ class Scan:
         else:
             self._iterate_concurrently(masters, point_done)
 
-    def _iterate_concurrently(self, masters, point_done) -> None:
+    def _iterate_concurrently(
+        self, masters: list[AcquisitionMaster], point_done: Callable[[], None]
+    ) -> None:
         runners = [gevent.spawn(_capture, self.acq_chain.iterate, m, point_done) for m in masters]
         try:
             gevent.joinall(runners)
@@ -596,7 +609,10 @@ class _StateCallback(ScanObserver):
     """`add_state_callback`'s observer."""
 
     def __init__(self, callback: Callable[[Scan, ScanState], None]):
-        self.on_state = callback  # type: ignore[assignment]
+        self._callback = callback
+
+    def on_state(self, scan: Scan, state: ScanState) -> None:
+        self._callback(scan, state)
 
 
 def _let_others_run() -> None:
@@ -606,11 +622,12 @@ def _let_others_run() -> None:
     such turns, so a reply from Redis would wait; idle() returns once the loop has polled
     and found nothing more to do.
     """
-    with gevent.Timeout(YIELD_MAX_S, False):
+    # The stub wants an exception; gevent documents False: the timeout ends the block silently.
+    with gevent.Timeout(YIELD_MAX_S, False):  # type: ignore[arg-type]
         gevent.idle()
 
 
-def _capture(function: Callable, *args: Any) -> BaseException | None:
+def _capture(function: Callable[..., object], *args: Any) -> BaseException | None:
     try:
         function(*args)
     except Exception as exc:  # noqa: BLE001  (raised again in the scan's greenlet)

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from beamshell import analysis
 from beamshell.analysis import PeakError
+
+if TYPE_CHECKING:
+    from beamshell.scanning.channel import AcquisitionChannel
 
 TOOLS = ("peak", "trough", "com", "cen", "fwhm")
 ELAPSED_TIME = "elapsed_time"
@@ -104,7 +107,7 @@ def _number(value: float) -> str:
 
 
 # -- what a scan holds ---------------------------------------------------------------------
-def counter_channels(scan: Any) -> list:
+def counter_channels(scan: Any) -> list[AcquisitionChannel]:
     """The scan's counter columns: scalar channels that are neither axes nor timers."""
     return [
         channel
@@ -165,9 +168,9 @@ def _counter_name(scan: Any, counter: Any, tool: str) -> str:
             return selected[0]
         if not names:
             raise PeakError(f"{tool}: {_label(scan)} has no counter")
-        first = (scan.scan_info.get("counters") or [None])[0]
+        first: str | None = (scan.scan_info.get("counters") or [None])[0]
         return first if first in names else names[0]
-    name = counter if isinstance(counter, str) else getattr(counter, "name", None)
+    name: str | None = counter if isinstance(counter, str) else getattr(counter, "name", None)
     if name not in names:
         raise PeakError(
             f"{tool}: {_label(scan)} has no counter {name or repr(counter)} "
@@ -204,7 +207,10 @@ def scan_curve(scan: Any, counter: Any = None, axis: Any = None, tool: str = "ce
     reference = _axis_name(axes, axis, scan, tool)
     x = axes[reference] if axes else elapsed[:count]
     shape = scan.scan_info.get("shape")
-    mesh = tuple(int(n) for n in shape) if shape and len(axes) == 2 else None
+    # (rows, columns): the two numbers a mesh scan records.
+    mesh = (
+        cast("tuple[int, int]", tuple(int(n) for n in shape)) if shape and len(axes) == 2 else None
+    )
     backnforth = bool(scan.scan_info.get("backnforth"))
     return ScanCurve(_label(scan), name, values, axes, reference, x, mesh, backnforth)
 
@@ -217,7 +223,7 @@ def find(scan: Any, tool: str, counter: Any = None, axis: Any = None) -> ScanPea
     curve = scan_curve(scan, counter, axis, tool)
     try:
         if curve.mesh is not None:
-            return _find_in_mesh(curve, tool)
+            return _find_in_mesh(curve, curve.mesh, tool)
         return _find_in_line(curve, tool)
     except PeakError as exc:
         raise PeakError(f"{tool} {curve.counter} in {curve.label}: {exc}") from None
@@ -233,12 +239,12 @@ def _find_in_line(curve: ScanCurve, tool: str) -> ScanPeak:
     return ScanPeak(tool, curve, curve.positions_along(half.position), {curve.reference: half.fwhm})
 
 
-def _find_in_mesh(curve: ScanCurve, tool: str) -> ScanPeak:
+def _find_in_mesh(curve: ScanCurve, mesh: tuple[int, int], tool: str) -> ScanPeak:
     (fast_name, fast), (slow_name, slow) = curve.axes.items()
     if tool in ("peak", "trough"):
         index = (analysis.peak_index if tool == "peak" else analysis.trough_index)(curve.values)
         return ScanPeak(tool, curve, curve.positions_at(index))
-    image = analysis.mesh_image(fast, slow, curve.values, curve.mesh, curve.backnforth)
+    image = analysis.mesh_image(fast, slow, curve.values, mesh, curve.backnforth)
     if tool == "com":
         at_fast, at_slow = analysis.mesh_com(image)
         return ScanPeak(tool, curve, {fast_name: at_fast, slow_name: at_slow})
@@ -284,5 +290,5 @@ def _finite(value: Any) -> float:
     return number
 
 
-def _describe(function: Callable) -> str:
+def _describe(function: Callable[..., Any]) -> str:
     return getattr(function, "__name__", None) or repr(function)

@@ -6,18 +6,22 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from beamshell.scanning import arguments as check
-from beamshell.scanning.chain import AcquisitionChain
+from beamshell.scanning.chain import AcquisitionChain, AcquisitionMaster
 from beamshell.scanning.context import ScanEnvironment
 from beamshell.scanning.counter_reading import CounterReader, counter_channel_names
 from beamshell.scanning.display import format_value
 from beamshell.scanning.masters import MotorStepMaster, SoftwareTimerMaster
 from beamshell.scanning.scan import Scan
 from beamshell.scanning.scan_options import ScanOptions, scan_command
+
+if TYPE_CHECKING:
+    from beamshell.hardware.axis import Axis
+    from beamshell.hardware.protocols import ScanAxis, ScanCounter
 
 __all__ = [
     "a2scan",
@@ -38,10 +42,15 @@ def _fmt(value: Any) -> str:
     return format_value(value) if not isinstance(value, str) else value
 
 
-def add_counter_readers(chain: AcquisitionChain, master, counters: Sequence, npoints) -> None:
+def add_counter_readers(
+    chain: AcquisitionChain,
+    master: AcquisitionMaster,
+    counters: Sequence[ScanCounter],
+    npoints: int | None,
+) -> None:
     """One reader per counter controller (or read group of controllers), in the order the
     counters were given."""
-    groups: dict[object, list] = {}
+    groups: dict[object, list[ScanCounter]] = {}
     for counter in counters:
         controller = counter.controller
         key = getattr(controller, "read_group", None) or id(controller)
@@ -54,7 +63,7 @@ def _make_scan(
     kind: str,
     chain: AcquisitionChain,
     title: str,
-    counters: Sequence,
+    counters: Sequence[ScanCounter],
     info: dict[str, Any],
     options: ScanOptions,
 ) -> Scan:
@@ -82,12 +91,20 @@ def _make_scan(
     return scan
 
 
-def _timer_scan(kind, title, count_time, counters, npoints, sleep_time, options) -> Scan:
+def _timer_scan(
+    kind: str,
+    title: str,
+    count_time: float,
+    counters: Sequence[ScanCounter],
+    npoints: int | None,
+    sleep_time: float | None,
+    options: ScanOptions,
+) -> Scan:
     chain = AcquisitionChain()
     timer = SoftwareTimerMaster(count_time, npoints=npoints, sleep_time=sleep_time)
     chain.add(timer)
     add_counter_readers(chain, timer, counters, npoints)
-    info = {"npoints": npoints or 0, "count_time": count_time, "axes": []}
+    info: dict[str, Any] = {"npoints": npoints or 0, "count_time": count_time, "axes": []}
     if sleep_time:
         info["sleep_time"] = sleep_time
     return _make_scan(kind, chain, title, counters, info, options)
@@ -98,17 +115,19 @@ def ct(count_time: float = 1.0, *counters: Any, options: ScanOptions) -> Scan:
     """Count once for `count_time` and print each counter's value; returns the scan."""
     env = options.environment()
     count_time = check.count_time("ct", count_time)
-    counters = check.counters("ct", counters, env)
+    to_read = check.counters("ct", counters, env)
     quiet = replace(options, run=False, display=False)  # ct prints its values, not a table
-    scan = _timer_scan("ct", f"ct {_fmt(count_time)}", count_time, counters, 1, None, quiet)
+    scan = _timer_scan("ct", f"ct {_fmt(count_time)}", count_time, to_read, 1, None, quiet)
     if options.run:
         scan.run()
         if env.display if options.display is None else options.display:
-            _print_counts(scan, counters, count_time, env)
+            _print_counts(scan, to_read, count_time, env)
     return scan
 
 
-def _count_rows(scan: Scan, counters: Sequence, count_time: float) -> list[tuple[str, str]]:
+def _count_rows(
+    scan: Scan, counters: Sequence[ScanCounter], count_time: float
+) -> list[tuple[str, str]]:
     """(label, value text) for every channel a scan of these counters would fill: the value
     and its rate, std/min/max of a STATS counter, the sum of a 1-D counter (a spectrum)."""
     data = scan.get_data()
@@ -134,7 +153,9 @@ def _count_rows(scan: Scan, counters: Sequence, count_time: float) -> list[tuple
     return rows
 
 
-def _print_counts(scan: Scan, counters: Sequence, count_time: float, env: ScanEnvironment) -> None:
+def _print_counts(
+    scan: Scan, counters: Sequence[ScanCounter], count_time: float, env: ScanEnvironment
+) -> None:
     rows = _count_rows(scan, counters, count_time)
     width = max((len(label) for label, _ in rows), default=0)
     lines = [time.ctime(scan.start_time), ""]
@@ -155,9 +176,9 @@ def loopscan(
     npoints = check.positive_int("loopscan", "npoints", npoints)
     count_time = check.count_time("loopscan", count_time)
     sleep_time = check.optional_time("loopscan", "sleep_time", sleep_time)
-    counters = check.counters("loopscan", counters, options.environment())
+    to_read = check.counters("loopscan", counters, options.environment())
     title = f"loopscan {npoints} {_fmt(count_time)}"
-    return _timer_scan("loopscan", title, count_time, counters, npoints, sleep_time, options)
+    return _timer_scan("loopscan", title, count_time, to_read, npoints, sleep_time, options)
 
 
 @scan_command()
@@ -172,14 +193,20 @@ def timescan(
     count_time = check.count_time("timescan", count_time)
     npoints = check.positive_int("timescan", "npoints", npoints, allow_zero=True)
     sleep_time = check.optional_time("timescan", "sleep_time", sleep_time)
-    counters = check.counters("timescan", counters, options.environment())
+    to_read = check.counters("timescan", counters, options.environment())
     title = f"timescan {_fmt(count_time)}"
-    return _timer_scan(
-        "timescan", title, count_time, counters, npoints or None, sleep_time, options
-    )
+    return _timer_scan("timescan", title, count_time, to_read, npoints or None, sleep_time, options)
 
 
-def _step_scan(kind, title, axes, positions, count_time, counters, options) -> Scan:
+def _step_scan(
+    kind: str,
+    title: str,
+    axes: Sequence[ScanAxis],
+    positions: Sequence[np.ndarray],
+    count_time: float,
+    counters: Sequence[ScanCounter],
+    options: ScanOptions,
+) -> Scan:
     """A motor step master moving `axes` through `positions`, a timer, then the counters."""
     for axis, values in zip(axes, positions, strict=True):
         check.within_limits(kind, axis, values)
@@ -194,7 +221,14 @@ def _step_scan(kind, title, axes, positions, count_time, counters, options) -> S
     return _make_scan(kind, chain, title, counters, info, options)
 
 
-def _linear(kind, args, start_name, stop_name, intervals, offset=0.0):
+def _linear(
+    kind: str,
+    args: Sequence[Any],
+    start_name: str,
+    stop_name: str,
+    intervals: int,
+    offset: float = 0.0,
+) -> np.ndarray:
     start = check.position(kind, start_name, args[0]) + offset
     stop = check.position(kind, stop_name, args[1]) + offset
     return np.linspace(start, stop, intervals + 1)
@@ -203,16 +237,18 @@ def _linear(kind, args, start_name, stop_name, intervals, offset=0.0):
 def _nscan(
     kind: str,
     relative: bool,
-    motor_args: tuple,
+    motor_args: tuple[tuple[Any, Any, Any], ...],
     intervals: int,
     count_time: float,
-    counters: Sequence,
+    counters: Sequence[Any],
     options: ScanOptions,
 ) -> Scan:
     """ascan/dscan/a2scan/d2scan: (axis, start, stop) triplets, then the common arguments."""
     intervals = check.positive_int(kind, "intervals", intervals)
     count_time = check.count_time(kind, count_time)
-    axes, positions, words = [], [], []
+    axes: list[Axis] = []
+    positions: list[np.ndarray] = []
+    words: list[str] = []
     for number, (axis, start, stop) in enumerate(motor_args, start=1):
         suffix = str(number) if len(motor_args) > 1 else ""
         axis = check.axis(kind, f"motor{suffix}", axis)
@@ -233,7 +269,7 @@ def _nscan(
     return scan
 
 
-def _return_to_start(scan: Scan, axes: list) -> None:
+def _return_to_start(scan: Scan, axes: list[Axis]) -> None:
     """A relative scan brings its axes back where they were, after success or abort."""
     origins = {axis: axis.position for axis in axes}
     scan.return_positions = origins  # the time estimate counts this move
@@ -248,7 +284,7 @@ def _return_to_start(scan: Scan, axes: list) -> None:
 
 @scan_command()
 def ascan(
-    axis,
+    axis: Any,
     start: float,
     stop: float,
     intervals: int,
@@ -263,7 +299,7 @@ def ascan(
 
 @scan_command()
 def dscan(
-    axis,
+    axis: Any,
     start: float,
     stop: float,
     intervals: int,
@@ -278,10 +314,10 @@ def dscan(
 
 @scan_command()
 def a2scan(
-    axis1,
+    axis1: Any,
     start1: float,
     stop1: float,
-    axis2,
+    axis2: Any,
     start2: float,
     stop2: float,
     intervals: int,
@@ -296,10 +332,10 @@ def a2scan(
 
 @scan_command()
 def d2scan(
-    axis1,
+    axis1: Any,
     start1: float,
     stop1: float,
-    axis2,
+    axis2: Any,
     start2: float,
     stop2: float,
     intervals: int,
@@ -315,10 +351,10 @@ def d2scan(
 def _mesh(
     kind: str,
     relative: bool,
-    fast: tuple,
-    slow: tuple,
+    fast: tuple[Any, Any, Any, Any],
+    slow: tuple[Any, Any, Any, Any],
     count_time: float,
-    counters: Sequence,
+    counters: Sequence[Any],
     backnforth: bool,
     options: ScanOptions,
 ) -> Scan:
@@ -353,11 +389,11 @@ def _mesh(
 
 @scan_command()
 def amesh(
-    axis1,
+    axis1: Any,
     start1: float,
     stop1: float,
     intervals1: int,
-    axis2,
+    axis2: Any,
     start2: float,
     stop2: float,
     intervals2: int,
@@ -374,11 +410,11 @@ def amesh(
 
 @scan_command()
 def dmesh(
-    axis1,
+    axis1: Any,
     start1: float,
     stop1: float,
     intervals1: int,
-    axis2,
+    axis2: Any,
     start2: float,
     stop2: float,
     intervals2: int,
@@ -394,13 +430,14 @@ def dmesh(
 
 @scan_command()
 def lookupscan(
-    motor_positions: Sequence, count_time: float, *counters: Any, options: ScanOptions
+    motor_positions: Sequence[Any], count_time: float, *counters: Any, options: ScanOptions
 ) -> Scan:
     """Axes moved together through given positions: [(axis, positions), (axis, positions)]."""
     kind = "lookupscan"
     if not isinstance(motor_positions, list | tuple) or not motor_positions:
         raise ValueError(f"{kind}: motor_positions must be a list of (axis, positions) pairs")
-    axes, positions = [], []
+    axes: list[Axis] = []
+    positions: list[np.ndarray] = []
     for number, pair in enumerate(motor_positions, start=1):
         if not isinstance(pair, list | tuple) or len(pair) != 2:
             raise ValueError(f"{kind}: motor_positions item {number} must be (axis, positions)")
@@ -410,20 +447,20 @@ def lookupscan(
     if len(lengths) != 1:
         raise ValueError(f"{kind}: every axis needs as many positions, got {sorted(lengths)}")
     count_time = check.count_time(kind, count_time)
-    counters = check.counters(kind, counters, options.environment())
+    to_read = check.counters(kind, counters, options.environment())
     title = f"{kind} {' '.join(a.name for a in axes)} {lengths.pop()} {_fmt(count_time)}"
-    return _step_scan(kind, title, axes, positions, count_time, counters, options)
+    return _step_scan(kind, title, axes, positions, count_time, to_read, options)
 
 
 @scan_command()
 def pointscan(
-    axis, positions: Sequence[float], count_time: float, *counters: Any, options: ScanOptions
+    axis: Any, positions: Sequence[float], count_time: float, *counters: Any, options: ScanOptions
 ) -> Scan:
     """One axis through a list of positions."""
     kind = "pointscan"
     axis = check.axis(kind, "motor", axis)
     values = check.positions(kind, "positions", positions)
     count_time = check.count_time(kind, count_time)
-    counters = check.counters(kind, counters, options.environment())
+    to_read = check.counters(kind, counters, options.environment())
     title = f"{kind} {axis.name} {len(values)} {_fmt(count_time)}"
-    return _step_scan(kind, title, [axis], [values], count_time, counters, options)
+    return _step_scan(kind, title, [axis], [values], count_time, to_read, options)

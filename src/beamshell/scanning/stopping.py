@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import gevent
+
+_T = TypeVar("_T")
 
 # Interrupts that arrive while stopping are deferred; after this many the operator insists,
 # and the stop call in progress is abandoned (a preset's stop may loop forever).
@@ -19,10 +21,10 @@ class StopAbandoned(Exception):
 class StopErrors:
     """Errors raised by stop calls, each labelled with what was being stopped."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.errors: list[tuple[str, BaseException]] = []
 
-    def call(self, what: str, function: Callable, *args: Any) -> None:
+    def call(self, what: str, function: Callable[..., object], *args: Any) -> None:
         """Call `function(*args)`; an exception is recorded and the stop sequence goes on."""
         try:
             function(*args)
@@ -36,7 +38,9 @@ class StopErrors:
         return bool(self.errors)
 
 
-def run_shielded(function: Callable, deferred: list[BaseException], *args: Any) -> Any:
+def run_shielded(
+    function: Callable[..., _T], deferred: list[BaseException], *args: Any
+) -> _T | None:
     """Run `function(*args)` in its own greenlet and wait for it, deferring interrupts.
 
     Interrupts (KeyboardInterrupt, GreenletExit...) thrown at the waiting greenlet are
