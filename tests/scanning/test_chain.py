@@ -6,6 +6,7 @@ import pytest
 from beamshell.scanning.chain import (
     AcquisitionChain,
     AcquisitionChannel,
+    AcquisitionDevice,
     AcquisitionMaster,
     ChainPreset,
 )
@@ -62,6 +63,8 @@ def test_chain_tree_channels_and_errors(devices):
         chain.add(timer, reader)
     with pytest.raises(TypeError, match="not an AcquisitionMaster"):
         chain.add(reader)
+    with pytest.raises(TypeError, match="neither an AcquisitionMaster nor an AcquisitionSlave"):
+        chain.add(timer, AcquisitionDevice("plain"))
     with pytest.raises(TypeError, match="not a ChainPreset"):
         chain.add_preset(object())
     with pytest.raises(ValueError, match="not a top master"):

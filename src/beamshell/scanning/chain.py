@@ -180,6 +180,12 @@ class AcquisitionChain:
         if master.parent is None and master not in self.top_masters:
             self.top_masters.append(master)
         if device is not None:
+            # A device that is neither would be accepted as a slave, then fail at the first
+            # point, after the presets had opened the shutter: refused here instead.
+            if not isinstance(device, AcquisitionMaster | AcquisitionSlave):
+                raise TypeError(
+                    f"{device!r} is neither an AcquisitionMaster nor an AcquisitionSlave"
+                )
             if device in self.devices:
                 raise ValueError(f"{device!r} is already in the acquisition chain")
             if device in self.top_masters:
