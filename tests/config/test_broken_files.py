@@ -19,6 +19,16 @@ BROKEN = {
         4,
         "duplicate key 'level'",
     ),
+    "list_key": (
+        "- name: tz\n  class: simulation_diode\n  ? [level]\n  : 3\n",
+        3,
+        "a key must be a single value (a name or a number), not a list or a mapping",
+    ),
+    "mapping_key": (
+        "- name: tz\n  class: simulation_diode\n  {level: 1}: 3\n",
+        3,
+        "a key must be a single value",
+    ),
     "python_tag": (
         "- name: tz\n  class: simulation_diode\n  level: !!python/object/apply:os.getcwd []\n",
         3,

@@ -36,6 +36,12 @@ class _LineLoader(yaml.SafeLoader):
         self.flatten_mapping(node)
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
+            if isinstance(key, list | dict):  # YAML allows them; no Python mapping does
+                raise ConfigError(
+                    "a key must be a single value (a name or a number), not a list or a mapping",
+                    self.filename,
+                    key_node.start_mark.line + 1,
+                )
             if key in mapping:
                 raise ConfigError(
                     f"duplicate key '{key}'", self.filename, key_node.start_mark.line + 1
