@@ -146,3 +146,20 @@ def test_demo_session_loads_without_errors(redis_url):
         ):
             assert name in session.env_dict, name
         assert "Welcome" in out.getvalue()
+
+
+def test_closing_aborts_a_scan_run_outside_a_gevent_greenlet_without_joining_it():
+    """A script's scan runs in a plain greenlet (the main one), which has no join(): once
+    aborted, its ended run() is all there is to wait for."""
+    import greenlet
+
+    from beamshell.sessions.session import _abort_background_scan
+
+    class AbortedScan:
+        name = "loopscan"
+        runner = greenlet.greenlet(lambda: None)  # neither a gevent.Greenlet nor this one
+
+        def abort(self, timeout: float) -> bool:
+            return True
+
+    _abort_background_scan(AbortedScan())  # was: AttributeError, logged as a failed abort

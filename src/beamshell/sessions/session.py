@@ -280,7 +280,9 @@ def _abort_background_scan(scan) -> None:
     try:
         if not scan.abort(timeout=SCAN_ABORT_TIMEOUT_S):
             log.error("closing: scan %s did not stop", scan.name)
-        elif runner is not None and runner is not gevent.getcurrent():
+        # A scan run in a plain greenlet (the main one of a script) cannot be joined: its
+        # ended run() is all there is to wait for.
+        elif isinstance(runner, gevent.Greenlet) and runner is not gevent.getcurrent():
             runner.join(SCAN_ABORT_TIMEOUT_S)  # the rest of its greenlet's code, after run()
     finally:
         for name in ("SYSTEM_ERROR", "NOT_ERROR"):
