@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from beamshell.analysis import PeakError
 from beamshell.scanning import scan_peaks
 from beamshell.sessions.table import format_position, format_table
+
+if TYPE_CHECKING:
+    from beamshell.scanning.context import ScansHistory
+    from beamshell.scanning.scan_peaks import ScanPeak
 
 
 class AlignmentCommands:
@@ -18,13 +22,13 @@ class AlignmentCommands:
     axes there with `umv` (its display, its limit checks, Ctrl-C stops the move).
     """
 
-    def __init__(self, scans, umv: Callable[..., None], out=None):
+    def __init__(self, scans: ScansHistory, umv: Callable[..., None], out: TextIO | None = None):
         self._scans = scans
         self._umv = umv
         self._out = out
 
     @property
-    def out(self):
+    def out(self) -> TextIO:
         return self._out or sys.stdout
 
     def _scan(self, scan: Any, command: str) -> Any:
@@ -108,7 +112,7 @@ class AlignmentCommands:
             raise PeakError(f"{command}: scan {number} ({scan.name}) has no axis to move")
         return axes
 
-    def _move_to(self, command: str, axes: dict[str, Any], result) -> None:
+    def _move_to(self, command: str, axes: dict[str, Any], result: ScanPeak) -> None:
         targets = {axes[name]: position for name, position in result.positions.items()}
         for axis, target in targets.items():
             try:  # every target is checked before anything moves or prints

@@ -38,7 +38,7 @@ class FileWriterLink:
         self._redis = connection
         self._redis_url = redis_url
         self._daemon = session_daemon("writer", session_name, self.config_dir)
-        self._greenlets: list[gevent.Greenlet] = []
+        self._greenlets: list[gevent.Greenlet[..., None]] = []
         self._launch: _Launch | None = None
 
     def owner(self) -> dict[str, Any] | None:

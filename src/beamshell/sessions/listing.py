@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TextIO
 
 from beamshell.hardware.axis import Axis
 from beamshell.sessions.table import format_position, format_table
+
+if TYPE_CHECKING:
+    from beamshell.config.static import Config
+    from beamshell.hardware.measurement_group import MeasurementGroup
+    from beamshell.sessions.inventory import Inventory
 
 
 def _unit(device: Any) -> str:
@@ -16,7 +22,13 @@ def _unit(device: Any) -> str:
 class ListingCommands:
     """The listing commands of one session."""
 
-    def __init__(self, inventory, config, active_mg=None, out=None):
+    def __init__(
+        self,
+        inventory: Inventory,
+        config: Config,
+        active_mg: Callable[[], MeasurementGroup | None] | None = None,
+        out: TextIO | None = None,
+    ):
         self._inventory = inventory
         self._config = config
         self._active_mg = active_mg or (lambda: None)

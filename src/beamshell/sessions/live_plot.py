@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, TextIO
 
 from beamshell.analysis import PeakError
+
+if TYPE_CHECKING:
+    from beamshell.scanning.context import ScanEnvironment
+    from beamshell.scanning.scan import Scan
 
 MIN_INTERVAL_S = 0.3  # between two drawings
 # A drawing costs the hub some milliseconds during which the scan's greenlet waits: the next
@@ -20,11 +24,11 @@ class LivePlot:
     """Follows `scan_env.current_scan`; the shell asks `panel(width, height)` for the text
     to show (empty when there is nothing to draw) each time it redraws its toolbar."""
 
-    def __init__(self, scan_env: Any, out=None):
+    def __init__(self, scan_env: ScanEnvironment, out: TextIO | None = None):
         self._scan_env = scan_env
         self._out = out
         self.enabled = False
-        self._scan: Any = None
+        self._scan: Scan | None = None
         self._text = ""
         self._size: tuple[int, int] = (0, 0)
         self._drawn_points = -1
@@ -67,7 +71,7 @@ class LivePlot:
             print(text, file=self._out or sys.stdout, flush=True)
 
     @staticmethod
-    def _draw(scan: Any, width: int, height: int, markers: bool) -> str:
+    def _draw(scan: Scan, width: int, height: int, markers: bool) -> str:
         from beamshell.sessions.terminal_plot import render_scan
 
         if scan.npoints_done == 0:

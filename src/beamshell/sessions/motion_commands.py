@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import gevent
 
 from beamshell.hardware.axis import Axis
 from beamshell.hardware.motion import check_moves, move_axes
 from beamshell.sessions.table import format_position
+
+if TYPE_CHECKING:
+    from beamshell.sessions.inventory import Inventory
 
 _UMV_REFRESH_S = 0.1
 _ROW_LABEL_WIDTH = 6  # "user", "dial"
@@ -46,12 +49,12 @@ def _relative(targets: dict[Axis, float]) -> dict[Axis, float]:
     return {axis: axis.position + delta for axis, delta in targets.items()}
 
 
-def _report_stopped(axes: Sequence[Axis], out) -> None:
+def _report_stopped(axes: Sequence[Axis], out: TextIO) -> None:
     for axis in axes:
         print(f"{axis.name} stopped at {format_position(axis.position)}", file=out)
 
 
-def _move(command: str, targets: dict[Axis, float], show: bool, out) -> None:
+def _move(command: str, targets: dict[Axis, float], show: bool, out: TextIO) -> None:
     """Move all axes together; Ctrl-C stops them all and says where each stopped.
 
     With `show` (umv), every target is checked before anything is printed; then a header
@@ -59,7 +62,7 @@ def _move(command: str, targets: dict[Axis, float], show: bool, out) -> None:
     final `user` and `dial` rows stay, as in BLISS.
     """
     axes = list(targets)
-    printer = None
+    printer: gevent.Greenlet[[TextIO], None] | None = None
     if show:
         check_moves(targets)  # a refused move prints nothing but its error
         table = _PositionTable(axes)
@@ -104,13 +107,13 @@ class _PositionTable:
         ]
         return f"{label:<{_ROW_LABEL_WIDTH}}" + "  ".join(cells)
 
-    def follow(self, out) -> None:
+    def follow(self, out: TextIO) -> None:
         """Rewrite the user row with the current positions until killed."""
         while True:
             print(self.row("user", [a.position for a in self.axes]), end="\r", file=out, flush=True)
             gevent.sleep(_UMV_REFRESH_S)
 
-    def print_final(self, out) -> None:
+    def print_final(self, out: TextIO) -> None:
         print(self.row("user", [a.position for a in self.axes]), file=out)
         print(self.row("dial", [a.dial for a in self.axes]), file=out, flush=True)
 
@@ -118,27 +121,27 @@ class _PositionTable:
 class MotionCommands:
     """The motor commands of one session (they print to its output)."""
 
-    def __init__(self, inventory, out=None):
+    def __init__(self, inventory: Inventory, out: TextIO | None = None):
         self._inventory = inventory
         self._out = out
 
     @property
-    def out(self):
+    def out(self) -> TextIO:
         return self._out or sys.stdout
 
-    def mv(self, *args) -> None:
+    def mv(self, *args: Any) -> None:
         """mv(axis, position, [axis, position, ...]): move the axes together and wait."""
         _move("mv", parse_motion_args("mv", args), show=False, out=self.out)
 
-    def umv(self, *args) -> None:
+    def umv(self, *args: Any) -> None:
         """umv(axis, position, ...): like mv, printing the positions while they change."""
         _move("umv", parse_motion_args("umv", args), show=True, out=self.out)
 
-    def mvr(self, *args) -> None:
+    def mvr(self, *args: Any) -> None:
         """mvr(axis, delta, ...): move the axes by the given amounts and wait."""
         _move("mvr", _relative(parse_motion_args("mvr", args)), show=False, out=self.out)
 
-    def umvr(self, *args) -> None:
+    def umvr(self, *args: Any) -> None:
         """umvr(axis, delta, ...): like mvr, printing the positions while they change."""
         _move("umvr", _relative(parse_motion_args("umvr", args)), show=True, out=self.out)
 

@@ -11,6 +11,7 @@ from beamshell.sessions.motion_commands import MotionCommands
 from beamshell.sessions.plot_page import PlotPage
 
 if TYPE_CHECKING:
+    from beamshell.scanning.context import ScanEnvironment
     from beamshell.sessions.session import Session
 
 STANDARD_SCANS = (
@@ -49,7 +50,7 @@ def build_namespace(session: Session) -> None:
     motion = MotionCommands(inventory)
     listing = ListingCommands(inventory, session.config, active_mg.get)
 
-    def set_active_mg(group) -> None:
+    def set_active_mg(group: object) -> None:
         """Make `group` the measurement group that scans use when no counter is given."""
         active_mg.set(group)
         env["ACTIVE_MG"] = group
@@ -84,7 +85,7 @@ def build_namespace(session: Session) -> None:
     _add_alignment(session, scan_env, inventory, motion)
 
 
-def _add_scanning(session: Session, active_mg: ActiveMeasurementGroup):
+def _add_scanning(session: Session, active_mg: ActiveMeasurementGroup) -> ScanEnvironment:
     from beamshell.scanning import scans
     from beamshell.scanning.chain import AcquisitionChannel, ChainIterationPreset, ChainPreset
     from beamshell.scanning.context import (
@@ -139,7 +140,9 @@ def _add_scanning(session: Session, active_mg: ActiveMeasurementGroup):
     return scan_env
 
 
-def _add_alignment(session: Session, scan_env, inventory: Inventory, motion) -> None:
+def _add_alignment(
+    session: Session, scan_env: ScanEnvironment, inventory: Inventory, motion: MotionCommands
+) -> None:
     """plotselect, the peak tools, goto_*, where and plot (docs/alignment.md)."""
     from beamshell.sessions.alignment import AlignmentCommands
     from beamshell.sessions.live_plot import LivePlot

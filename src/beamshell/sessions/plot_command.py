@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import shutil
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from beamshell.analysis import PeakError
 from beamshell.sessions.live_plot import LivePlot
+
+if TYPE_CHECKING:
+    from beamshell.scanning.context import ScansHistory
 
 # Lines kept free: the command above the plot, and under it the prompt's area (its input
 # takes at least 6 lines, then the toolbar), so that all of it shows on one screen.
@@ -23,7 +26,7 @@ def terminal_size() -> tuple[int, int]:
 class PlotCommand:
     """`plot(scan=None, counter=None, live=None)` of one session."""
 
-    def __init__(self, scans, live: LivePlot, out=None):
+    def __init__(self, scans: ScansHistory, live: LivePlot, out: TextIO | None = None):
         self._scans = scans
         self.live = live
         self._out = out

@@ -26,7 +26,7 @@ class PlotPage:
         status = control.start_plot_server(
             session.name, session.config.root_dir, redis_url=session.config.redis_url
         )
-        url = status["url"]
+        url: str = status["url"]
         verb = "started" if status["started"] else "running"
         print(f"Live plot of session '{session.name}' ({verb}): {url}")
         opened = (

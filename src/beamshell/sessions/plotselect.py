@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from beamshell.config.settings import SettingsStore
+    from beamshell.scanning.context import ScansHistory
+    from beamshell.sessions.inventory import Inventory
 
 
 class PlotSelection:
     """The session's selected counter names (a setting: it survives a restart)."""
 
-    def __init__(self, session_name: str, settings, inventory, scans, out=None):
+    def __init__(
+        self,
+        session_name: str,
+        settings: SettingsStore,
+        inventory: Inventory,
+        scans: ScansHistory,
+        out: TextIO | None = None,
+    ):
         self._setting = settings.value(f"plotselect:{session_name}", [])
         self._session_name = session_name
         self._inventory = inventory

@@ -23,8 +23,13 @@ log = logging.getLogger(__name__)
 SCAN_ABORT_TIMEOUT_S = 30.0  # a scan still running when its session closes, to stop
 
 if TYPE_CHECKING:
+    from types import SimpleNamespace
+
+    from beamshell.hardware.axis import Axis
     from beamshell.scanning.context import ScanEnvironment
+    from beamshell.scanning.scan import Scan
     from beamshell.sessions.live_plot import LivePlot
+    from beamshell.sessions.session_config import Alias
 
 
 class Session:
@@ -79,7 +84,7 @@ class Session:
         assert self.scan_env is not None  # made with the namespace, above
         self._report(self.file_writer.ensure_running(self.scan_env.scan_saving.writer))
 
-    def axes(self) -> list:
+    def axes(self) -> list[Axis]:
         """Every axis of the session (their positions are recorded in each scan)."""
         from beamshell.hardware.axis import Axis
 
@@ -150,7 +155,7 @@ class Session:
         self.env_dict[object_name] = obj
         self._report(f"Initialized {object_name}")
 
-    def _apply_alias(self, alias, session_config: SessionConfig) -> None:
+    def _apply_alias(self, alias: Alias, session_config: SessionConfig) -> None:
         obj = self.objects.pop(alias.original_name, None)
         if obj is None:
             self._report(
@@ -189,11 +194,13 @@ class Session:
             self.env_dict["ACTIVE_MG"] = self.scan_env.active_mg()
 
     # -- scripts ---------------------------------------------------------------------------
-    def user_script_run(self, path: str | os.PathLike) -> None:
+    def user_script_run(self, path: str | os.PathLike[str]) -> None:
         """Run a macro file in the session's namespace: what it defines stays available."""
         run_script(self._script_path(path), self.env_dict)
 
-    def user_script_load(self, path: str | os.PathLike, export_global: bool = False):
+    def user_script_load(
+        self, path: str | os.PathLike[str], export_global: bool = False
+    ) -> SimpleNamespace:
         """Run a macro file in a copy of the namespace; return what it defined.
 
         With `export_global=True` its definitions are also put in the session's namespace.
@@ -212,7 +219,7 @@ class Session:
             self.env_dict.update(defined)
         return SimpleNamespace(**defined)
 
-    def _script_path(self, path: str | os.PathLike) -> Path:
+    def _script_path(self, path: str | os.PathLike[str]) -> Path:
         candidate = Path(path).expanduser()
         if not candidate.is_absolute() and not candidate.exists():
             in_config = self.config.root_dir / candidate
@@ -253,14 +260,14 @@ class Session:
     def __enter__(self) -> Session:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
         return f"<Session {self.name} ({len(self.objects)} objects, {self.config.root_dir})>"
 
 
-def _abort_background_scan(scan) -> None:
+def _abort_background_scan(scan: Scan) -> None:
     """Abort a scan that runs in a greenlet of its own, and wait until that greenlet ends.
 
     An abort stops a scan with KeyboardInterrupt (Ctrl-C's path), which then leaves the
@@ -292,7 +299,7 @@ def _abort_background_scan(scan) -> None:
                 hub.__dict__.pop(name, None)
 
 
-def run_script(path: Path, namespace: dict) -> None:
+def run_script(path: Path, namespace: dict[str, Any]) -> None:
     """Execute a Python file in `namespace`, compiled with its path so tracebacks name it."""
     source = Path(path).read_text()
     code = compile(source, str(path), "exec")
@@ -321,12 +328,13 @@ def _where(exc: BaseException, path: Path) -> str:
 
 def _is_session_entry(config: Config, name: str) -> bool:
     try:
-        return config.get_config(name).raw("class") == "Session"
+        kind: object = config.get_config(name).raw("class")  # whatever the YAML holds
+        return kind == "Session"
     except ConfigError:
         return False
 
 
-def list_sessions(config: Config | str | os.PathLike | None = None) -> list[str]:
+def list_sessions(config: Config | str | os.PathLike[str] | None = None) -> list[str]:
     """Names of the sessions defined in a configuration."""
     if not isinstance(config, Config):
         config = Config(resolve_config_dir(config))  # no Redis needed to list names
@@ -335,7 +343,7 @@ def list_sessions(config: Config | str | os.PathLike | None = None) -> list[str]
 
 def load_session(
     name: str,
-    config_dir: str | os.PathLike | None = None,
+    config_dir: str | os.PathLike[str] | None = None,
     redis_url: str | None = None,
     out: TextIO | None = None,
 ) -> Session:

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from beamshell.errors import ConfigError
+
+if TYPE_CHECKING:
+    from beamshell.config.static import Config, ConfigNode
+
+_Default = TypeVar("_Default")
 
 SESSION_KEYS = (
     "setup-file",
@@ -40,7 +45,7 @@ class SessionConfig:
     scan_saving: dict[str, Any] = field(default_factory=dict)  # SCAN_SAVING defaults
 
     @classmethod
-    def from_config(cls, node, config) -> SessionConfig:
+    def from_config(cls, node: ConfigNode, config: Config) -> SessionConfig:
         node.check_keys(SESSION_KEYS)
         setup = node.raw("setup-file")
         setup_path = None
@@ -56,7 +61,9 @@ class SessionConfig:
                 )
             aliases.append(Alias(str(item["original_name"]), str(item["alias_name"])))
         return cls(
-            name=node.name,
+            # A session is an entry of its own, found by its `name:` (a nameless mapping
+            # with `class: Session` fails as soon as one of its items is asked for).
+            name=cast(str, node.name),
             filename=node.filename,
             line=node.line,
             setup_file=setup_path,
@@ -76,7 +83,7 @@ class SessionConfig:
         return ConfigError(message, self.filename, line, self.name)
 
 
-def _names(node, key: str, default):
+def _names(node: ConfigNode, key: str, default: _Default) -> list[str] | _Default:
     """A list of object names; `$name` references are accepted and read as names."""
     value = node.raw(key)
     if value is None:
@@ -86,7 +93,7 @@ def _names(node, key: str, default):
     return [str(item)[1:] if str(item).startswith("$") else str(item) for item in value]
 
 
-def _scan_saving(node) -> dict[str, Any]:
+def _scan_saving(node: ConfigNode) -> dict[str, Any]:
     """`scan-saving:` defaults of the session's SCAN_SAVING, each checked like at the prompt."""
     from beamshell.scanning.saving import ScanSaving
 

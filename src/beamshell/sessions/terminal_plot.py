@@ -3,12 +3,16 @@ peak, cen and com marked; a mesh as a heat map."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from beamshell.analysis import PeakError, mesh_image
 from beamshell.scanning import scan_peaks
+
+if TYPE_CHECKING:
+    from beamshell.scanning.scan_peaks import ScanCurve
 
 # Where the markers are, and in which colour plotext draws them.
 MARKERS = (("peak", "red"), ("cen", "green"), ("com", "blue"))
@@ -21,7 +25,7 @@ MIN_WIDTH, MIN_HEIGHT = 30, 8
 TITLE_MARGIN = 10
 
 
-def _plotext():
+def _plotext() -> Any:  # plotext ships no type information
     import plotext  # imported on first plot: the shell starts without it
 
     return plotext
@@ -56,7 +60,7 @@ def render_scan(
     )  # fmt: skip
 
 
-def _plot(width: int, height: int, scan: Any, curve, draw) -> str:
+def _plot(width: int, height: int, scan: Any, curve: ScanCurve, draw: Callable[[Any], str]) -> str:
     """Draw with plotext on `height` lines, then the caption `draw` returns, if any."""
     plt = _plotext()
     plt.clear_figure()
@@ -71,9 +75,9 @@ def _plot(width: int, height: int, scan: Any, curve, draw) -> str:
     return f"{text}\n{caption[: width - 1]}" if caption else text
 
 
-def _markers(scan: Any, curve) -> list[tuple[str, str, float]]:
+def _markers(scan: Any, curve: ScanCurve) -> list[tuple[str, str, float]]:
     """(tool, colour, position on the reference axis) of peak, cen and com, when found."""
-    found = []
+    found: list[tuple[str, str, float]] = []
     for tool, colour in MARKERS:
         try:
             position = scan_peaks.find(scan, tool, curve.counter, curve.reference).positions
@@ -83,7 +87,13 @@ def _markers(scan: Any, curve) -> list[tuple[str, str, float]]:
     return found
 
 
-def _draw_lines(plt, scan: Any, counters: list[str], curve, markers: list) -> str:
+def _draw_lines(
+    plt: Any,
+    scan: Any,
+    counters: list[str],
+    curve: ScanCurve,
+    markers: list[tuple[str, str, float]],
+) -> str:
     for name in counters:
         line = scan_peaks.scan_curve(scan, name, curve.reference, tool="plot")
         usable = np.isfinite(line.x) & np.isfinite(line.values)
@@ -98,9 +108,12 @@ def _draw_lines(plt, scan: Any, counters: list[str], curve, markers: list) -> st
     return f"{curve.counter}: {where}"
 
 
-def _draw_heat_map(plt, curve, planned: dict, width: int, height: int) -> str:
+def _draw_heat_map(
+    plt: Any, curve: ScanCurve, planned: dict[str, np.ndarray], width: int, height: int
+) -> str:
     (fast_name, fast), (slow_name, slow) = curve.axes.items()
     fast, slow = planned.get(fast_name, fast), planned.get(slow_name, slow)
+    assert curve.mesh is not None  # only a mesh is drawn as a heat map (render_scan)
     mesh = mesh_image(fast, slow, curve.values, curve.mesh, curve.backnforth)
     columns = _cell_edges(mesh.fast)
     rows = _cell_edges(mesh.slow)
@@ -154,4 +167,4 @@ def _heat_colours(values: np.ndarray, low: float, high: float) -> list[tuple[int
     below = np.clip(np.floor(position).astype(int), 0, len(HEAT_COLOURS) - 2)
     blend = (position - below)[:, None]
     rgb = HEAT_COLOURS[below] * (1 - blend) + HEAT_COLOURS[below + 1] * blend
-    return [tuple(int(c) for c in colour) for colour in rgb.round()]
+    return [(int(red), int(green), int(blue)) for red, green, blue in rgb.round()]
