@@ -84,8 +84,9 @@ class _BinaryStream(io.RawIOBase):
         return True
 
     def write(self, data) -> int:
-        self._writer.write(bytes(data))
-        return len(data)
+        payload = bytes(data)
+        self._writer.write(payload)
+        return len(payload)  # bytes, as RawIOBase promises, not the items of an array
 
     def fileno(self) -> int:
         return self._writer.fd
