@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 import gevent
+
+if TYPE_CHECKING:
+    from beamshell.sessions.error_history import ErrorHistory
 
 
 def _task_name(context: Any) -> str:
@@ -23,14 +27,22 @@ def _task_name(context: Any) -> str:
     return f"background task {name}" if name else "background task"
 
 
-def report_background_failures(error_history: Any) -> Callable[[], None]:
+def report_background_failures(error_history: ErrorHistory) -> Callable[[], None]:
     """Report failed greenlets of this thread's hub through `error_history`; returns the undo."""
     hub = gevent.get_hub()
     previous = hub.__dict__.get("print_exception")
     gevent_print = hub.print_exception
 
-    def print_exception(context, exc_type, value, tb) -> None:
-        if not (isinstance(value, Exception) and isinstance(context, gevent.Greenlet)):
+    def print_exception(
+        context: object | None,
+        exc_type: type[BaseException] | None,
+        value: BaseException | str | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # gevent passes sys.exc_info(): a type always comes with an exception.
+        if exc_type is None or not (
+            isinstance(value, Exception) and isinstance(context, gevent.Greenlet)
+        ):
             gevent_print(context, exc_type, value, tb)  # KeyboardInterrupt, loop errors
             return
         if context.has_links():
@@ -42,12 +54,13 @@ def report_background_failures(error_history: Any) -> Callable[[], None]:
         except Exception:  # noqa: BLE001 - must not raise inside the hub: gevent's own report
             gevent_print(context, exc_type, value, tb)
 
-    hub.print_exception = print_exception
+    # This hub only: the hubs of other threads keep gevent's report.
+    hub.__dict__["print_exception"] = print_exception
 
     def restore() -> None:
         if previous is None:
             hub.__dict__.pop("print_exception", None)
         else:
-            hub.print_exception = previous
+            hub.__dict__["print_exception"] = previous
 
     return restore

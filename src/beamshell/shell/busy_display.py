@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.event
@@ -29,6 +29,11 @@ from beamshell.shell.output_above import OutputAbove
 from beamshell.shell.plot_panel import plot_panel
 from beamshell.shell.refresh import refresh_periodically
 
+if TYPE_CHECKING:
+    from prompt_toolkit.formatted_text import StyleAndTextTuples
+    from prompt_toolkit.key_binding import KeyPressEvent
+    from prompt_toolkit.styles import BaseStyle
+
 REFRESH_S = 0.25  # toolbar (points done, elapsed time) and the live line
 
 
@@ -37,10 +42,10 @@ class CommandDisplay:
 
     def __init__(
         self,
-        toolbar_fragments: Callable[[], list],
-        on_ctrl_c: Callable[[], None],
-        style=None,
-        live_plot=None,
+        toolbar_fragments: Callable[[], StyleAndTextTuples],
+        on_ctrl_c: Callable[[], object],
+        style: BaseStyle | None = None,
+        live_plot: Any = None,
     ):
         self.typeahead = Buffer(multiline=False)
         self.queued: list[str] = []  # lines typed with Enter while the command runs
@@ -52,20 +57,20 @@ class CommandDisplay:
         bindings = KeyBindings()
 
         @bindings.add("c-c")
-        def _interrupt(event) -> None:
+        def _interrupt(event: KeyPressEvent) -> None:
             self.queued.clear()  # what was typed for after the command must not run now
             self.typeahead.reset()
             on_ctrl_c()
 
         @bindings.add("enter")
-        def _queue(event) -> None:
+        def _queue(event: KeyPressEvent) -> None:
             """Keep the line for when the command has ended (like a terminal's type-ahead)."""
             if self.typeahead.text.strip():
                 self.queued.append(self.typeahead.text)
             self.typeahead.reset()
 
         @bindings.add("c-d")
-        def _not_now(event) -> None:
+        def _not_now(event: KeyPressEvent) -> None:
             """Leaving is only possible at the prompt."""
 
         layout = HSplit(
@@ -88,7 +93,7 @@ class CommandDisplay:
                 ),
             ]
         )
-        self.app: Application = Application(
+        self.app: Application[None] = Application(
             layout=Layout(layout, focused_element=self.typeahead),
             key_bindings=bindings,
             erase_when_done=True,
@@ -101,7 +106,7 @@ class CommandDisplay:
     def _live_text(self) -> str:
         return self._output.live_text() if self._output is not None else ""
 
-    def run_until_done(self, greenlet: gevent.Greenlet) -> tuple[list[str], str]:
+    def run_until_done(self, greenlet: gevent.Greenlet[..., Any]) -> tuple[list[str], str]:
         """Show the toolbar and route output until `greenlet` ends.
 
         Returns the lines queued with Enter and the keys typed after the last one. While
@@ -130,7 +135,7 @@ class CommandDisplay:
         finally:
             self._terminal_free.set()
 
-    def _run_app(self, greenlet: gevent.Greenlet) -> None:
+    def _run_app(self, greenlet: gevent.Greenlet[..., Any]) -> None:
         app = self.app
         self._output = output = OutputAbove(app)
         self._app_ended.clear()
@@ -151,7 +156,7 @@ class CommandDisplay:
             app.create_background_task(refresh_periodically(app, REFRESH_S))
             greenlet.link(ended)  # called at once (soon) if it has already ended
 
-        def ended(_greenlet) -> None:
+        def ended(_greenlet: gevent.Greenlet[..., Any]) -> None:
             if self._stop_app is not None:
                 self._stop_app()
 

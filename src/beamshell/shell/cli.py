@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from beamshell.errors import BeamshellError
+
+# Type checkers honour this name as they do typing's: the command line does without importing
+# `typing`, as `beamshell writer` passes through here before it starts the writer afresh.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def _server_command(args: argparse.Namespace) -> int:
@@ -93,7 +99,7 @@ def _patch_gevent() -> None:
     monkey.patch_all(thread=False)
 
 
-def _config_dir(args: argparse.Namespace):
+def _config_dir(args: argparse.Namespace) -> Path:
     """The configuration directory, exported so code inside the session resolves the same."""
     from beamshell.config.static import CONFIG_ENV, resolve_config_dir
 
@@ -115,7 +121,7 @@ def _listen_command(args: argparse.Namespace) -> int:
     return run_listen(session_name, redis_url, out=sys.stdout)
 
 
-def _only_session(config_dir) -> str:
+def _only_session(config_dir: Path) -> str:
     from beamshell.sessions import list_sessions
 
     names = list_sessions(config_dir)
@@ -241,8 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _choose_handler(parser: argparse.ArgumentParser, args: argparse.Namespace):
-    handler = getattr(args, "handler", None)
+def _choose_handler(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> Callable[[argparse.Namespace], int] | None:
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is not None:
         return handler
     if args.list_sessions:
@@ -271,7 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:
         # SIGTERM or SIGHUP while the session was loading: 128 + signum, like a shell's kill.
-        return getattr(exc, "exit_status", 130)
+        status: int = getattr(exc, "exit_status", 130)
+        return status
 
 
 if __name__ == "__main__":

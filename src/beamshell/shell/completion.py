@@ -11,7 +11,7 @@ import builtins
 import inspect
 import keyword
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,7 +133,7 @@ def complete(text: str, namespace: Mapping[str, Any]) -> list[Candidate]:
 class NamespaceCompleter(Completer):
     """prompt_toolkit completer over a live namespace (see `complete`)."""
 
-    def __init__(self, get_namespace):
+    def __init__(self, get_namespace: Callable[[], Mapping[str, Any]]) -> None:
         self._get_namespace = get_namespace
 
     def get_completions(

@@ -50,7 +50,9 @@ class TerminatedBySignal(KeyboardInterrupt):
         return 128 + self.signum
 
 
-def _capture(func: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[bool, Any]:
+def _capture(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[bool, Any]:
     """Call `func`, returning (failed, result or exception): a greenlet that dies of an
     exception is reported by gevent itself, and a KeyboardInterrupt one is re-thrown into
     the main greenlet, which must not happen for a command the operator interrupted."""
@@ -65,10 +67,10 @@ class CommandRunner:
 
     def __init__(self, out: TextIO | None = None):
         self._out = out
-        self._greenlet: gevent.Greenlet | None = None
+        self._greenlet: gevent.Greenlet[..., tuple[bool, Any]] | None = None
         self._interrupted_at: float | None = None
         self.terminated: int | None = None  # the SIGTERM/SIGHUP received, if any
-        self.on_idle_terminate: Callable[[], None] | None = None  # set by the prompt
+        self.on_idle_terminate: Callable[[], object] | None = None  # set by the prompt
 
     def install(self) -> None:
         """Make this runner the process's SIGINT, SIGTERM and SIGHUP handler (main thread)."""
@@ -89,7 +91,7 @@ class CommandRunner:
         self,
         func: Callable[..., Any],
         *args: Any,
-        show: Callable[[gevent.Greenlet], Any] | None = None,
+        show: Callable[[gevent.Greenlet[..., Any]], object] | None = None,
         **kwargs: Any,
     ) -> Any:
         """Run `func` in a new greenlet, wait for it, return its result or raise its exception.

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable
+from typing import Any, TextIO
 
 from prompt_toolkit.application import Application, run_in_terminal
 
@@ -36,7 +38,7 @@ class _QueuedOutput:
     patching turns into a greenlet queue that cannot be shared with a thread.)
     """
 
-    def __init__(self, app: Application, loop: asyncio.AbstractEventLoop, stream):
+    def __init__(self, app: Application[Any], loop: asyncio.AbstractEventLoop, stream: TextIO):
         self._app = app
         self._loop = loop
         self._stream = stream
@@ -89,7 +91,7 @@ class _QueuedOutput:
             self._scheduled = True
             self._loop.call_later(OUTPUT_BATCH_S, self._write_out)
 
-    def _write_above(self, text: str):
+    def _write_above(self, text: str) -> Awaitable[None]:
         output = self._app.output
 
         def write() -> None:
@@ -133,9 +135,9 @@ class OutputAbove:
     """Diverts sys.stdout/sys.stderr above `app` between `start()` (in the app's loop, e.g.
     as pre_run) and `stop()` (after the app has ended)."""
 
-    def __init__(self, app: Application):
+    def __init__(self, app: Application[Any]):
         self._app = app
-        self._saved: tuple | None = None
+        self._saved: tuple[TextIO, TextIO] | None = None
         self.outputs: list[_QueuedOutput] = []
 
     def start(self) -> None:

@@ -63,7 +63,9 @@ def _to_terminal() -> bool:
         return False
 
 
-def make_pager(release_terminal: Callable[[], AbstractContextManager]) -> Callable[..., None]:
+def make_pager(
+    release_terminal: Callable[[], AbstractContextManager[object]],
+) -> Callable[..., None]:
     """A replacement for `pydoc.pager(text, title="")` (also used for IPython's `obj?`)."""
 
     def page(text: str, title: str = "") -> None:
@@ -90,7 +92,7 @@ def make_pager(release_terminal: Callable[[], AbstractContextManager]) -> Callab
 
 
 @contextmanager
-def paged_help(release_terminal: Callable[[], AbstractContextManager]) -> Iterator[None]:
+def paged_help(release_terminal: Callable[[], AbstractContextManager[object]]) -> Iterator[None]:
     """Replace pydoc's pager (what `help(obj)` uses) for the duration of the block."""
     original = pydoc.pager
     pydoc.pager = make_pager(release_terminal)

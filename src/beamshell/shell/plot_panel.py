@@ -16,7 +16,7 @@ MIN_ROWS = 8
 
 
 def plot_panel(
-    live_plot: Any, get_app: Callable[[], Application], shown: Filter | None = None
+    live_plot: Any, get_app: Callable[[], Application[Any]], shown: Filter | None = None
 ) -> ConditionalContainer:
     """A window showing `live_plot.panel(width, height)` (half the terminal's height) when
     it has something to show; the drawing is redone by the LivePlot only when due."""

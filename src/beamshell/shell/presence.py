@@ -16,10 +16,13 @@ import socket
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from beamshell.errors import BeamshellError
+
+if TYPE_CHECKING:
+    from beamshell.config.redis_access import BeamshellRedis
 
 _PREFIX = "beamshell-shell"
 # The keeper's blocking read returns this often (the client's socket timeout must not
@@ -78,7 +81,9 @@ class ShellPresence:
     `unchecked` says why no other shell could be looked for ('' when the check was made).
     """
 
-    def __init__(self, client, info: ShellInfo, unchecked: str = "", redis_url: str = ""):
+    def __init__(
+        self, client: BeamshellRedis, info: ShellInfo, unchecked: str = "", redis_url: str = ""
+    ):
         self._client = client  # its pool holds the named connection
         self.info = info
         self.unchecked = unchecked

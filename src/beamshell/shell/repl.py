@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from IPython.terminal.embed import InteractiveShellEmbed
 from IPython.terminal.prompts import Prompts, RichPromptDisplayHook
@@ -49,6 +49,18 @@ from beamshell.shell.refresh import refresh_periodically
 from beamshell.shell.toolbar import toolbar_text
 from beamshell.shell.typing_helper import apply_typing_helper
 
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from gevent import Greenlet
+    from IPython.core.interactiveshell import ExecutionResult
+    from prompt_toolkit.application import Application
+    from prompt_toolkit.buffer import Buffer
+    from prompt_toolkit.formatted_text import StyleAndTextTuples
+    from pygments.token import _TokenType
+
+    from beamshell.hardware.axis import Axis
+
 log = logging.getLogger(__name__)
 
 TOOLBAR_REFRESH_S = 0.5  # the clock and a background scan's progress
@@ -74,17 +86,25 @@ class _BeamshellPrompts(Prompts):
     """IPython's prompts, for what IPython prints itself: `Out [3]:` is numbered like the
     input that produced it."""
 
-    def in_prompt_tokens(self):
+    shell: BeamshellShell  # IPython annotates its base class; it is always ours here
+
+    def in_prompt_tokens(self) -> list[tuple[_TokenType, str]]:
         return [(Token.Prompt, input_prompt(self.shell.session_name, self.shell.prompt_count))]
 
-    def continuation_prompt_tokens(self, width=None, *, lineno=None, wrap_count=None):
+    def continuation_prompt_tokens(
+        self,
+        width: int | None = None,
+        *,
+        lineno: int | None = None,
+        wrap_count: int | None = None,
+    ) -> list[tuple[_TokenType, str]]:
         width = width or len(input_prompt(self.shell.session_name, self.shell.prompt_count))
         return [(Token.Prompt, continuation_prompt(width))]
 
-    def rewrite_prompt_tokens(self):
+    def rewrite_prompt_tokens(self) -> list[tuple[_TokenType, str]]:
         return []
 
-    def out_prompt_tokens(self):
+    def out_prompt_tokens(self) -> list[tuple[_TokenType, str]]:
         count = self.shell.prompt_count
         width = len(input_prompt(self.shell.session_name, count))
         return [(Token.OutPrompt, output_prompt(count, width))]
@@ -95,10 +115,12 @@ class _QuietOutputCache(RichPromptDisplayHook):
     entries when full without printing a UserWarning between the operator's results."""
 
     def cull_cache(self) -> None:
-        history = self.shell.user_ns.get("_oh", {})
+        # A display hook is made by its shell, which sets itself as the hook's `shell`.
+        shell = cast(BeamshellShell, self.shell)
+        history = shell.user_ns.get("_oh", {})
         oldest = sorted(history)[: max(int(len(history) * self.cull_fraction), 2)]
         for number in oldest:
-            self.shell.user_ns.pop(f"_{number}", None)
+            shell.user_ns.pop(f"_{number}", None)
             history.pop(number, None)
 
 
@@ -108,7 +130,7 @@ class _PromptStyle(PromptStyle):
     def __init__(self, shell: BeamshellShell):
         self._shell = shell
 
-    def in_prompt(self):
+    def in_prompt(self) -> StyleAndTextTuples:
         name = self._shell.session_name.upper()
         return [
             ("class:in", f"{name} ["),
@@ -116,10 +138,10 @@ class _PromptStyle(PromptStyle):
             ("class:in", "]: "),
         ]
 
-    def in2_prompt(self, width: int):
+    def in2_prompt(self, width: int) -> StyleAndTextTuples:
         return [("class:in", continuation_prompt(width))]
 
-    def out_prompt(self):
+    def out_prompt(self) -> StyleAndTextTuples:
         return []
 
 
@@ -130,12 +152,13 @@ class _BeamshellInput(PythonInput):
     def __init__(self, shell: BeamshellShell, history_path: str | None, **kwargs: Any):
         self._beamshell = shell
         namespace = shell.get_namespace
-        grammar = create_ipython_grammar()
+        # ptpython's IPython helpers are unannotated.
+        grammar = create_ipython_grammar()  # type: ignore[no-untyped-call]
         kwargs["_completer"] = GrammarCompleter(
             grammar,
             {
                 "python": NamespaceCompleter(namespace),
-                "magic": MagicsCompleter(shell.magics_manager),
+                "magic": MagicsCompleter(shell.magics_manager),  # type: ignore[no-untyped-call]
                 "pdb_arg": WordCompleter(["on", "off"], ignore_case=True),
                 "py_filename": PathCompleter(file_filter=lambda name: name.endswith(".py")),
                 "filename": PathCompleter(),
@@ -194,7 +217,7 @@ class _BeamshellInput(PythonInput):
             flags |= PyCF_ALLOW_TOP_LEVEL_AWAIT
         return flags
 
-    def _toolbar_fragments(self):
+    def _toolbar_fragments(self) -> StyleAndTextTuples:
         shell = self._beamshell
         text = toolbar_text(
             shell.session_name,
@@ -209,7 +232,7 @@ class BeamshellShell(InteractiveShellEmbed):
     """The IPython shell of a session: runs each input as a Ctrl-C-able greenlet command."""
 
     @default("displayhook_class")
-    def _quiet_output_cache(self):
+    def _quiet_output_cache(self) -> type[_QuietOutputCache]:
         return _QuietOutputCache
 
     def __init__(
@@ -224,7 +247,10 @@ class BeamshellShell(InteractiveShellEmbed):
         self.runner = runner
         self.prompt_count = 1
         self._running_command = False
-        super().__init__(config=_ipython_config(), user_ns=session.env_dict, **kwargs)
+        # IPython's __init__, set_hook, run_cell, _get_exc_info and mainloop are unannotated.
+        super().__init__(  # type: ignore[no-untyped-call]
+            config=_ipython_config(), user_ns=session.env_dict, **kwargs
+        )
         # simple_prompt installs an input()-based prompt_for_code on the instance: use ours.
         self.__dict__.pop("prompt_for_code", None)
         self.confirm_exit = False
@@ -243,12 +269,15 @@ class BeamshellShell(InteractiveShellEmbed):
         # `obj?` and `help(obj)`: a text taller than the screen goes to a pager that gets
         # the terminal to itself (see shell.pager); a shorter one is printed.
         page = make_pager(self._command_display.released)
-        self.set_hook("show_in_pager", lambda _shell, data, *args, **kw: page(_page_text(data)))
+        self.set_hook(  # type: ignore[no-untyped-call]
+            "show_in_pager", lambda _shell, data, *args, **kw: page(_page_text(data))
+        )
 
-    def get_namespace(self) -> dict:
-        return self.user_ns
+    def get_namespace(self) -> dict[str, Any]:
+        namespace: dict[str, Any] = self.user_ns
+        return namespace
 
-    def moving_axes(self) -> list:
+    def moving_axes(self) -> list[Axis]:
         """The session's axes in a move started here (`m2.move(40, wait=False)` included);
         a memory read, no I/O."""
         from beamshell.hardware.axis import Axis
@@ -300,7 +329,7 @@ class BeamshellShell(InteractiveShellEmbed):
         loop = asyncio.get_running_loop()
 
         def leave() -> None:
-            if app.is_running and not app.future.done():
+            if app.is_running and app.future is not None and not app.future.done():
                 app.exit(exception=EOFError())
 
         # Called from the signal handler: hand over to the prompt's loop.
@@ -311,12 +340,15 @@ class BeamshellShell(InteractiveShellEmbed):
     # -- execution -------------------------------------------------------------------------
     def run_cell(  # type: ignore[override]  # IPython's keywords pass through **kwargs
         self, raw_cell: str, store_history: bool = False, **kwargs: Any
-    ):
+    ) -> ExecutionResult | None:
         if self._running_command:  # a magic running code inside the command: same greenlet
-            return super().run_cell(raw_cell, store_history=store_history, **kwargs)
+            inner: ExecutionResult = super().run_cell(  # type: ignore[no-untyped-call]
+                raw_cell, store_history=store_history, **kwargs
+            )
+            return inner
         code = apply_typing_helper(raw_cell, self.user_ns)
         self._running_command = True
-        result = None
+        result: ExecutionResult | None = None
         try:
             result = self.runner.run(
                 super().run_cell, code, store_history=store_history, show=self._show, **kwargs
@@ -324,6 +356,7 @@ class BeamshellShell(InteractiveShellEmbed):
             return result
         except KeyboardInterrupt as exc:  # interrupted outside the cell's own code
             self.showtraceback((type(exc), exc, exc.__traceback__))
+            return None
         finally:
             if self._queued and not getattr(result, "success", False):
                 print(f"(not run after the error: {'; '.join(self._queued)})", file=sys.stderr)
@@ -331,7 +364,7 @@ class BeamshellShell(InteractiveShellEmbed):
             self._running_command = False
             self.prompt_count = next_count(self.prompt_count, raw_cell)
 
-    def _show(self, greenlet) -> None:
+    def _show(self, greenlet: Greenlet[..., Any]) -> None:
         try:
             queued, typed = self._command_display.run_until_done(greenlet)
             self._queued += queued
@@ -341,11 +374,15 @@ class BeamshellShell(InteractiveShellEmbed):
 
     # -- errors ----------------------------------------------------------------------------
     def showtraceback(  # type: ignore[override]  # IPython's keywords pass through **kwargs
-        self, exc_tuple=None, filename=None, tb_offset=None, **kwargs: Any
-    ):
+        self,
+        exc_tuple: tuple[type[BaseException], BaseException, TracebackType | None] | None = None,
+        filename: str | None = None,
+        tb_offset: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         """One short line; the full traceback is kept for `last_error()`."""
         try:
-            exc_type, exc, tb = self._get_exc_info(exc_tuple)
+            exc_type, exc, tb = self._get_exc_info(exc_tuple)  # type: ignore[no-untyped-call]
         except ValueError:
             return
         history = self.session.error_history
@@ -353,11 +390,11 @@ class BeamshellShell(InteractiveShellEmbed):
         print(history.format_short(exc), file=sys.stderr, flush=True)
 
 
-def _accept_once_drawn(app, buffer, line: str) -> None:
+def _accept_once_drawn(app: Application[Any], buffer: Buffer, line: str) -> None:
     """Put `line` in the prompt and accept it after it was drawn, so it stays on screen."""
     buffer.insert_text(line)
 
-    def accept(_app) -> None:
+    def accept(_app: Application[Any]) -> None:
         app.after_render -= accept
         buffer.validate_and_handle()
 
@@ -376,6 +413,6 @@ def run_repl(session: Any, history_path: str | None, runner: CommandRunner) -> N
     released = shell._command_display.released
     try:
         with cooperative_input(released), paged_help(released):
-            shell.mainloop()
+            shell.mainloop()  # type: ignore[no-untyped-call]
     finally:
         shell.python_input.history = None  # type: ignore[assignment]  # release the file first

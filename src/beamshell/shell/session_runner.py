@@ -8,12 +8,17 @@ import sys
 import sysconfig
 import traceback
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from beamshell import __version__
 from beamshell.shell.background_errors import report_background_failures
 from beamshell.shell.interrupt import CommandRunner, TerminatedBySignal
 from beamshell.shell.typing_helper import apply_typing_helper
+
+if TYPE_CHECKING:
+    from types import CodeType
+
+    from beamshell.sessions import Session
 
 EXIT_COMMAND_FAILED = 1
 EXIT_INTERRUPTED = 130
@@ -35,7 +40,9 @@ def banner_header(config_dir: Path, redis_url: str, key_prefix: str = "") -> lis
     ]
 
 
-def open_session(name: str, config_dir: Path, show_banner: bool = True, out: TextIO | None = None):
+def open_session(
+    name: str, config_dir: Path, show_banner: bool = True, out: TextIO | None = None
+) -> Session:
     """Load session `name`; with the banner, print its header and each loading message live.
 
     Failures while loading (an object, the setup file) never stop the session; they are
@@ -96,7 +103,7 @@ def _say_terminated(signum: int | None) -> None:
         pass
 
 
-def compile_commands(source: str):
+def compile_commands(source: str) -> CodeType:
     """Code for `-c`: statements run in order, and each expression's value is printed."""
     tree = ast.parse(source, "<-c>")
     return compile(ast.Interactive(body=tree.body), "<-c>", "single")

@@ -14,6 +14,10 @@ import os
 import sys
 import threading
 from collections import deque
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 # Past this many queued bytes, further output is dropped (and counted) rather than letting
 # a terminal that never reads again take all the memory.
@@ -83,13 +87,21 @@ class _BinaryStream(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:
+    def write(self, data: ReadableBuffer) -> int:
         payload = bytes(data)
         self._writer.write(payload)
         return len(payload)  # bytes, as RawIOBase promises, not the items of an array
 
     def fileno(self) -> int:
         return self._writer.fd
+
+
+class _Diversion(Protocol):
+    """Where a diverted TerminalStream's text goes (output_above's queue)."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
 
 
 class TerminalStream(io.TextIOBase):
@@ -99,9 +111,9 @@ class TerminalStream(io.TextIOBase):
         self._writer = writer
         self._encoding = encoding
         self.buffer = _BinaryStream(writer)
-        self._diverted_to = None
+        self._diverted_to: _Diversion | None = None
 
-    def divert(self, target) -> None:
+    def divert(self, target: _Diversion) -> None:
         """Send text to `target` (the toolbar's output queue) until `undivert()`. Code that
         kept a reference to sys.stdout (a motor's position printer) follows along."""
         self._diverted_to = target
@@ -142,7 +154,7 @@ class TerminalStream(io.TextIOBase):
         return os.isatty(self._writer.fd)
 
 
-def _same_file(first, second) -> bool:
+def _same_file(first: TextIO, second: TextIO) -> bool:
     try:
         return os.path.samestat(os.fstat(first.fileno()), os.fstat(second.fileno()))
     except (AttributeError, OSError, ValueError):
@@ -154,7 +166,7 @@ class TerminalStreams:
     for a `with` block; does nothing when stdout is not a terminal."""
 
     def __init__(self) -> None:
-        self._saved: tuple | None = None
+        self._saved: tuple[TextIO, TextIO] | None = None
         self._writer: TerminalWriter | None = None
 
     def __enter__(self) -> TerminalStreams:
@@ -174,7 +186,7 @@ class TerminalStreams:
             sys.stderr = stream
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._saved is not None and self._writer is not None:
             sys.stdout, sys.stderr = self._saved
             self._writer.close()
