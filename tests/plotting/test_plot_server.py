@@ -194,3 +194,14 @@ def test_plot_page_at_the_prompt_starts_the_server_once(config_dir, redis_url):
         assert "True" in again.stdout.splitlines()
     finally:
         control.stop_plot_server("demo", config_dir)
+
+
+@pytest.mark.parametrize("kept", ["[1, 2]", '{"token": 7}', '{"token": "short"}', "not json"])
+def test_a_kept_token_that_is_not_one_is_replaced(config_dir, kept):
+    """The token file holds what a restart keeps; anything else there gives a new token."""
+    from beamshell.plotting.process import _secret_file, load_secret
+
+    daemon = control.plot_daemon("demo", config_dir)
+    _secret_file(daemon).write_text(kept)
+    record = load_secret(daemon)
+    assert isinstance(record["token"], str) and len(record["token"]) >= 32
