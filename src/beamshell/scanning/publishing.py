@@ -78,7 +78,6 @@ class ScanPublisher(ScanObserver):
         # depth first meets the scanned axis before the counters of the timer below it, so a
         # live plot never takes a time for the x axis while the axis is still on its way.
         master_nodes: dict[int, str] = {}
-        remotes: dict[AcquisitionChannel, ChannelPublisher] = {}
         for device in scan.acq_chain.devices:
             if not isinstance(device, AcquisitionMaster):
                 continue
@@ -86,14 +85,13 @@ class ScanPublisher(ScanObserver):
             node = publisher.create_node(f"{parent}:{device.name}", "master", {}, parent=parent)
             master_nodes[id(device)] = node
             for channel in channels_of.get(id(device), ()):
-                remotes[channel] = publisher.create_channel(
+                self._remotes[channel] = publisher.create_channel(
                     f"{node}:{channel.name}",
                     parent=node,
                     dtype=channel.dtype.str,
                     shape=channel.shape,
                     info={"unit": channel.unit} if channel.unit else {},
                 )
-        self._remotes = {channel: remotes[channel] for channel in scan.channels}
 
     def _new_lease(self) -> ScanLease:
         """Followers end the scan KILLED if this process dies without ending it (data.lease)."""
