@@ -78,9 +78,10 @@ class SessionFollower:
 
     def stop(self) -> None:
         self._stopped = True
+        # Readers first: waking the walker is a Redis round trip, which lets them run.
+        self._readers.kill()
         if self._walker is not None:
             self._walker.stop()
-        self._readers.kill()
         if self._greenlet is not None:
             self._greenlet.join(5)
             self._greenlet.kill()
