@@ -249,22 +249,30 @@ def test_the_writer_imports_neither_shell_hardware_nor_scanning(ns, config_dir, 
     assert report == '{"status": 0, "forbidden": []}', err
 
 
-def test_a_shell_killed_mid_scan_loses_nothing(config_dir, writer, writer_events, redis_client):
+def test_a_shell_killed_mid_scan_loses_nothing(
+    config_dir, writer, writer_events, redis_client, tmp_path
+):
     """kill -9 of the process running a scan: the scan's lease expires, a follower ends it
     KILLED, and the writer completes its entry with every point that was published."""
     (config_dir / "__init__.yml").write_text("scan_lease_time: 2\n")
-    shell = subprocess.Popen(
-        [sys.executable, "-m", "beamshell", "-s", SESSION, "--config", str(config_dir),
-         "-c", "loopscan(5000, 0.01, diode)"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    stderr = tmp_path / "shell.stderr"
+    with stderr.open("wb") as sink:
+        shell = subprocess.Popen(
+            [sys.executable, "-m", "beamshell", "-s", SESSION, "--config", str(config_dir),
+             "-c", "loopscan(5000, 0.01, diode)"],
+            stdout=subprocess.DEVNULL, stderr=sink,
+        )  # fmt: skip
     try:
         session = get_session_node(SESSION, connection=redis_client)
-        with gevent.Timeout(60, AssertionError("no 20 points published")):
-            for event, node, data in session.walk_events(include_filter="channel"):
-                if event is Event.NEW_DATA and node.name == "diode" and data.last_index >= 19:
-                    scan = node.parent.parent  # diode -> timer -> the scan
-                    break
+        try:
+            with gevent.Timeout(60, AssertionError("no 20 points published")):
+                for event, node, data in session.walk_events(include_filter="channel"):
+                    if event is Event.NEW_DATA and node.name == "diode" and data.last_index >= 19:
+                        scan = node.parent.parent  # diode -> timer -> the scan
+                        break
+        except AssertionError as exc:  # say why: the shell's exit status and last words
+            said = stderr.read_text(errors="replace")[-2000:]
+            raise AssertionError(f"{exc}; shell exit status {shell.poll()}:\n{said}") from None
         shell.send_signal(signal.SIGKILL)
     finally:
         shell.kill()
