@@ -349,6 +349,30 @@ def test_peak_cen_com_markers_are_the_sessions_own_numbers(plot_server, open_pag
     assert page.call("return document.querySelector('#markers').innerText").count("gauss") == 1
 
 
+def test_a_scan_whose_first_point_is_alone_and_negative_is_drawn(
+    plot_server, open_page, run_scan, redis_client, chromium
+):
+    """A dscan's first drawing often holds one point at a negative position: uPlot's own
+    range for it made its ticks run away, and the chart stayed blank for the whole scan."""
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    chromium.get_log("browser")  # from here on, the page must log no error
+    scan = run_scan("ascan(m1, -2.9, 0.1, 15, 0.01, gauss, run=False)", pause_at=1)
+    page.wait("s.shown && s.traces.length && s.traces[0].x.length === 1")
+    low, high = page.state()["xRange"]  # uPlot sets its scales a moment after the data
+    assert low < -2.9 < high
+    scan.release(redis_client)
+    page.wait("s.shown && s.shown.ended && s.traces.length && s.traces[0].x.length === 16")
+    done = page.state()
+    drawn = trace(done, "gauss")
+    assert done["xRange"] == [min(drawn["x"]), max(drawn["x"])]  # the data's own, again
+    assert drawn["y"] == scan.result()["data"]["gauss"]
+    errors = [
+        entry["message"] for entry in chromium.get_log("browser") if entry["level"] == "SEVERE"
+    ]
+    assert errors == []
+
+
 def test_a_count_is_listed_but_does_not_take_the_plot(
     plot_server, open_page, config_dir, redis_url
 ):

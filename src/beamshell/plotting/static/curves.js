@@ -19,6 +19,15 @@ window.BeamshellCurves = (() => {
   // Values uPlot can draw: non-finite (and, on a log scale, non-positive) ones are gaps.
   const drawable = (values, log) => Array.from(values, (v) => (Number.isFinite(v) && (!log || v > 0) ? v : null));
 
+  // The x range: the data's own, widened around a single position. uPlot's default range for
+  // one negative x (the first point of most dscans) makes its tick loop run away (RangeError),
+  // and the chart stays blank for the rest of the scan.
+  const xRange = (u, min, max) => {
+    if (min !== max || !Number.isFinite(min)) return [min, max];
+    const pad = Math.abs(min) * 0.05 || 0.5;
+    return [min - pad, max + pad];
+  };
+
   // Room for the tick labels: uPlot asks with the labels it is about to draw.
   const axisSize = (u, values) => 18 + 7 * Math.max(3, ...(values || []).map((v) => String(v).length));
 
@@ -90,7 +99,7 @@ window.BeamshellCurves = (() => {
         ...this.size(),
         padding: [28, y2 ? 8 : 20, 4, 4], // the legend sits in the top padding
         legend: { show: figure.traces.length > 0, live: false },
-        scales: { x: { time: false }, y: { distr }, y2: { distr } },
+        scales: { x: { time: false, range: xRange }, y: { distr }, y2: { distr } },
         axes: [
           axis('x', figure.xTitle, {}),
           axis('y', figure.yTitle, { size: axisSize }),
@@ -250,12 +259,13 @@ window.BeamshellCurves = (() => {
     // What is drawn, read from uPlot's own state (for tests and the curious).
     state() {
       const u = this.u;
-      if (!u) return { traces: [], yaxisType: null, shapes: 0, zoom: null };
+      if (!u) return { traces: [], yaxisType: null, xRange: null, shapes: 0, zoom: null };
       return {
         traces: u.series.slice(1).map((s, i) => ({ type: 'scatter', name: s.label, meta: this.metas[i] || null,
           x: Array.from(u.data[i + 1][0]), y: Array.from(u.data[i + 1][1]), yaxis: s.facets[1].scale,
           z: null, color: null })).filter((t) => t.meta),
         yaxisType: u.scales.y.distr === 3 ? 'log' : 'linear',
+        xRange: [u.scales.x.min, u.scales.x.max], // the x axis drawn
         shapes: this.markers.length,
         zoom: this.zoom && this.zoom.x ? [...this.zoom.x] : null,
       };

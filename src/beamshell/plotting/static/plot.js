@@ -843,6 +843,7 @@
         color: t.marker && t.marker.color && typeof t.marker.color !== 'string' ? Array.from(t.marker.color) : null,
         yaxis: t.yaxis || 'y' })),
       yaxisType: gd.layout && gd.layout.yaxis ? gd.layout.yaxis.type : null,
+      xRange: null,
       shapes: 0,
       zoom: null,
     };
@@ -870,6 +871,7 @@
       view: { x: view.x, y1: [...view.y1], y2: [...view.y2], monitor: view.monitor, logy: view.logy, mesh: view.mesh },
       traces: drawn.traces, // read from the charting library's state
       yaxisType: drawn.yaxisType,
+      xRange: drawn.xRange,
       shapes: drawn.shapes, // peak / cen / com lines drawn
       zoom: drawn.zoom, // the x range the user zoomed to
       markers: scan && S.markers[scan.id] ? S.markers[scan.id].counters : null,
