@@ -373,6 +373,30 @@ def test_a_scan_whose_first_point_is_alone_and_negative_is_drawn(
     assert errors == []
 
 
+def test_marker_labels_stay_inside_the_plot_at_either_edge(plot_server, open_page, run_scan):
+    """A peak at the start of the scan is labelled right of its line, one at the end left
+    of it: a label never covers the axes' numbers nor runs off the plot."""
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    for command, side in (
+        ("ascan(m1, -0.1, 2.9, 15, 0.01, gauss, run=False)", "right"),  # peak at -0.1 or 0.1
+        ("ascan(m1, -2.9, 0.1, 15, 0.01, gauss, run=False)", "left"),
+    ):
+        node = run_scan(command).result()["node"]
+        done = page.wait(
+            f"s.shown && s.shown.id === {node!r} && s.shown.ended && s.shapes >= 2"
+            " && s.markerLabels && s.markerLabels.drawn.length === s.shapes"
+        )
+        left, right = done["markerLabels"]["plot"]
+        labels = done["markerLabels"]["drawn"]
+        assert {label["text"].split()[0] for label in labels} >= {"peak", "com"}
+        for label in labels:
+            assert left <= label["left"] < label["right"] <= right, (label, left, right)
+        (peak,) = [label for label in labels if label["text"].startswith("peak")]
+        middle = (left + right) / 2
+        assert (peak["left"] < middle) if side == "right" else (peak["right"] > middle)
+
+
 def test_a_count_is_listed_but_does_not_take_the_plot(
     plot_server, open_page, config_dir, redis_url
 ):

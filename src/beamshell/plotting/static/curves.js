@@ -41,6 +41,7 @@ window.BeamshellCurves = (() => {
       this.revision = null; // zoom is kept while this (scan and x axis) stays
       this.zoom = null; // {scale key: [min, max]} the user chose, or null
       this.markers = [];
+      this.labels = null; // where the markers' labels were last drawn (for tests)
       this.metas = [];
       this.hover = { best: null };
       // The chart's size in CSS pixels, kept here: reading the element's would make the
@@ -240,26 +241,35 @@ window.BeamshellCurves = (() => {
       ctx.save();
       ctx.font = `${11 * ratio}px system-ui, "DejaVu Sans", sans-serif`;
       ctx.textBaseline = 'top';
+      ctx.textAlign = 'left'; // set here: uPlot leaves its last axis's alignment behind
+      const labels = [];
       this.markers.forEach((m, k) => {
         const x = u.valToPos(m.x, 'x', true);
         if (!(x >= left && x <= left + width)) return;
         ctx.strokeStyle = m.color; ctx.fillStyle = m.color; ctx.lineWidth = ratio;
         ctx.setLineDash([5 * ratio, 4 * ratio]);
         ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + height); ctx.stroke();
-        ctx.fillText(m.label, x + 4 * ratio, top + (4 + 14 * k) * ratio);
+        // Right of its line, or left of it where the plot ends: never over the axes.
+        const textWidth = ctx.measureText(m.label).width;
+        let at = x + 4 * ratio;
+        if (at + textWidth > left + width) at = Math.max(left, x - 4 * ratio - textWidth);
+        ctx.fillText(m.label, at, top + (4 + 14 * k) * ratio);
+        labels.push({ text: m.label, left: at / ratio, right: (at + textWidth) / ratio });
       });
       ctx.restore();
+      this.labels = { plot: [left / ratio, (left + width) / ratio], drawn: labels };
     }
 
     clear() {
       if (this.u) { this.u.destroy(); this.u = null; }
       this.shape = null; this.revision = null; this.zoom = null; this.markers = [];
+      this.labels = null;
     }
 
     // What is drawn, read from uPlot's own state (for tests and the curious).
     state() {
       const u = this.u;
-      if (!u) return { traces: [], yaxisType: null, xRange: null, shapes: 0, zoom: null };
+      if (!u) return { traces: [], yaxisType: null, xRange: null, shapes: 0, zoom: null, markerLabels: null };
       return {
         traces: u.series.slice(1).map((s, i) => ({ type: 'scatter', name: s.label, meta: this.metas[i] || null,
           x: Array.from(u.data[i + 1][0]), y: Array.from(u.data[i + 1][1]), yaxis: s.facets[1].scale,
@@ -267,6 +277,7 @@ window.BeamshellCurves = (() => {
         yaxisType: u.scales.y.distr === 3 ? 'log' : 'linear',
         xRange: [u.scales.x.min, u.scales.x.max], // the x axis drawn
         shapes: this.markers.length,
+        markerLabels: this.labels, // {plot: [left, right], drawn: [{text, left, right}]} in CSS px
         zoom: this.zoom && this.zoom.x ? [...this.zoom.x] : null,
       };
     }

@@ -845,6 +845,7 @@
       yaxisType: gd.layout && gd.layout.yaxis ? gd.layout.yaxis.type : null,
       xRange: null,
       shapes: 0,
+      markerLabels: null,
       zoom: null,
     };
   }
@@ -873,6 +874,7 @@
       yaxisType: drawn.yaxisType,
       xRange: drawn.xRange,
       shapes: drawn.shapes, // peak / cen / com lines drawn
+      markerLabels: drawn.markerLabels, // where their labels were drawn
       zoom: drawn.zoom, // the x range the user zoomed to
       markers: scan && S.markers[scan.id] ? S.markers[scan.id].counters : null,
       spectra: $('spectra').hidden ? null : {
