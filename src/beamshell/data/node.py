@@ -159,6 +159,7 @@ class DataNode:
         timeout: float | None = None,
         after: bytes | str | None = None,
         data_filter: Callable[[DataNode], bool] | None = None,
+        read_interval: float = 0.0,
     ) -> Walker:
         """Iterate over (event, node, data): what exists now, then (wait=True) live events.
 
@@ -167,7 +168,9 @@ class DataNode:
         `walker.stop()` (from any greenlet or thread), `stop_on_end=True` (after this node's
         END_SCAN), or `timeout` (seconds without any event). A channel for which
         `data_filter(node)` is False is announced, its data read only once
-        `walker.want_data(db_name)` asks for it (then from its first point).
+        `walker.want_data(db_name)` asks for it (then from its first point). With
+        `read_interval`, live reads are at least that many seconds apart while data flow,
+        each taking what was written meanwhile (see Walker).
         """
         return Walker(
             self,
@@ -179,6 +182,7 @@ class DataNode:
             stop_on_end=stop_on_end,
             after=after,
             data_filter=data_filter,
+            read_interval=read_interval,
         )
 
 

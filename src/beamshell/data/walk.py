@@ -10,7 +10,10 @@ a scan gets every point exactly once and in order, and never polls.
 
 A reader that draws some channels only (the plot server) gives a `data_filter`: a channel
 it refuses is announced but its stream is not read, until `want_data()` asks for it; its
-points then come from the first one, in order, like any other channel's.
+points then come from the first one, in order, like any other channel's. A reader that
+needs no more than a few updates a second gives a `read_interval`: while data flow, its
+reads are that far apart and each takes every batch written meanwhile, rather than one
+read per batch (a scan at full speed writes hundreds a second).
 """
 
 from __future__ import annotations
@@ -110,7 +113,10 @@ class Walker:
     entry ID of the root's children stream) starts after that child: only later ones come.
     `live` is False while the walker gives what existed when it started, True afterwards.
     `data_filter(channel node)`, asked when a channel is found (after its NEW_NODE was given):
-    False leaves its data unread until `want_data(db_name)`.
+    False leaves its data unread until `want_data(db_name)`. With `read_interval` (seconds),
+    a live read waits until that long after the previous one answered: what was written
+    meanwhile comes in one reply (one NEW_DATA per channel); the first batch after a quiet
+    spell still comes at once, and a stop() ends the iteration at the pause's end at worst.
     """
 
     def __init__(
@@ -126,6 +132,7 @@ class Walker:
         stop_on_end: bool = False,
         after: bytes | str | None = None,
         data_filter: Callable[[DataNode], bool] | None = None,
+        read_interval: float = 0.0,
     ):
         self.root = root
         self._after = after
@@ -141,6 +148,8 @@ class Walker:
         self._nodes_only = nodes_only
         self._from_last = from_last
         self._stop_on_end = stop_on_end
+        self._read_interval = read_interval
+        self._answered_at = -float("inf")  # when the last live read was answered
         self._redis: redis.Redis = root.connection
         self._streams: dict[str, bytes | str] = {}  # watched key -> last entry ID seen
         self._owners: dict[str, tuple[DataNode, bool]] = {}  # key -> (node, descend?)
@@ -205,9 +214,11 @@ class Walker:
             self.live = True
             while self._wait and not self._stopped:
                 yield from self._until_stopped(self._read_wanted())
+                self._pause_between_reads()
                 reply = self._read_live()
                 if reply is None:
                     return
+                self._answered_at = time.monotonic()
                 yield from self._until_stopped(self._handle_reply(reply))
         except redis.ResponseError as exc:
             # WRONGTYPE from a read over many streams: name the key that is not a stream.
@@ -339,6 +350,16 @@ class Walker:
             if len(entries) < _CHUNK:
                 return  # the stream's end (for now): what comes later, XREAD gets
             entries = None
+
+    def _pause_between_reads(self) -> None:
+        """With a read_interval, wait until that long after the last answer.
+
+        A plain sleep: cooperative where gevent patched `time` (beamshell's processes), and
+        harmless in a thread of its own. A stop() meanwhile ends the iteration after it.
+        """
+        remaining = self._answered_at + self._read_interval - time.monotonic()
+        if remaining > 0:
+            time.sleep(remaining)
 
     def _read_live(self) -> list[StreamReply] | None:
         """Block until some watched stream grows; None on timeout or when nothing can grow.

@@ -45,8 +45,9 @@ RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 10.0
 # While points flow, the follower reads Redis at most this often: each XREAD then takes a
 # tenth of a second of points at once (pages get at most 8 updates a second anyway), which
-# costs Redis and this process far less than one read per batch the scan writes.
-COALESCE_S = 0.1
+# costs Redis and this process far less than one read per batch the scan writes (hundreds
+# a second at full speed). On a busy machine that work would land on the scan's own core.
+READ_INTERVAL_S = 0.1
 # Scans of these types are listed but do not take the pages' plot away from the last scan.
 NOT_FOLLOWED_TYPES = frozenset({"ct"})
 
@@ -201,11 +202,10 @@ class SessionFollower:
     # ---- live events --------------------------------------------------------------------
     def _follow(self) -> None:
         walker = self._walker = self._session.walk_events(
-            from_last=True, data_filter=self._reads_data
+            from_last=True, data_filter=self._reads_data, read_interval=READ_INTERVAL_S
         )
         if self._stopped:
             walker.stop()
-        paused_at = time.monotonic()
         for event, node, data in walker:
             if event is Event.NEW_NODE:
                 self._new_node(node)
@@ -214,9 +214,6 @@ class SessionFollower:
             elif event is Event.END_SCAN:
                 self._end(node)
             self.model.changed.notify()
-            if event is Event.NEW_DATA and time.monotonic() - paused_at >= COALESCE_S:
-                gevent.sleep(COALESCE_S)  # let points gather in Redis (see COALESCE_S)
-                paused_at = time.monotonic()
 
     def _new_node(self, node: DataNode) -> None:
         model = self.model
