@@ -8,16 +8,8 @@ import pytest
 
 from beamshell.data.events import Event
 from beamshell.data.node import get_session_node
-from beamshell.data.publish import DataPublisher
 
 SCAN = "demo:tmp:scans:1_loopscan"
-
-
-@pytest.fixture
-def publisher(redis_client):
-    pub = DataPublisher(redis_client, expiration=300, flush_delay=0)
-    yield pub
-    pub.close(flush=False)
 
 
 def new_scan(pub):

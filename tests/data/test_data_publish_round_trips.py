@@ -4,19 +4,10 @@ lease taken with the nodes and dropped with END_SCAN, expirations renewed only w
 import json
 
 import numpy as np
-import pytest
 
 from beamshell.data import publish
 from beamshell.data.lease import ScanLease
 from beamshell.data.node import get_node
-from beamshell.data.publish import DataPublisher
-
-
-@pytest.fixture
-def publisher(redis_client):
-    pub = DataPublisher(redis_client, expiration=300, flush_delay=0)
-    yield pub
-    pub.close(flush=False)
 
 
 def new_scan(pub, number=1):

@@ -8,16 +8,8 @@ import pytest
 
 from beamshell.data.events import Event
 from beamshell.data.node import get_session_node
-from beamshell.data.publish import DataPublisher
 
 SCAN = "demo:tmp:scans:1_loopscan"
-
-
-@pytest.fixture
-def publisher(redis_client):
-    pub = DataPublisher(redis_client, expiration=300, flush_delay=0)
-    yield pub
-    pub.close(flush=False)
 
 
 @pytest.fixture
@@ -37,7 +29,7 @@ class Reader:
         self.greenlet = gevent.spawn(self._run)
 
     def _run(self):
-        for event, node, data in self.walker:
+        for event, _, data in self.walker:
             if event is Event.NEW_DATA:
                 self.data.put(data)
 
@@ -47,13 +39,31 @@ class Reader:
             while not self.walker.live:
                 gevent.sleep(0.005)
 
-    def next_data(self):
+    def next_points(self):
+        """(first index, values) of the next NEW_DATA."""
         with gevent.Timeout(30, AssertionError("no data came")):
-            return self.data.get()
+            data = self.data.get()
+        return data.first_index, list(data.data)
 
     def close(self):
         self.walker.stop()
         self.greenlet.kill()  # also from a pause between reads
+
+
+@pytest.fixture
+def live_reader(redis_client, diode):
+    """start(read_interval): a Reader reading live; stopped at the end of the test."""
+    readers = []
+
+    def start(read_interval):
+        reader = Reader(redis_client, read_interval)
+        readers.append(reader)
+        reader.wait_live()
+        return reader
+
+    yield start
+    for reader in readers:
+        reader.close()
 
 
 def write_batch(publisher, channel, start):
@@ -62,31 +72,19 @@ def write_batch(publisher, channel, start):
     publisher.flush()
 
 
-def test_batches_written_during_the_interval_come_in_one_read(redis_client, publisher, diode):
-    reader = Reader(redis_client, read_interval=1.5)
-    try:
-        reader.wait_live()
-        write_batch(publisher, diode, 0)
-        first = reader.next_data()
-        assert (first.first_index, list(first.data)) == (0, [0.0, 1.0, 2.0])
-        # Answered just now: the walker's next read waits 1.5 s, so these three
-        # transactions, written meanwhile, come in its one reply.
-        for start in (3, 6, 9):
-            write_batch(publisher, diode, start)
-        rest = reader.next_data()
-        assert rest.first_index == 3
-        assert list(rest.data) == [float(i) for i in range(3, 12)]
-    finally:
-        reader.close()
+def test_batches_written_during_the_interval_come_in_one_read(publisher, diode, live_reader):
+    reader = live_reader(1.5)
+    write_batch(publisher, diode, 0)
+    assert reader.next_points() == (0, [0.0, 1.0, 2.0])
+    # Answered just now: the walker's next read waits 1.5 s, so these three transactions,
+    # written meanwhile, come in its one reply.
+    for start in (3, 6, 9):
+        write_batch(publisher, diode, start)
+    assert reader.next_points() == (3, [float(i) for i in range(3, 12)])
 
 
-def test_the_first_batch_after_a_quiet_spell_comes_at_once(redis_client, publisher, diode):
+def test_the_first_batch_after_a_quiet_spell_comes_at_once(publisher, diode, live_reader):
     # An interval longer than the test waits for data: only a read made at once passes.
-    reader = Reader(redis_client, read_interval=120)
-    try:
-        reader.wait_live()
-        write_batch(publisher, diode, 0)
-        data = reader.next_data()
-        assert (data.first_index, list(data.data)) == (0, [0.0, 1.0, 2.0])
-    finally:
-        reader.close()
+    reader = live_reader(120)
+    write_batch(publisher, diode, 0)
+    assert reader.next_points() == (0, [0.0, 1.0, 2.0])
