@@ -6,7 +6,9 @@
    against median): a browser at normal priority, and one at the priority of the plot
    window `plot_page()` opens (plotting/window.py: nice 19). Both run as an operator's
    browser does, unable to raise their priority (as root, Chromium would put its display
-   processes at nice -8, ahead of the scan; this benchmark drops that right).
+   processes at nice -8, ahead of the scan; this benchmark drops that right). For
+   reference, the same scans beside a CPU-bound process at nice 19 and no plot server:
+   what any work on the machine's other core costs the scan (see busy_core).
 2. A page's drawings per second (target: at least 5), its last drawing's time and the
    points drawn per curve (decimated) for the N points held: during that scan in one of
    the three pages, and as the only page during loopscan(N, 0) and loopscan(N/20, 0.001).
@@ -171,18 +173,40 @@ def pages_during_scans(
     return costs, stats
 
 
+BUSY = "print('busy', flush=True)\nwhile True: pass"
+
+
+def busy_core() -> subprocess.Popen:
+    """A CPU-bound process at the lowest priority, running when this returns.
+
+    The scan takes one core; with the other one busy, the scheduler wakes redis-server (which
+    the scan's publishing keeps busy) on the scan's core, whatever the other work's priority.
+    """
+    busy = subprocess.Popen(
+        ["nice", "-n", "19", sys.executable, "-c", BUSY], stdout=subprocess.PIPE, text=True
+    )
+    assert busy.stdout.readline().strip() == "busy"
+    return busy
+
+
 def engine_cost(env, counters, config_dir, url, drivers, npoints: int, rounds: int) -> dict:
     """µs per point of SCANS_PER_ROUND scans of each configuration in turn, `rounds` times:
-    no plot server, 3 remote viewers, 3 pages on this machine in a browser at normal
-    priority, 3 in one at a plot window's."""
+    no plot server, a busy process at nice 19, 3 remote viewers, 3 pages on this machine in
+    a browser at normal priority, 3 in one at a plot window's."""
     from beamshell.plotting import control
 
     driver, low_driver = drivers
-    without, remote, with_pages, page_stats, low, low_stats = [], [], [], [], [], []
+    without, busy, remote, with_pages, page_stats, low, low_stats = [], [], [], [], [], [], []
     for _ in range(rounds):
         for _ in range(SCANS_PER_ROUND):
             seconds, _, _ = run_once(env, counters, npoints)
             without.append(seconds / npoints * 1e6)
+        loop = busy_core()
+        for _ in range(SCANS_PER_ROUND):
+            seconds, _, _ = run_once(env, counters, npoints)
+            busy.append(seconds / npoints * 1e6)
+        loop.kill()
+        loop.wait()
         status = control.start_plot_server("bench", config_dir, redis_url=url)
         # What a page shows of a loopscan: its first counter against elapsed time.
         reader = remote_viewers(status["url"], PAGES, ["elapsed_time", counters[0].name])
@@ -203,6 +227,7 @@ def engine_cost(env, counters, config_dir, url, drivers, npoints: int, rounds: i
         control.stop_plot_server("bench", config_dir)
     return {
         "without": without,
+        "busy": busy,
         "remote": remote,
         "with": with_pages,
         "pages": page_stats,
@@ -323,19 +348,24 @@ def report(
     print("-" * len(header))
     for label, key in (
         ("none", "without"),
+        ("busy core", "busy"),
         (f"{PAGES} remote", "remote"),
         (f"{PAGES} here", "with"),
         (f"{PAGES} windows", "low"),
     ):
         values = cost[key]
         ratio = statistics.median(values) / none_median
-        verdict = "" if key == "without" else ("<=1.05 " + ("ok" if ratio <= 1.05 else "OVER"))
+        verdict = {"without": "", "busy": "reference"}.get(
+            key, "<=1.05 " + ("ok" if ratio <= 1.05 else "OVER")
+        )
         print(
             f"{label:>12} {min(values):>15.2f} {statistics.median(values):>7.2f} "
             f"{max(values):>6.2f} {ratio:>14.3f} {min(values) / none_best:>5.2f} {verdict:>11}"
         )
     print(
-        f"ratio: against no plot server (median; best against best). remote: the plot server "
+        f"ratio: against no plot server (median; best against best). busy core: no plot server, "
+        f"a CPU-bound process at nice 19\n(any work on the other core: redis-server, which the "
+        f"scan keeps busy, then runs on the scan's core). remote: the plot server "
         f"with {PAGES} pages' event streams\n(each showing 2 channels) read by another process "
         f"(viewers on other machines); here: the plot server and {PAGES} Chromium pages\n"
         f"drawing on this machine's cores too, the browser at normal priority as a user runs "
