@@ -202,11 +202,13 @@ def engine_cost(env, counters, config_dir, url, drivers, npoints: int, rounds: i
             seconds, _, _ = run_once(env, counters, npoints)
             without.append(seconds / npoints * 1e6)
         loop = busy_core()
-        for _ in range(SCANS_PER_ROUND):
-            seconds, _, _ = run_once(env, counters, npoints)
-            busy.append(seconds / npoints * 1e6)
-        loop.kill()
-        loop.wait()
+        try:
+            for _ in range(SCANS_PER_ROUND):
+                seconds, _, _ = run_once(env, counters, npoints)
+                busy.append(seconds / npoints * 1e6)
+        finally:  # never left spinning after the benchmark, whatever happened
+            loop.kill()
+            loop.wait()
         status = control.start_plot_server("bench", config_dir, redis_url=url)
         # What a page shows of a loopscan: its first counter against elapsed time.
         reader = remote_viewers(status["url"], PAGES, ["elapsed_time", counters[0].name])
