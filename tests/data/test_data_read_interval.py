@@ -88,3 +88,10 @@ def test_the_first_batch_after_a_quiet_spell_comes_at_once(publisher, diode, liv
     reader = live_reader(120)
     write_batch(publisher, diode, 0)
     assert reader.next_points() == (0, [0.0, 1.0, 2.0])
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), "0.1"])
+def test_a_bad_read_interval_is_refused_when_the_walker_is_made(redis_client, bad):
+    session = get_session_node("demo", connection=redis_client)
+    with pytest.raises(ValueError, match=r"^read_interval must be seconds >= 0, not "):
+        session.walk_events(read_interval=bad)

@@ -134,6 +134,8 @@ class Walker:
         data_filter: Callable[[DataNode], bool] | None = None,
         read_interval: float = 0.0,
     ):
+        if not isinstance(read_interval, int | float) or not read_interval >= 0:
+            raise ValueError(f"read_interval must be seconds >= 0, not {read_interval!r}")
         self.root = root
         self._after = after
         self.live = False
