@@ -10,7 +10,7 @@ import pytest
 
 from beamshell.data.publish import DataPublisher
 from beamshell.plotting.follower import SessionFollower
-from beamshell.plotting.messages import PageCursor
+from beamshell.plotting.messages import PageCursor, pack, pack_bytes, sse
 from beamshell.plotting.model import (
     HISTORY_SIZE,
     WATERFALL_COLUMNS,
@@ -249,6 +249,28 @@ def _payload(event: bytes) -> dict:
     line = event.split(b"\n")[1]
     assert line.startswith(b"data: ")
     return json.loads(line[len(b"data: ") :])
+
+
+def test_points_spliced_into_an_update_make_the_json_a_page_parses():
+    """The base64 points are not passed through json.dumps: the event must still be the
+    JSON document it would have made, whatever the channels' names."""
+    odd = 'timer:a "quoted", back\\slashed µ name'
+    values = {odd: np.array([1.0, 2.5]), "diode": np.array([-3.0])}
+    event = sse(
+        "data",
+        {"id": "s", "note": 'µ \n "'},
+        {name: (first, pack_bytes(v)) for first, (name, v) in enumerate(values.items())},
+    )
+    assert event.startswith(b"event: data\ndata: ") and event.endswith(b"}\n\n")
+    assert _payload(event) == {
+        "id": "s",
+        "note": 'µ \n "',
+        "series": {
+            name: {"first": first, "values": pack(v)}
+            for first, (name, v) in enumerate(values.items())
+        },
+    }
+    assert _payload(sse("data", {"id": "s"}, {})) == {"id": "s"}
 
 
 @pytest.mark.parametrize("name", ["diode", "gauss"])
