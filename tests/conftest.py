@@ -19,6 +19,7 @@ import re  # noqa: E402
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import gevent  # noqa: E402
 import pytest  # noqa: E402
 import redis  # noqa: E402
 
@@ -115,3 +116,19 @@ def strict_acl_rule():
     """A stricter rule than the README's (no CLIENT command, no channel): sessions must
     still work, without the features those serve."""
     return STRICT_ACL_RULE
+
+
+def _wait_until_moving(*axes, timeout: float = 30.0) -> None:
+    names = ", ".join(axis.name for axis in axes)
+    with gevent.Timeout(timeout, AssertionError(f"{names} never started moving")):
+        while not all(axis.moving_here for axis in axes):
+            gevent.sleep(0.001)
+
+
+@pytest.fixture
+def wait_until_moving():
+    """`wait_until_moving(*axes)`: until the moves of `axes`, started by another greenlet,
+    are under way and followed by this process (`moving_here`): that greenlet waits for them
+    now, where an interrupt or an exception stops them. What a test waits for before it
+    interrupts a move, instead of sleeping and hoping; the timeout guards hangs."""
+    return _wait_until_moving

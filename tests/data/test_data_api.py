@@ -194,7 +194,9 @@ def test_stop_on_end_follows_the_next_scan_only(redis_client):
             got.append((event.value, node.name, None if data is None else data.data.tolist()))
 
     follower = gevent.spawn(follow)
-    gevent.sleep(0.1)
+    with gevent.Timeout(30, AssertionError("the walker never went live")):
+        while not walker.live:  # it has read what existed: the scans below come live
+            gevent.sleep(0.005)
     make_scan(pub, 7, npoints=4)
     make_scan(pub, 8, npoints=2)
     follower.join(timeout=10)

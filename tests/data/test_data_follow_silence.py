@@ -32,6 +32,13 @@ def collect(walker, into: list) -> None:
         into.append((event, node.db_name, None if data is None else data.data.tolist()))
 
 
+def wait_live(*walkers) -> None:
+    """Until each walker has read what existed and reads live (its XREAD) from now on."""
+    with gevent.Timeout(30, AssertionError("a walker never went live")):
+        while not all(walker.live for walker in walkers):
+            gevent.sleep(0.005)
+
+
 def test_followers_wait_through_a_quiet_session_and_a_slow_point(redis_client, redis_url):
     """Silence before the scan and between two points: nothing gives up, nothing is lost."""
     listener = subprocess.Popen(
@@ -40,19 +47,20 @@ def test_followers_wait_through_a_quiet_session_and_a_slow_point(redis_client, r
     # One follower with redis-py's default timeout, one with a short one of its own.
     default_events: list = []
     short_events: list = []
+    walkers = [
+        get_session_node("demo", redis_url).walk_events(),
+        get_session_node(
+            "demo", connection=redis.Redis.from_url(redis_url, socket_timeout=0.5)
+        ).walk_events(stop_on_end=True),
+    ]
     followers = [
-        gevent.spawn(collect, get_session_node("demo", redis_url).walk_events(), default_events),
-        gevent.spawn(
-            collect,
-            get_session_node(
-                "demo", connection=redis.Redis.from_url(redis_url, socket_timeout=0.5)
-            ).walk_events(stop_on_end=True),
-            short_events,
-        ),
+        gevent.spawn(collect, walkers[0], default_events),
+        gevent.spawn(collect, walkers[1], short_events),
     ]
     with gevent.Timeout(20):
         assert listener.stdout.readline().startswith("listening to session 'demo'")
         assert listener.stdout.readline().startswith("session 'demo' has no scans yet")
+    wait_live(*walkers)  # so that the silence below is all spent in their live reads
     gevent.sleep(QUIET_S)  # a quiet session: no scan at all
     pub = DataPublisher(redis_client)
     pub.create_node(SCAN, "scan", {"scan_nb": 1, "state": "RUNNING"}, parent="demo")
@@ -97,7 +105,7 @@ def own_redis(tmp_path):
 def test_a_follower_tells_a_dead_server_from_silence(own_redis):
     walker = get_session_node("demo", connection=connect(own_redis.url)).walk_events()
     follower = gevent.spawn(collect, walker, [])
-    gevent.sleep(0)  # the follower is blocked in XREAD now
+    wait_live(walker)  # the server dies while the follower reads live, not while it starts
     os.kill(own_redis.pid, signal.SIGKILL)
     own_redis.process.wait()
     with gevent.Timeout(15), pytest.raises(RedisUnreachable) as info:

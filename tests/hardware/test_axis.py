@@ -108,13 +108,6 @@ def test_stop_decelerates_where_it_is(motors):
     assert m1.position == stopped
 
 
-def wait_until_moving(axis) -> None:
-    """Until a move started by another greenlet is under way; the timeout guards hangs."""
-    with gevent.Timeout(HANG_GUARD_S, AssertionError(f"{axis.name} never started moving")):
-        while not axis.is_moving:
-            gevent.sleep(0.001)
-
-
 def test_keyboard_interrupt_while_waiting_stops_the_motor(motors):
     m1 = motors.get("m1")
     # Started here, so that the 0.3 s below are all motion (a greenlet would start it later).
@@ -134,7 +127,7 @@ def test_keyboard_interrupt_while_waiting_stops_the_motor(motors):
     assert m1.position == stopped
 
 
-def test_keyboard_interrupt_caught_by_the_command(motors):
+def test_keyboard_interrupt_caught_by_the_command(motors, wait_until_moving):
     m1 = motors.get("m1")
 
     def command():
@@ -152,10 +145,11 @@ def test_keyboard_interrupt_caught_by_the_command(motors):
     assert -100 < position <= -2.5 + STEP  # 0.25 s of motion (1.5 mm), 1 mm of braking
 
 
-def test_exception_while_waiting_stops_the_motor(motors):
+def test_exception_while_waiting_stops_the_motor(motors, wait_until_moving):
     m1 = motors.get("m1")
     mover = gevent.spawn(m1.move, 100)
-    gevent.sleep(0.3)
+    wait_until_moving(m1)
+    gevent.sleep(0.3)  # some motion: it stops on its way
     mover.kill(RuntimeError("operator gave up"))
     assert isinstance(mover.exception, RuntimeError)
     assert m1.state is AxisState.READY and not m1.is_moving
@@ -391,10 +385,11 @@ def test_abort_stops_dead_without_braking(motors):
     assert m1.position == at_abort and m1.state is AxisState.READY
 
 
-def test_stop_from_another_greenlet_ends_the_move_normally(motors):
+def test_stop_from_another_greenlet_ends_the_move_normally(motors, wait_until_moving):
     m2 = motors.get("m2")
     mover = gevent.spawn(m2.move, 100)  # 20 s at 5 mm/s
-    gevent.sleep(0.3)
+    wait_until_moving(m2)
+    gevent.sleep(0.3)  # some motion: it stops on its way
     m2.stop()
     mover.get()  # a requested stop is not an error for whoever waits
     assert 0 < m2.position < 100 and m2.state is AxisState.READY

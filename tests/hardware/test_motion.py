@@ -54,10 +54,11 @@ def test_no_wait_then_wait_axes(motors):
     assert (m1.position, m2.position) == (1, 1)
 
 
-def test_keyboard_interrupt_stops_every_axis(motors):
+def test_keyboard_interrupt_stops_every_axis(motors, wait_until_moving):
     m1, m2 = motors.get("m1"), motors.get("m2")
     mover = gevent.spawn(move_axes, {m1: 100, m2: 100})  # 10 s and 20 s to go
-    gevent.sleep(0.3)
+    wait_until_moving(m1, m2)
+    gevent.sleep(0.3)  # some motion: they stop on their way
     with pytest.raises(KeyboardInterrupt):
         mover.kill(KeyboardInterrupt)
     mover.join()
@@ -68,10 +69,11 @@ def test_keyboard_interrupt_stops_every_axis(motors):
     assert (m1.position, m2.position) == where
 
 
-def test_exception_stops_every_axis(motors):
+def test_exception_stops_every_axis(motors, wait_until_moving):
     m1, m2 = motors.get("m1"), motors.get("m2")
     mover = gevent.spawn(move_axes, {m1: -100, m2: -100})
-    gevent.sleep(0.2)
+    wait_until_moving(m1, m2)
+    gevent.sleep(0.2)  # some motion: they stop on their way
     mover.kill(RuntimeError("scan aborted"))
     assert isinstance(mover.exception, RuntimeError)
     assert m1.state is AxisState.READY and m2.state is AxisState.READY

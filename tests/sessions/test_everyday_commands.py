@@ -74,11 +74,12 @@ def test_move_beyond_limits_is_refused_before_anything_moves(env):
     assert env["m2"].position == 0  # the valid axis did not move either
 
 
-def test_ctrl_c_during_mv_stops_every_axis_and_reports(env, capsys):
+def test_ctrl_c_during_mv_stops_every_axis_and_reports(env, capsys, wait_until_moving):
     env["m1"].velocity = 0.5  # 20 s to the limit: interrupted long before
     env["m2"].velocity = 0.5
     command = gevent.spawn(env["mv"], env["m1"], 10, env["m2"], 10)
-    gevent.sleep(0.5)
+    wait_until_moving(env["m1"], env["m2"])
+    gevent.sleep(0.5)  # some motion: they stop on their way
     # gevent hands a KeyboardInterrupt that ends a greenlet on to the main greenlet.
     with pytest.raises(KeyboardInterrupt):
         command.kill(KeyboardInterrupt)
@@ -90,10 +91,11 @@ def test_ctrl_c_during_mv_stops_every_axis_and_reports(env, capsys):
     assert "m1 stopped at" in out and "m2 stopped at" in out
 
 
-def test_ctrl_c_during_umv_stops_the_axis(env, capsys):
+def test_ctrl_c_during_umv_stops_the_axis(env, capsys, wait_until_moving):
     env["m1"].velocity = 0.5  # 20 s to the limit: interrupted long before
     command = gevent.spawn(env["umv"], env["m1"], 10)
-    gevent.sleep(0.4)
+    wait_until_moving(env["m1"])
+    gevent.sleep(0.4)  # some motion: it stops on its way
     with pytest.raises(KeyboardInterrupt):
         command.kill(KeyboardInterrupt)
     assert not env["m1"].is_moving and 0 < env["m1"].position < 10

@@ -1,6 +1,7 @@
 """CommandRunner: commands in their own greenlet, Ctrl-C delivered to them once."""
 
 import gevent
+import gevent.event
 import pytest
 
 from beamshell.shell.interrupt import CommandRunner
@@ -33,19 +34,21 @@ def test_interrupt_raises_keyboard_interrupt_in_the_command_and_its_finally_runs
 def test_second_interrupt_during_the_stop_does_not_cut_it_short():
     runner = CommandRunner()
     events = []
+    stopping = gevent.event.Event()
 
     def command():
         try:
             gevent.sleep(10)
         except KeyboardInterrupt:
             events.append("stopping")
+            stopping.set()
             gevent.sleep(0.3)  # a motor decelerating, a preset's stop
             events.append("stopped")
             raise
 
     def press_twice():
         runner.interrupt()
-        gevent.sleep(0.1)
+        stopping.wait(timeout=30)  # the next presses come during the stop (30 s: a hang guard)
         runner.interrupt()
         runner.interrupt()
 

@@ -7,6 +7,8 @@ import time
 
 from shell_pty import strip_escapes
 
+from beamshell.data.node import Event, get_session_node
+
 PRESET_MACRO = """\
 class Preset(ScanPreset):
     def prepare(self, scan):
@@ -148,7 +150,16 @@ def test_ctrl_c_mid_move_stops_the_motor(spawn_shell):
     assert float(_value(shell.run("slow.position"))) == position
 
 
-def test_a_terminal_that_stops_reading_does_not_stop_the_scan(spawn_shell):
+def _scan_ended_in_redis(redis_url: str, session: str = "test_session") -> bool:
+    """Until the session's next scan has ended, as Redis says (the terminal is not read);
+    False if nothing happened there for 60 s."""
+    walker = get_session_node(session, redis_url=redis_url).walk_events(
+        include_filter="scan", stop_on_end=True, timeout=60
+    )
+    return any(event is Event.END_SCAN for event, _, _ in walker)
+
+
+def test_a_terminal_that_stops_reading_does_not_stop_the_scan(spawn_shell, redis_url):
     shell = spawn_shell()
     shell.expect_prompt(1)
     # 300 kB of output during the scan, so the pseudo-terminal's buffer fills while
@@ -158,7 +169,9 @@ def test_a_terminal_that_stops_reading_does_not_stop_the_scan(spawn_shell):
         "flood = gevent.spawn_later(0.3, print, ('x' * 99 + '\\n') * 3000, end=''); "
         "s = loopscan(40, 0.05, diode)"
     )
-    time.sleep(6)  # the test (the terminal) reads nothing meanwhile
+    # The test (the terminal) reads nothing until the scan has ended: a scan held up by
+    # the unread terminal would not end, however long this waited.
+    assert _scan_ended_in_redis(redis_url), "the scan did not end while the terminal was unread"
     stall_ended = time.time()
     shell.expect_prompt(timeout=60)
     # The last point (about 2 s of points) was acquired while nobody read the terminal,
