@@ -7,7 +7,7 @@ pages made a full-speed scan 6 to 8 % slower on 2 cores, most of it time the sca
 waiting for a core. So the page opens in a Chromium-family browser started for it, at
 the lowest priority (`nice` 19) with a profile of its own (a browser already running
 would otherwise take the URL into its own, normal-priority processes), as an app window
-(no tabs, no address bar). The scan then loses 1 to 6 % (bench_plot_pages), and the page
+(no tabs, no address bar). The scan then loses 3 to 5 % (bench_plot_pages), and the page
 draws with what the scan leaves. Without such a browser, the desktop's default one opens
 the page.
 """
