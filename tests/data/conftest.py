@@ -1,5 +1,6 @@
 """Fixtures of the data-layer tests."""
 
+import gevent
 import pytest
 
 from beamshell.data.publish import DataPublisher
@@ -11,3 +12,16 @@ def publisher(redis_client):
     pub = DataPublisher(redis_client, expiration=300, flush_delay=0)
     yield pub
     pub.close(flush=False)
+
+
+def _wait_live(*walkers) -> None:
+    with gevent.Timeout(30, AssertionError("a walker never went live")):
+        while not all(walker.live for walker in walkers):
+            gevent.sleep(0.005)
+
+
+@pytest.fixture
+def wait_live():
+    """`wait_live(*walkers)`: until each walker, iterated in another greenlet, has read what
+    existed and reads live (its XREAD) from now on. The timeout guards hangs."""
+    return _wait_live

@@ -184,7 +184,7 @@ def test_walker_stop_inside_the_loop_and_timeout(publisher):
     assert len(rest) == 6
 
 
-def test_stop_on_end_follows_the_next_scan_only(redis_client):
+def test_stop_on_end_follows_the_next_scan_only(redis_client, wait_live):
     pub = DataPublisher(redis_client)
     walker = get_session_node("demo").walk_events(include_filter="channel", stop_on_end=True)
     got = []
@@ -194,9 +194,7 @@ def test_stop_on_end_follows_the_next_scan_only(redis_client):
             got.append((event.value, node.name, None if data is None else data.data.tolist()))
 
     follower = gevent.spawn(follow)
-    with gevent.Timeout(30, AssertionError("the walker never went live")):
-        while not walker.live:  # it has read what existed: the scans below come live
-            gevent.sleep(0.005)
+    wait_live(walker)  # it has read what existed: the scans below come live
     make_scan(pub, 7, npoints=4)
     make_scan(pub, 8, npoints=2)
     follower.join(timeout=10)

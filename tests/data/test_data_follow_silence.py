@@ -32,14 +32,9 @@ def collect(walker, into: list) -> None:
         into.append((event, node.db_name, None if data is None else data.data.tolist()))
 
 
-def wait_live(*walkers) -> None:
-    """Until each walker has read what existed and reads live (its XREAD) from now on."""
-    with gevent.Timeout(30, AssertionError("a walker never went live")):
-        while not all(walker.live for walker in walkers):
-            gevent.sleep(0.005)
-
-
-def test_followers_wait_through_a_quiet_session_and_a_slow_point(redis_client, redis_url):
+def test_followers_wait_through_a_quiet_session_and_a_slow_point(
+    redis_client, redis_url, wait_live
+):
     """Silence before the scan and between two points: nothing gives up, nothing is lost."""
     listener = subprocess.Popen(
         [sys.executable, "-c", LISTEN], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -102,7 +97,7 @@ def own_redis(tmp_path):
         yield server
 
 
-def test_a_follower_tells_a_dead_server_from_silence(own_redis):
+def test_a_follower_tells_a_dead_server_from_silence(own_redis, wait_live):
     walker = get_session_node("demo", connection=connect(own_redis.url)).walk_events()
     follower = gevent.spawn(collect, walker, [])
     wait_live(walker)  # the server dies while the follower reads live, not while it starts

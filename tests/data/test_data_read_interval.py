@@ -33,12 +33,6 @@ class Reader:
             if event is Event.NEW_DATA:
                 self.data.put(data)
 
-    def wait_live(self):
-        """Until the walker has read what existed and reads live (its XREAD) from now on."""
-        with gevent.Timeout(30, AssertionError("the walker never went live")):
-            while not self.walker.live:
-                gevent.sleep(0.005)
-
     def next_points(self):
         """(first index, values) of the next NEW_DATA."""
         with gevent.Timeout(30, AssertionError("no data came")):
@@ -51,14 +45,14 @@ class Reader:
 
 
 @pytest.fixture
-def live_reader(redis_client, diode):
+def live_reader(redis_client, diode, wait_live):
     """start(read_interval): a Reader reading live; stopped at the end of the test."""
     readers = []
 
     def start(read_interval):
         reader = Reader(redis_client, read_interval)
         readers.append(reader)
-        reader.wait_live()
+        wait_live(reader.walker)
         return reader
 
     yield start
