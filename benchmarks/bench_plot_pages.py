@@ -3,8 +3,9 @@
 1. The scan engine's µs per point (loopscan(N, 0, 5 simulated counters), publishing to
    Redis) with no plot server, and with the session's plot server and three pages open in
    headless Chromium, measured alternately, side by side (target: within 5 %: the median
-   of the rounds' ratios, median against median within a round): a browser at normal priority, and one at the priority of the plot
-   window `plot_page()` opens (plotting/window.py: nice 19). Both run as an operator's
+   of the rounds' ratios, median against median within a round): a browser at normal
+   priority, and one at the priority of the plot window `plot_page()` opens
+   (plotting/window.py: nice 19). Both run as an operator's
    browser does, unable to raise their priority (as root, Chromium would put its display
    processes at nice -8, ahead of the scan; this benchmark drops that right). For
    reference, the same scans beside a CPU-bound process at nice 19 and no plot server:
