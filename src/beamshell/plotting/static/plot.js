@@ -383,6 +383,10 @@
   function requestRender(plotChanged = true) {
     if (plotChanged) plotDirty = true;
     if (renderPending) return;
+    // A drawing too soon after the last waits for its timer, without asking for a frame: a
+    // frame requested costs the browser a full pass (style, paint, commit, composite) even
+    // when nothing on the page changed.
+    if (drawTooSoon()) return;
     renderPending = true;
     // At the next frame; the timer draws also where frames are not given (a hidden tab).
     requestAnimationFrame(render);
@@ -457,16 +461,20 @@
   let meshShown = false;
   let curves = null; // the step scans' chart (curves.js)
   let drawTimer = null;
+  // True if the plot needs drawing sooner than DRAW_EVERY_MS after the last drawing: then
+  // header and plot follow together when the interval is over (its timer is set). One frame
+  // for both, not two: without a GPU each frame costs the browser a full composite.
+  function drawTooSoon() {
+    const wait = lastDrawAt + DRAW_EVERY_MS - performance.now();
+    if (!S.shown || !plotDirty || wait <= 0) return false;
+    if (!drawTimer) drawTimer = setTimeout(() => { drawTimer = null; requestRender(); }, wait);
+    return true;
+  }
+
   // The header, and the plot when it changed, at most every DRAW_EVERY_MS. True if it drew.
   function draw() {
     const scan = S.shown;
-    const wait = lastDrawAt + DRAW_EVERY_MS - performance.now();
-    if (scan && plotDirty && wait > 0) {
-      // Too soon: header and plot follow together when the interval is over. One frame for
-      // both, not two: without a GPU each frame costs the browser a full composite.
-      if (!drawTimer) drawTimer = setTimeout(() => { drawTimer = null; requestRender(); }, wait);
-      return false;
-    }
+    if (drawTooSoon()) return false;
     renderHeader();
     setHidden('empty', !!scan);
     if (!scan || !plotDirty || pageHidden()) return false;
