@@ -2,17 +2,18 @@
 
 1. The scan engine's µs per point (loopscan(N, 0, 5 simulated counters), publishing to
    Redis) with no plot server, and with the session's plot server and three pages open in
-   headless Chromium, each in a window of its own, measured alternately, side by side (target: within 5 %: the median
-   of the rounds' ratios, median against median within a round): a browser at normal
-   priority, and one at the priority of the plot window `plot_page()` opens
-   (plotting/window.py: nice 19). Both run as an operator's
-   browser does, unable to raise their priority (as root, Chromium would put its display
+   headless Chromium, each in a window of its own, measured alternately, side by side
+   (target: within 5 %: the median of the rounds' ratios, median against median within a
+   round): a browser at normal priority, and one at the priority of the plot window
+   `plot_page()` opens (plotting/window.py: nice 19). Both run as an operator's browser
+   does, unable to raise their priority (as root, Chromium would put its display
    processes at nice -8, ahead of the scan; this benchmark drops that right). For
    reference, the same scans beside a CPU-bound process at nice 19 and no plot server:
    what any work on the machine's other core costs the scan (see busy_core).
 2. A page's drawings per second (target: at least 5), its last drawing's time and the
    points drawn per curve (decimated) for the N points held: during that scan, of the
-   slowest of the three pages, and as the only page during loopscan(N, 0) and loopscan(N/20, 0.001).
+   slowest of the three pages, and as the only page during loopscan(N, 0) and
+   loopscan(N/20, 0.001).
    A scan with count time 0 never yields to its publisher, so its points reach Redis (and
    any reader) in a few large batches: the page can only be as live as Redis.
 3. A page left open while many scans run: its JavaScript heap after a garbage collection,
@@ -409,9 +410,9 @@ def report(
         f"scan keeps busy, then runs on the scan's core). remote: the plot server "
         f"with {PAGES} pages' event streams\n(each showing 2 channels) read by another process "
         f"(viewers on other machines); here: the plot server and {PAGES} Chromium pages\n"
-        f"(a window each) drawing on this machine's cores too, the browser at normal priority as a user runs "
-        f"it; windows: the same in a\nbrowser at nice {BROWSER_NICENESS}, as the plot window "
-        f"plot_page() opens"
+        f"(a window each) drawing on this machine's cores too, the browser at normal priority "
+        f"as a user runs it; windows: the same in a\nbrowser at nice {BROWSER_NICENESS}, as the "
+        f"plot window plot_page() opens"
     )
     print()
     print(f"a page during a scan ({NCOUNTERS} counters; 'alone': the only page open):")
