@@ -3,12 +3,13 @@
 A page drawing a fast scan keeps a browser busy (without a GPU, every drawing is
 rasterised and composited on the CPU). On the scan's own computer, a browser at normal
 priority takes a core from the scan whenever the scan's process is ready to run: three
-pages made a full-speed scan 6 to 8 % slower on 2 cores, most of it time the scan spent
-waiting for a core. So the page opens in a Chromium-family browser started for it, at
-the lowest priority (`nice` 19) with a profile of its own (a browser already running
-would otherwise take the URL into its own, normal-priority processes), as an app window
-(no tabs, no address bar). The scan then loses 3 to 5 % (bench_plot_pages), and the page
-draws with what the scan leaves. Without such a browser, the desktop's default one opens
+pages, each in a window, made a full-speed scan 19 to 43 % slower on 2 cores without a
+GPU. So the page opens in a Chromium-family browser started for it, at the lowest
+priority (`nice` 19) with a profile of its own (a browser already running would
+otherwise take the URL into its own, normal-priority processes), as an app window (no
+tabs, no address bar). The scan comes first: three such windows cost it 8 to 30 %
+(bench_plot_pages; docs/plotting.md says where that CPU goes), and the page draws with
+what the scan leaves. Without such a browser, the desktop's default one opens
 the page.
 """
 
