@@ -18,6 +18,8 @@ URL = "http://127.0.0.1:8123/?token=abc"
 FAKE_BROWSER = """#!{python}
 import json, os, socket, sys
 report = {{"nice": os.nice(0), "argv": sys.argv[1:], "own_session": os.getsid(0) == os.getpid()}}
+if hasattr(os, "sched_getscheduler"):
+    report["idle_class"] = os.sched_getscheduler(0) == os.SCHED_IDLE
 with socket.socket(socket.AF_UNIX) as connection:
     connection.connect({path!r})
     connection.sendall(json.dumps(report).encode())
@@ -48,6 +50,8 @@ def test_the_page_opens_in_a_low_priority_window_of_its_own(fake_browser, tmp_pa
     with connection:
         report = json.loads(connection.makefile().read())
     assert report["nice"] == expected_nice
+    if sys.platform == "linux":  # the scan's machine: the browser runs on idle cores only
+        assert report["idle_class"]
     assert report["own_session"]  # not killed by the shell's Ctrl-C or exit
     profile = control.plot_daemon("demo", tmp_path).run_dir / "plot-browser"
     assert f"--app={URL}" in report["argv"]

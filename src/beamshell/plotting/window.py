@@ -1,17 +1,15 @@
-"""Opening the plot page on a desktop: a window of its own, drawn at low priority.
+"""Opening the plot page on a desktop: a window of its own, drawn on idle cores only.
 
 A page drawing a fast scan keeps a browser busy (without a GPU, every drawing is
 rasterised and composited on the CPU). On the scan's own computer, a browser at normal
-priority takes a core from the scan whenever the scan's process is ready to run: three
-pages, each in a window, made a full-speed scan 19 to 43 % slower on 2 cores without a
-GPU. So the page opens in a Chromium-family browser started for it, at the lowest
-priority (`nice` 19) with a profile of its own (a browser already running would
-otherwise take the URL into its own, normal-priority processes), as an app window (no
-tabs, no address bar). The scan comes first: three such windows cost it 8 to 30 %
-(bench_plot_pages; docs/plotting.md says where that CPU goes), and the page draws with
-what the scan leaves. Without such a browser, the desktop's default one opens
-the page.
-"""
+priority takes a core from the scan whenever the scan's process is ready to run. So the
+page opens in a Chromium-family browser started for it, in Linux's idle scheduling class
+(it runs only on a core no other process wants; elsewhere at `nice` 19), with a profile
+of its own (a browser already running would otherwise take the URL into its own,
+normal-priority processes), as an app window (no tabs, no address bar). The scan comes
+first: the page draws with what the scan leaves (docs/plotting.md gives what three such
+windows cost a scan, bench_plot_pages measures it). Without such a browser, the
+desktop's default one opens the page."""
 
 from __future__ import annotations
 
@@ -58,8 +56,20 @@ def find_chromium() -> str | None:
     return None
 
 
-def _lower_priority() -> None:  # in the browser's process, before it starts
+def lower_priority() -> None:
+    """The calling process, and all it starts, at the lowest priority: Linux's idle class.
+
+    A process of the idle class (SCHED_IDLE) runs only on a core no other process wants;
+    at `nice` 19 it would still get a slice of a busy core, and the scheduler would not
+    count its core as free when it places redis-server, woken by the scan's publishing.
+    Where the idle class is missing or refused, `nice` 19 stays.
+    """
     os.nice(BROWSER_NICENESS)
+    if hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except OSError:
+            pass
 
 
 def open_plot_window(url: str, profile_dir: Path) -> str:
@@ -97,5 +107,5 @@ def _start_browser(browser: str, url: str, profile_dir: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,  # not killed by the shell's Ctrl-C, nor its exit
-        preexec_fn=_lower_priority,
+        preexec_fn=lower_priority,  # in the browser's process, before it runs
     )
