@@ -2,14 +2,16 @@
 
 1. The scan engine's µs per point (loopscan(N, 0, 5 simulated counters), publishing to
    Redis) with no plot server, and with the session's plot server and three pages open in
-   headless Chromium, each in a window of its own, measured alternately, side by side
-   (target: within 5 %: the median of the rounds' ratios, median against median within a
-   round): a browser at normal priority, and one at the priority of the plot window
-   `plot_page()` opens (plotting/window.py: nice 19). Both run as an operator's browser
-   does, unable to raise their priority (as root, Chromium would put its display
-   processes at nice -8, ahead of the scan; this benchmark drops that right). For
-   reference, the same scans beside a CPU-bound process at nice 19 and no plot server:
-   what any work on the machine's other core costs the scan (see busy_core).
+   headless Chromium, each in a window of its own (target: within 5 %): in a browser at
+   normal priority, and in one started as the plot window `plot_page()` opens
+   (plotting/window.py: Linux's idle class). Both run as an operator's browser does,
+   unable to raise their priority (as root, Chromium would put its display processes at
+   nice -8, ahead of the scan; this benchmark drops that right). Also: three remote
+   viewers' event streams, and for reference no plot server beside a CPU-bound process
+   at nice 19 (what any work on the machine's other core costs the scan: see busy_core).
+   Side by side: in blocks of one scan of each configuration, in a random order; the
+   verdict is the median over the blocks of each scan's ratio to its block's scan with
+   no plot server (see engine_cost).
 2. A page's drawings per second (target: at least 5), its last drawing's time and the
    points drawn per curve (decimated) for the N points held: during that scan, of the
    slowest of the three pages, and as the only page during loopscan(N, 0) and
@@ -30,7 +32,9 @@ if not monkey.is_module_patched("socket"):
     monkey.patch_all(thread=False)
 
 import os  # noqa: E402
+import random  # noqa: E402
 import shutil  # noqa: E402
+import signal  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -38,14 +42,12 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from beamshell.plotting.window import BROWSER_NICENESS  # noqa: E402
 from bench_scan_engine import NCOUNTERS, run_once  # noqa: E402
 from scanbench import environment, private_redis, scan_environment  # noqa: E402
 
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
 PAGES = 3
-SCANS_PER_ROUND = 3  # of each configuration, in every round
 FLAGS = (
     "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
     "--disable-background-networking --disable-component-update --disable-sync "
@@ -54,7 +56,14 @@ FLAGS = (
 ).split()
 
 
-def open_browser(niceness: int = 0):
+# The plot window's own start (plotting/window.py), then Chromium in its place.
+PLOT_WINDOW_START = (
+    "import os, sys; from beamshell.plotting.window import lower_priority; "
+    "lower_priority(); os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def open_browser(plot_window: bool = False):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -66,9 +75,10 @@ def open_browser(niceness: int = 0):
     drop = "setpriv --bounding-set -sys_nice " if os.geteuid() == 0 else ""
     if drop and not shutil.which("setpriv"):
         sys.exit("running as root: setpriv (util-linux) is needed to run Chromium as a user's")
-    if drop or niceness:  # every process and thread of the browser inherits the niceness
+    if drop or plot_window:  # every process and thread of the browser inherits its priority
+        start = f"\"{sys.executable}\" -c '{PLOT_WINDOW_START}' " if plot_window else ""
         wrapper = Path(tempfile.mkdtemp(prefix="beamshell-bench-browser-")) / "chromium"
-        wrapper.write_text(f'#!/bin/sh\nexec {drop}nice -n {niceness} "{CHROMIUM}" "$@"\n')
+        wrapper.write_text(f'#!/bin/sh\nexec {drop}{start}"{CHROMIUM}" "$@"\n')
         wrapper.chmod(0o755)
         options.binary_location = str(wrapper)
     for flag in FLAGS:
@@ -114,11 +124,14 @@ def close_pages(driver, handles: list[str]) -> None:
 
 # A page's event stream, as a browser elsewhere opens it: it names the channels it draws
 # (POST /api/view, once the stream said hello), then reads every update and drops it.
+# Told "sync N" on its input, it answers once every stream has been sent scan number N.
 READER = """
 import json, sys, threading, urllib.request
 events, view, count, channels = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 ready = threading.Barrier(count + 1)
-def read():
+seen = threading.Condition()
+last = [None] * count
+def read(index):
     with urllib.request.urlopen(events + "&select=1") as stream:
         while not stream.readline().startswith(b"event: hello"):
             pass
@@ -126,13 +139,22 @@ def read():
         body = json.dumps({"channels": channels}).encode()
         urllib.request.urlopen(urllib.request.Request(view + client, data=body, method="POST"))
         ready.wait()
-        while stream.read1(65536):
-            pass
-for _ in range(count):
-    threading.Thread(target=read, daemon=True).start()
+        scan_follows = False
+        for line in stream:
+            if scan_follows:
+                with seen:
+                    last[index] = json.loads(line.removeprefix(b"data: "))["info"]["scan_nb"]
+                    seen.notify_all()
+            scan_follows = line == b"event: scan\\n"
+for index in range(count):
+    threading.Thread(target=read, args=(index,), daemon=True).start()
 ready.wait()
 print("reading", flush=True)
-sys.stdin.read()
+for command in sys.stdin:
+    wanted = int(command.split()[1])
+    with seen:
+        seen.wait_for(lambda: all(nb == wanted for nb in last))
+    print("synced", flush=True)
 """
 
 
@@ -149,48 +171,166 @@ def remote_viewers(page_url: str, count: int, channels: list[str]) -> subprocess
     return reader
 
 
-def pages_during_scans(
-    env, counters, driver, page_url: str, npoints: int, scans: int
-) -> tuple[list[float], list[dict]]:
-    """(µs per point of each scan, drawing figures of each) of `scans` scans with 3 pages
-    open; the figures are the slowest page's: every page must draw at least 5 times a
-    second.
+def sync_reader(reader: subprocess.Popen, scan_number: int) -> None:
+    """Returns once every stream of `reader` has been sent scan `scan_number`."""
+    reader.stdin.write(f"sync {scan_number}\n")
+    reader.stdin.flush()
+    assert reader.stdout.readline().strip() == "synced"
 
-    A page opened shows the session's last scan: each scan is measured once every page has
-    drawn all of the one before (pages open and idle, not loading nor catching up)."""
-    handles = open_pages(driver, page_url, PAGES)
-    costs, stats = [], []
-    for _ in range(scans):
-        before = {}
-        for handle in handles:
-            driver.switch_to.window(handle)
-            before[handle] = wait_page(
-                driver, "!s.shown || (s.shown.ended && s.shown.done === s.shown.npoints)"
-            )["renders"]
-        seconds, _, scan = run_once(env, counters, npoints)
-        started = time.perf_counter()
-        pages = []
-        for handle in handles:
-            driver.switch_to.window(handle)
-            after = wait_page(
-                driver, f"s.shown && s.shown.nb === {scan.scan_number} && s.shown.ended"
-                f" && s.shown.done === {npoints}"
-            )  # fmt: skip
-            pages.append((after, time.perf_counter() - started))
-        costs.append(seconds / npoints * 1e6)
-        # The last page reached, in the time all of them took: its drawings/s are a floor.
-        catch_up = max(waited for _, waited in pages)
-        stats.append(min(
-            ({
-                "updates_per_s": (after["renders"] - before[handle]) / (seconds + catch_up),
-                "draw_ms": after["drawMs"],
-                "drawn": max(after["drawn"] or [0]),
-                "catch_up_s": catch_up,
-            } for handle, (after, _) in zip(handles, pages, strict=True)),
-            key=lambda page: page["updates_per_s"],
-        ))  # fmt: skip
-    close_pages(driver, handles)
-    return costs, stats
+
+def shown_renders(driver, handles: list[str], scan_number: int, npoints: int) -> list[int]:
+    """Each page's drawings so far, once it shows all of scan `scan_number`."""
+    renders = []
+    for handle in handles:
+        driver.switch_to.window(handle)
+        renders.append(wait_page(
+            driver, f"s.shown && s.shown.nb === {scan_number} && s.shown.ended"
+            f" && s.shown.done === {npoints} && Object.values(s.shown.held).length > 0"
+            f" && Object.values(s.shown.held).every((n) => n === {npoints})"
+        )["renders"])  # fmt: skip
+    return renders
+
+
+# As a window minimised or put back: the page follows the browser's visibilityState.
+HIDE = """Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
+document.dispatchEvent(new Event('visibilitychange'));"""
+SHOW = """delete document.visibilityState; document.dispatchEvent(new Event('visibilitychange'));"""
+
+
+def set_visible(driver, handles: list[str], visible: bool) -> None:
+    """Pages shown, or hidden as in a minimised window: then sent no points, drawing none."""
+    for handle in handles:
+        driver.switch_to.window(handle)
+        driver.execute_script(SHOW if visible else HIDE)
+
+
+def slowest_page(driver, handles, scan, npoints: int, seconds: float, before: list[int]) -> dict:
+    """Drawings per second during `scan` of the page that drew least: every page must draw
+    at least 5 times a second. Counted until it showed the scan's last point: a floor."""
+    started = time.perf_counter()
+    after = shown_renders(driver, handles, scan.scan_number, npoints)
+    catch_up = time.perf_counter() - started
+    rate = min(done - was for done, was in zip(after, before, strict=True)) / (seconds + catch_up)
+    state = wait_page(driver, "true")
+    return {
+        "updates_per_s": rate,
+        "draw_ms": state["drawMs"],
+        "drawn": max(state["drawn"] or [0]),
+        "catch_up_s": catch_up,
+    }
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (from Linux's /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                todo += [int(child) for child in children.read_text().split()]
+            except OSError:  # that thread or process has just ended
+                pass
+    return found
+
+
+class Paused:
+    """A process (with all it started) stopped by SIGSTOP while another configuration is
+    measured: a stopped process takes no CPU, and keeps its state (pages open, streams
+    connected) for its next turn."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def _signal(self, number: int) -> None:
+        for pid in process_tree(self.pid):
+            try:
+                os.kill(pid, number)
+            except ProcessLookupError:
+                pass
+
+    def stop(self) -> None:
+        self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._signal(signal.SIGCONT)
+
+
+CONFIGURATIONS = ("none", "busy core", "remote", "here", "windows")
+
+
+def engine_cost(env, counters, config_dir, url, drivers, npoints: int, blocks: int) -> dict:
+    """µs per point of loopscans in `blocks` blocks of one scan in each configuration, in a
+    random order: none (no plot server), busy core (none, and a CPU-bound process at
+    nice 19), remote (the plot server and 3 remote viewers), here (it and 3 pages in a
+    browser at normal priority), windows (3 pages in a browser started as a plot window).
+
+    A block's scans are seconds apart, so each configuration's ratio to the block's "none"
+    cancels the machine's drift (other virtual machines on its host, its clock), which is
+    larger than the pages' cost. What a configuration does not run is stopped (SIGSTOP)
+    for its scan: the plot server, the busy process, a browser, whose pages are hidden
+    first (as in a minimised window: sent no points) and shown again, and drawn the last
+    scan, before their own turn. Remote viewers connect for their turn, and have been sent
+    the last scan before it. The first block is a warm-up, not counted."""
+    from beamshell.plotting import control
+
+    here, windows = drivers
+    status = control.start_plot_server("bench", config_dir, redis_url=url)
+    # What a page shows of a loopscan: its first counter against elapsed time.
+    channels = ["elapsed_time", counters[0].name]
+    loop = busy_core()
+    processes = {
+        "plot server": Paused(status["pid"]),
+        "busy core": Paused(loop.pid),
+        "here": Paused(here.service.process.pid),
+        "windows": Paused(windows.service.process.pid),
+    }
+    browsers = {}
+    costs: dict[str, list[float]] = {name: [] for name in CONFIGURATIONS}
+    drawing: dict[str, list[dict]] = {"here": [], "windows": []}
+    try:
+        browsers["here"] = (here, open_pages(here, status["url"], PAGES))
+        browsers["windows"] = (windows, open_pages(windows, status["url"], PAGES))
+        _, _, scan = run_once(env, counters, npoints)
+        for driver, handles in browsers.values():
+            shown_renders(driver, handles, scan.scan_number, npoints)
+            set_visible(driver, handles, False)
+        for block in range(blocks + 1):
+            for name in random.sample(CONFIGURATIONS, len(CONFIGURATIONS)):
+                running = {"none": (), "busy core": ("busy core",)}.get(name, ("plot server", name))
+                for process, paused in processes.items():
+                    if process not in running:
+                        paused.stop()
+                for process in running:
+                    if process in processes:
+                        processes[process].resume()
+                if name == "remote":
+                    reader = remote_viewers(status["url"], PAGES, channels)
+                    sync_reader(reader, scan.scan_number)
+                if name in browsers:
+                    driver, handles = browsers[name]
+                    set_visible(driver, handles, True)
+                    before = shown_renders(driver, handles, scan.scan_number, npoints)
+                seconds, _, scan = run_once(env, counters, npoints)
+                if name == "remote":
+                    reader.stdin.close()
+                    reader.wait()
+                if name in browsers:
+                    stats = slowest_page(driver, handles, scan, npoints, seconds, before)
+                    set_visible(driver, handles, False)
+                if block:  # the first: warm-up
+                    costs[name].append(seconds / npoints * 1e6)
+                    if name in browsers:
+                        drawing[name].append(stats)
+    finally:  # nothing left stopped nor spinning, whatever happened
+        for paused in processes.values():
+            paused.resume()
+        loop.kill()
+        loop.wait()
+        for driver, handles in browsers.values():
+            close_pages(driver, handles)
+        control.stop_plot_server("bench", config_dir)
+    return {"costs": costs, "drawing": drawing}
 
 
 BUSY = "print('busy', flush=True)\nwhile True: pass"
@@ -207,55 +347,6 @@ def busy_core() -> subprocess.Popen:
     )
     assert busy.stdout.readline().strip() == "busy"
     return busy
-
-
-def engine_cost(env, counters, config_dir, url, drivers, npoints: int, rounds: int) -> dict:
-    """µs per point of SCANS_PER_ROUND scans of each configuration in turn, `rounds` times:
-    no plot server, a busy process at nice 19, 3 remote viewers, 3 pages on this machine in
-    a browser at normal priority, 3 in one at a plot window's."""
-    from beamshell.plotting import control
-
-    driver, low_driver = drivers
-    without, busy, remote, with_pages, page_stats, low, low_stats = [], [], [], [], [], [], []
-    for _ in range(rounds):
-        for _ in range(SCANS_PER_ROUND):
-            seconds, _, _ = run_once(env, counters, npoints)
-            without.append(seconds / npoints * 1e6)
-        loop = busy_core()
-        try:
-            for _ in range(SCANS_PER_ROUND):
-                seconds, _, _ = run_once(env, counters, npoints)
-                busy.append(seconds / npoints * 1e6)
-        finally:  # never left spinning after the benchmark, whatever happened
-            loop.kill()
-            loop.wait()
-        status = control.start_plot_server("bench", config_dir, redis_url=url)
-        # What a page shows of a loopscan: its first counter against elapsed time.
-        reader = remote_viewers(status["url"], PAGES, ["elapsed_time", counters[0].name])
-        for _ in range(SCANS_PER_ROUND):
-            seconds, _, _ = run_once(env, counters, npoints)
-            remote.append(seconds / npoints * 1e6)
-        reader.stdin.close()
-        reader.wait()
-        for browser, costs, stats in (
-            (driver, with_pages, page_stats),
-            (low_driver, low, low_stats),
-        ):
-            scan_costs, drawing = pages_during_scans(
-                env, counters, browser, status["url"], npoints, SCANS_PER_ROUND
-            )
-            costs.extend(scan_costs)
-            stats.append(drawing[-1])
-        control.stop_plot_server("bench", config_dir)
-    return {
-        "without": without,
-        "busy": busy,
-        "remote": remote,
-        "with": with_pages,
-        "pages": page_stats,
-        "low": low,
-        "low_pages": low_stats,
-    }
 
 
 def page_alone(env, counters, config_dir, url, driver, npoints: int, count_time: float) -> dict:
@@ -319,10 +410,10 @@ def main(quick: bool = False) -> None:
         print("skipped: no chromium / chromedriver (apt-get install chromium chromium-driver)")
         return
     npoints = 20_000 if quick else 100_000
-    rounds = 2 if quick else 10
+    blocks = 3 if quick else 60
     state = tempfile.mkdtemp(prefix="beamshell-bench-state-")
     driver = open_browser()
-    low_driver = open_browser(BROWSER_NICENESS)
+    window_driver = open_browser(plot_window=True)
     try:
         with (
             environment(XDG_STATE_HOME=state),
@@ -334,7 +425,7 @@ def main(quick: bool = False) -> None:
                 with scan_environment(url, NCOUNTERS, config_dir=config_dir) as (env, counters):
                     run_once(env, counters, 500)  # warm-up
                     cost = engine_cost(
-                        env, counters, config_dir, url, (driver, low_driver), npoints, rounds
+                        env, counters, config_dir, url, (driver, window_driver), npoints, blocks
                     )
                     alone = [
                         page_alone(env, counters, config_dir, url, driver, npoints, 0),
@@ -347,83 +438,66 @@ def main(quick: bool = False) -> None:
                 shutil.rmtree(config_dir, ignore_errors=True)
     finally:
         driver.quit()
-        low_driver.quit()
+        window_driver.quit()
         shutil.rmtree(state, ignore_errors=True)
     report(cost, alone, npoints, first, last, held, 40 if quick else 200)
-
-
-def round_ratios(values: list[float], without: list[float]) -> list[float]:
-    """Each round's median µs per point against that round's with no plot server.
-
-    The machine's own speed drifts by several per cent from minute to minute (other
-    virtual machines on its host, its clock): a ratio within a round, whose scans are
-    seconds apart, cancels that drift, which a median over the whole run would add to the
-    pages' cost."""
-    n = SCANS_PER_ROUND
-    return [
-        statistics.median(values[i : i + n]) / statistics.median(without[i : i + n])
-        for i in range(0, len(without), n)
-    ]
 
 
 def report(
     cost: dict, alone: list, npoints: int, first: float, last: float, held: dict, scans: int
 ) -> None:
-    # The pages' cost is itself random (a scan that happens to miss the drawings is not
-    # slowed), so the verdict compares medians, round by round; best against best is shown
-    # beside it.
-    none_best = min(cost["without"])
+    costs = cost["costs"]
+    none = costs["none"]
     print(
         f"loopscan({npoints}, 0, {NCOUNTERS} simulated counters), publishing, table off: "
-        f"{len(cost['without'])} scans of each configuration, alternated"
+        f"{len(none)} blocks of one scan of each configuration, in a random order"
     )
     header = (
         f"{'plot pages':>12} {'µs/point: best':>15} {'median':>7} {'worst':>6} "
-        f"{'ratio: median':>14} {'quartiles':>11} {'best':>5} {'target':>11}"
+        f"{'ratio: median':>14} {'quartiles':>11} {'target':>11}"
     )
     print(header)
     print("-" * len(header))
-    for label, key in (
-        ("none", "without"),
-        ("busy core", "busy"),
-        (f"{PAGES} remote", "remote"),
-        (f"{PAGES} here", "with"),
-        (f"{PAGES} windows", "low"),
-    ):
-        values = cost[key]
-        ratios = round_ratios(values, cost["without"])
+    for name in CONFIGURATIONS:
+        values = costs[name]
+        ratios = [value / alone_ for value, alone_ in zip(values, none, strict=True)]
         ratio = statistics.median(ratios)
         low, _, high = statistics.quantiles(ratios, n=4)
-        verdict = {"without": "", "busy": "reference"}.get(
-            key, "<=1.05 " + ("ok" if ratio <= 1.05 else "OVER")
+        verdict = {"none": "", "busy core": "reference"}.get(
+            name, "<=1.05 " + ("ok" if ratio <= 1.05 else "OVER")
         )
+        label = name if name in ("none", "busy core") else f"{PAGES} {name}"
         print(
             f"{label:>12} {min(values):>15.2f} {statistics.median(values):>7.2f} "
-            f"{max(values):>6.2f} {ratio:>14.3f} {f'{low:.2f}-{high:.2f}':>11} "
-            f"{min(values) / none_best:>5.2f} {verdict:>11}"
+            f"{max(values):>6.2f} {ratio:>14.3f} {f'{low:.2f}-{high:.2f}':>11} {verdict:>11}"
         )
     print(
-        f"ratio: the median of the rounds' ratios, each round's median against the same round's "
-        f"scans with no plot server\n(quartiles: of those ratios; best: best against best). "
-        f"busy core: no plot server, "
-        f"a CPU-bound process at nice 19\n(any work on the other core: redis-server, which the "
-        f"scan keeps busy, then runs on the scan's core). remote: the plot server "
-        f"with {PAGES} pages' event streams\n(each showing 2 channels) read by another process "
-        f"(viewers on other machines); here: the plot server and {PAGES} Chromium pages\n"
-        f"(a window each) drawing on this machine's cores too, the browser at normal priority "
-        f"as a user runs it; windows: the same in a\nbrowser at nice {BROWSER_NICENESS}, as the "
-        f"plot window plot_page() opens"
+        "ratio: the median over the blocks of a scan's µs per point against the same block's "
+        "with no plot server (quartiles: of\nthose ratios). busy core: no plot server, a "
+        "CPU-bound process at nice 19 (any work on the other core: redis-server,\nwhich the "
+        f"scan keeps busy, then runs on the scan's core). remote: the plot server with {PAGES} "
+        "pages' event streams (each\nshowing 2 channels) read by another process (viewers on "
+        f"other machines); here: the plot server and {PAGES} Chromium pages (a\nwindow each) "
+        "drawing on this machine's cores too, the browser at normal priority as a user runs "
+        "it; windows: the\nsame in a browser started as plot_page() starts its plot window "
+        "(Linux's idle class, nice 19)"
     )
     print()
     print(f"a page during a scan ({NCOUNTERS} counters; 'alone': the only page open):")
-    rows = [(f"alone, {a['scan']}", a) for a in alone]
-    rows += [(f"slowest of {PAGES}, loopscan({npoints}, 0)", p) for p in cost["pages"]]
-    rows += [(f"slowest of {PAGES} windows, loopscan({npoints}, 0)", p) for p in cost["low_pages"]]
-    for label, stats in rows:
+    for stats in alone:
         print(
-            f"  {label:>41}: {stats['updates_per_s']:5.1f} drawings/s (target >= 5), last drawing "
-            f"{stats['draw_ms']:.0f} ms, {stats['drawn']} points drawn per curve, "
-            f"last point on the page {stats['catch_up_s']:.2f} s after the scan ended"
+            f"  {'alone, ' + stats['scan']:>41}: {stats['updates_per_s']:4.1f} drawings/s "
+            f"(target >= 5), last drawing {stats['draw_ms']:.0f} ms, {stats['drawn']} points "
+            f"drawn per curve, last point on the page {stats['catch_up_s']:.2f} s after the end"
+        )
+    for name, label in (("here", ""), ("windows", " windows")):
+        pages = cost["drawing"][name]
+        rates = [page["updates_per_s"] for page in pages]
+        print(
+            f"  {f'slowest of {PAGES}{label}, loopscan({npoints}, 0)':>41}: "
+            f"{statistics.median(rates):4.1f} drawings/s (median; least {min(rates):.1f}, below 5 "
+            f"in {sum(rate < 5 for rate in rates)} of {len(rates)} scans), last point on the page "
+            f"{statistics.median(page['catch_up_s'] for page in pages):.2f} s after the end"
         )
     print()
     print(
