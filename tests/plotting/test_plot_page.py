@@ -144,7 +144,8 @@ def test_counters_axes_scale_and_monitor(plot_server, open_page, run_scan, redis
     # ...and reads from Redis what some page shows (and one channel for the progress).
     assert {"diode", "beam"} <= set(health(plot_server)["unread"])
     page.call("document.querySelector('#counters tr[data-counter=diode]').click()")
-    both = page.wait("s.traces.length === 2")
+    # Shown at once as a curve without points, which arrive when the server has read them.
+    both = page.wait("s.traces.length === 2 && s.traces.every((t) => t.y.length === 10)")
     assert {t["meta"]["counter"] for t in both["traces"]} == {"gauss", "diode"}
     assert len(trace(both, "diode")["y"]) == 10  # a counter shown later: from its first point
     assert "diode" not in health(plot_server)["unread"]

@@ -43,6 +43,7 @@ window.BeamshellCurves = (() => {
       this.markers = [];
       this.labels = null; // where the markers' labels were last drawn (for tests)
       this.metas = [];
+      this.pointsShown = []; // per curve: whether its points are marked (few of them)
       this.hover = { best: null };
       // The chart's size in CSS pixels, kept here: reading the element's would make the
       // browser lay the page out again in the middle of a drawing.
@@ -70,8 +71,10 @@ window.BeamshellCurves = (() => {
     // figure: {traces: [{name, x, y, yaxis, color, width, dash, opacity, points, meta}],
     //          xTitle, yTitle, y2Title, logy, markers: [{x, label, color}], revision}
     draw(figure) {
+      // Whether points are marked is not part of the shape: uPlot asks at each drawing
+      // (below), so a scan growing past a few hundred points does not rebuild the chart.
       const shape = JSON.stringify([figure.traces.map((t) => [t.name, t.yaxis, t.color, t.width, t.dash,
-        t.opacity, t.points]), figure.xTitle, figure.yTitle, figure.y2Title, figure.logy]);
+        t.opacity]), figure.xTitle, figure.yTitle, figure.y2Title, figure.logy]);
       if (figure.revision !== this.revision) {
         this.revision = figure.revision;
         if (this.zoom) { this.zoom = null; this.onZoom(null); }
@@ -79,6 +82,7 @@ window.BeamshellCurves = (() => {
       this.markers = figure.markers;
       const traces = figure.traces.length ? figure.traces : [NO_CURVE];
       this.metas = traces.map((t) => t.meta); // of this drawing (setData keeps the series')
+      this.pointsShown = traces.map((t) => !!t.points);
       const data = [null, ...traces.map((t) => [t.x, drawable(t.y, figure.logy)])];
       if (this.u && shape === this.shape) {
         this.u.setData(data, !this.zoom); // zoomed: the scales stay as the user set them
@@ -113,7 +117,7 @@ window.BeamshellCurves = (() => {
           dash: DASHES[t.dash],
           alpha: t.opacity,
           facets: [{ scale: 'x', auto: true }, { scale: t.yaxis === 'y2' ? 'y2' : 'y', auto: true }],
-          points: { show: t.points, size: 5, width: 1, fill: t.color, stroke: t.color },
+          points: { show: (u, i) => !!this.pointsShown[i - 1], size: 5, width: 1, fill: t.color, stroke: t.color },
         }))],
         cursor: {
           drag: { x: true, y: true, setScale: true },

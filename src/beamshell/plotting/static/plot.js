@@ -232,7 +232,9 @@
     if (overlay && view.x !== '#' && !scan.series[view.x]) return traces;
     const most = Math.min(DRAWN_MAX, DRAWN_PER_PX * Math.max(300, curves.width));
     for (const name of [...view.y1, ...view.y2]) {
-      if (!scan.series[name]) continue;
+      // A channel of the shown scan is a curve from the start, without points yet: the
+      // chart keeps its series from scan to scan, and is not built again at the first points.
+      if (!scan.series[name] && (overlay || !scan.channels[name])) continue;
       const y = yValues(scan, name);
       const n0 = scan.series[view.x] ? Math.min(y.length, scan.series[view.x].length) : y.length;
       const x = xValues(scan, n0);
