@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from beamshell.data.publish import DataPublisher
+from beamshell.plotting import server
 from beamshell.plotting.follower import SessionFollower
 from beamshell.plotting.messages import PageCursor, pack, pack_bytes, sse
 from beamshell.plotting.model import (
@@ -134,6 +135,30 @@ def test_a_page_is_sent_each_point_once(followed):
     data = _payload(update)
     assert decode(data["series"]["diode"]) == [6.0]
     assert data["info"]["state"] == "DONE" and data["ended"] is True
+
+
+def test_a_scans_end_is_sent_at_once_not_after_the_update_interval(followed, monkeypatch):
+    """Between updates a page's stream batches what arrives; the end of a scan, which the
+    operator waits for, breaks that wait. (The interval is made an hour: only the end can
+    end it within the test's guard.)"""
+    model, publisher, follower = followed
+    monkeypatch.setattr(server, "UPDATES_PER_S", 1 / 3600)
+    scan, channels = running_loopscan(publisher, 2, ["diode"])
+    channels["diode"].append(np.array([1.0]))
+    publisher.flush()
+    wait_for(model, lambda: model.live is not None and model.live.points_done == 1)
+    stream = server.PlotApp(model, follower, "token")._stream("page", select=False)
+    assert next(stream).startswith(b"retry:")
+    assert b"event: scan" in next(stream)  # the scan so far; then the interval's wait
+    following = gevent.spawn(next, stream)
+    channels["diode"].append(np.array([2.0]))
+    publisher.update_info(scan, {"state": "DONE"})
+    publisher.end_scan(scan)
+    with gevent.Timeout(30, AssertionError("the end waited for the update interval")):
+        update = following.get()
+    data = _payload(b"event: data\n" + update.split(b"event: data\n", 1)[1])
+    assert data["ended"] is True and data["info"]["state"] == "DONE"
+    stream.close()
 
 
 def test_a_selecting_page_is_sent_the_channels_it_shows_only(followed):

@@ -266,6 +266,7 @@ class SessionFollower:
         scan.info = node.info or scan.info  # after END_SCAN: the final state
         scan.ended = True
         self.model.record(scan)
+        self.model.ended.notify()
 
     # ---- scans a page asks for ----------------------------------------------------------
     def load(self, scan_id: str, whole: bool = True) -> ScanModel:

@@ -220,6 +220,7 @@ class SessionModel:
         self.history_seq = 0
         self.error: str | None = None  # why Redis cannot be followed now, if so
         self.changed = Broadcast()
+        self.ended = Broadcast()  # a scan ended: pages are sent its last points at once
 
     # ---- history ---------------------------------------------------------------------------
     def set_history(self, summaries: list[dict[str, Any]]) -> None:

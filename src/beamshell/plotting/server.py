@@ -24,8 +24,6 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs
 
-import gevent
-
 from beamshell.data.errors import NodeNotFound
 from beamshell.plotting.follower import SessionFollower
 from beamshell.plotting.markers import MarkerCache
@@ -277,6 +275,7 @@ class PlotApp:
             interval = 1.0 / UPDATES_PER_S
             while True:
                 changed = self.model.changed.current()  # before reading: no change is missed
+                ended = self.model.ended.current()
                 started = time.monotonic()
                 events = cursor.updates()
                 if events:
@@ -284,10 +283,12 @@ class PlotApp:
                 elif not changed.wait(KEEPALIVE_S):
                     yield b": keepalive\n\n"
                     continue
-                # Batch what arrives during the interval into the next update.
+                # Batch what arrives during the interval into the next update; but a scan's
+                # end (its final state and last points, which the operator waits for) goes
+                # at once.
                 rest = interval - (time.monotonic() - started)
                 if rest > 0:
-                    gevent.sleep(rest)
+                    ended.wait(rest)
         finally:
             self._pages.pop(client_id, None)
             self._read_shown_channels()

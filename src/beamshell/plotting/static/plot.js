@@ -465,10 +465,12 @@
   let drawTimer = null;
   // True if the plot needs drawing sooner than DRAW_EVERY_MS after the last drawing: then
   // header and plot follow together when the interval is over (its timer is set). One frame
-  // for both, not two: without a GPU each frame costs the browser a full composite.
+  // for both, not two: without a GPU each frame costs the browser a full composite. The
+  // followed scan, once ended, is drawn at once: its final state is what the operator waits
+  // for. (A scan from the history is ended too, but may have the live one overlaid.)
   function drawTooSoon() {
     const wait = lastDrawAt + DRAW_EVERY_MS - performance.now();
-    if (!S.shown || !plotDirty || wait <= 0) return false;
+    if (!S.shown || !plotDirty || wait <= 0 || (S.shown.ended && S.shown === S.live)) return false;
     if (!drawTimer) drawTimer = setTimeout(() => { drawTimer = null; requestRender(); }, wait);
     return true;
   }
