@@ -1,7 +1,7 @@
 """The plot page in a real headless Chromium, following scans run in a real session.
 
-What is checked is what plotly.js holds (the page's drawn traces), never the server's
-answers. Waits are on the page's state: `Page.wait` resolves at the drawing where the
+What is checked is what the charting library holds (the page's drawn traces: uPlot's for
+curves, plotly.js's for meshes and spectra), never the server's answers. Waits are on the page's state: `Page.wait` resolves at the drawing where the
 predicate first holds; scans are held at a point by a preset that waits for the test.
 """
 
@@ -240,6 +240,25 @@ def test_loopscan_is_plotted_against_elapsed_time(plot_server, open_page, run_sc
     assert not done["plotly"]  # curves only: the page never loaded plotly.js
 
 
+def test_a_fine_scan_has_readable_ticks_and_its_points_marked(plot_server, open_page, run_scan):
+    """Over 3 µm (m1 in mm, its resolution 1 µm), every tick label is distinct and says where
+    it is drawn; the 4 points of the curve are marked (a long scan's are not, see the
+    decimation test)."""
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+    scan = run_scan("ascan(m1, 0, 0.003, 3, 0, gauss, run=False)")
+    page.wait("s.shown && s.shown.ended && s.traces.length && s.traces[0].x.length === 4")
+    done = page.wait("s.ticks !== null")  # uPlot lays out its axes after the data are set
+    assert trace(done, "gauss")["x"] == scan.result()["data"]["m1"]
+    assert trace(done, "gauss")["marked"] == 4
+    x_axis = next(axis for axis in done["ticks"] if axis["scale"] == "x")
+    ticks = [(at, text) for at, text in zip(x_axis["at"], x_axis["labels"], strict=True) if text]
+    assert len(ticks) >= 3 and len({text for _, text in ticks}) == len(ticks)
+    step = ticks[1][0] - ticks[0][0]
+    assert step < 0.001  # finer than uPlot's own labels could say
+    assert all(float(text) == pytest.approx(at, abs=step / 100) for at, text in ticks)
+
+
 def test_a_mesh_fills_an_image_then_shows_as_scatter(plot_server, open_page, run_scan,
                                                      redis_client):  # fmt: skip
     page = open_page(plot_server["url"])
@@ -325,7 +344,7 @@ def test_a_long_scan_is_decimated_for_drawing(plot_server, open_page, run_scan):
                      " && s.traces[0].meta.points === 20000")  # fmt: skip
     diode = scan.result()["data"]["diode"]
     drawn = trace(done, "diode")
-    assert drawn["meta"]["decimated"] and len(drawn["y"]) <= 2000
+    assert drawn["meta"]["decimated"] and len(drawn["y"]) <= 2000 and drawn["marked"] == 0
     assert max(drawn["y"]) == max(diode) and min(drawn["y"]) == min(diode)  # peaks survive
     assert drawn["y"][0] == diode[0] and drawn["y"][-1] == diode[-1]
 

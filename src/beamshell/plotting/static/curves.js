@@ -28,6 +28,26 @@ window.BeamshellCurves = (() => {
     return [min - pad, max + pad];
   };
 
+  // Tick labels with the digits their spacing needs, all alike. uPlot's own keep 3 decimals
+  // at most: a fine scan over a few microns, or a curve normalised by a monitor, had every
+  // label "0". Very small or large numbers are written with an exponent.
+  const decimalsOf = (step) => {
+    let d = 0;
+    while (d < 15 && Math.abs(step * 10 ** d - Math.round(step * 10 ** d)) > 1e-6 * step * 10 ** d) d++;
+    return d;
+  };
+  const general = (v) => (v === 0 || (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e6)
+    ? String(+v.toPrecision(6)) : v.toExponential());
+  const tickLabels = (u, splits, axisIdx, space, incr) => {
+    const logScale = u.scales[u.axes[axisIdx].scale].distr === 3;
+    if (logScale || !(incr > 0)) return splits.map((v) => (v == null ? '' : general(v)));
+    const big = Math.max(0, ...splits.map((v) => (v == null ? 0 : Math.abs(v))));
+    const decimals = decimalsOf(incr);
+    if (decimals <= 6 && big < 1e6) return splits.map((v) => (v == null ? '' : v.toFixed(decimals)));
+    const digits = Math.min(15, Math.max(0, Math.floor(Math.log10(big || incr)) - Math.floor(Math.log10(incr))));
+    return splits.map((v) => (v == null ? '' : v === 0 ? '0' : v.toExponential(digits)));
+  };
+
   // Room for the tick labels: uPlot asks with the labels it is about to draw.
   const axisSize = (u, values) => 18 + 7 * Math.max(3, ...(values || []).map((v) => String(v).length));
 
@@ -98,7 +118,7 @@ window.BeamshellCurves = (() => {
       const y2 = traces.some((t) => t.yaxis === 'y2');
       const distr = figure.logy ? 3 : 1;
       const axis = (scale, label, extra) => ({ scale, label, stroke: TEXT, font: FONT, labelFont: FONT,
-        grid: { stroke: GRID, width: 1 }, ticks: { stroke: LINE, width: 1 }, ...extra });
+        values: tickLabels, grid: { stroke: GRID, width: 1 }, ticks: { stroke: LINE, width: 1 }, ...extra });
       const opts = {
         mode: 2,
         ...this.size(),
@@ -117,7 +137,13 @@ window.BeamshellCurves = (() => {
           dash: DASHES[t.dash],
           alpha: t.opacity,
           facets: [{ scale: 'x', auto: true }, { scale: t.yaxis === 'y2' ? 'y2' : 'y', auto: true }],
-          points: { show: (u, i) => !!this.pointsShown[i - 1], size: 5, width: 1, fill: t.color, stroke: t.color },
+          points: {
+            show: (u, i) => !!this.pointsShown[i - 1],
+            // uPlot marks the points of its x window (mode 1's); in mode 2 (ours) it marks
+            // none unless given their indices.
+            filter: (u, i, show) => this.pointsToMark(u, i, show),
+            size: 5, width: 1, fill: t.color, stroke: t.color,
+          },
         }))],
         cursor: {
           drag: { x: true, y: true, setScale: true },
@@ -237,6 +263,10 @@ window.BeamshellCurves = (() => {
       this.tip.hidden = false;
     }
 
+    pointsToMark(u, i, show) {
+      return show ? Array.from(u.data[i][0].keys()) : null;
+    }
+
     // peak / cen / com: dashed vertical lines with their values, over the curves.
     drawMarkers(u) {
       const ctx = u.ctx;
@@ -277,11 +307,13 @@ window.BeamshellCurves = (() => {
       return {
         traces: u.series.slice(1).map((s, i) => ({ type: 'scatter', name: s.label, meta: this.metas[i] || null,
           x: Array.from(u.data[i + 1][0]), y: Array.from(u.data[i + 1][1]), yaxis: s.facets[1].scale,
+          marked: this.pointsShown[i] ? u.data[i + 1][0].length : 0, // points uPlot marks
           z: null, color: null })).filter((t) => t.meta),
         yaxisType: u.scales.y.distr === 3 ? 'log' : 'linear',
         xRange: [u.scales.x.min, u.scales.x.max], // the x axis drawn
         shapes: this.markers.length,
         markerLabels: this.labels, // {plot: [left, right], drawn: [{text, left, right}]} in CSS px
+        ticks: u.axes.map((a) => ({ scale: a.scale, at: a._splits, labels: a._values })), // as drawn
         zoom: this.zoom && this.zoom.x ? [...this.zoom.x] : null,
       };
     }

@@ -887,6 +887,7 @@
       xRange: drawn.xRange,
       shapes: drawn.shapes, // peak / cen / com lines drawn
       markerLabels: drawn.markerLabels, // where their labels were drawn
+      ticks: drawn.ticks || null, // each axis's tick positions and labels, as drawn
       zoom: drawn.zoom, // the x range the user zoomed to
       markers: scan && S.markers[scan.id] ? S.markers[scan.id].counters : null,
       spectra: $('spectra').hidden ? null : {
