@@ -192,7 +192,8 @@ def shown_renders(driver, handles: list[str], scan_number: int, npoints: int) ->
 
 
 # As a window minimised or put back: the page follows the browser's visibilityState.
-HIDE = """Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
+HIDE = """Object.defineProperty(
+  document, 'visibilityState', {configurable: true, get: () => 'hidden'});
 document.dispatchEvent(new Event('visibilitychange'));"""
 SHOW = """delete document.visibilityState; document.dispatchEvent(new Event('visibilitychange'));"""
 
@@ -337,10 +338,11 @@ BUSY = "print('busy', flush=True)\nwhile True: pass"
 
 
 def busy_core() -> subprocess.Popen:
-    """A CPU-bound process at the lowest priority, running when this returns.
+    """A CPU-bound process at nice 19, running when this returns.
 
     The scan takes one core; with the other one busy, the scheduler wakes redis-server (which
-    the scan's publishing keeps busy) on the scan's core, whatever the other work's priority.
+    the scan's publishing keeps busy) on the scan's core, whatever the other work's niceness
+    (a core running only idle-class work, as a plot window's browser, counts as free).
     """
     busy = subprocess.Popen(
         ["nice", "-n", "19", sys.executable, "-c", BUSY], stdout=subprocess.PIPE, text=True

@@ -1,8 +1,9 @@
 """The plot page in a real headless Chromium, following scans run in a real session.
 
 What is checked is what the charting library holds (the page's drawn traces: uPlot's for
-curves, plotly.js's for meshes and spectra), never the server's answers. Waits are on the page's state: `Page.wait` resolves at the drawing where the
-predicate first holds; scans are held at a point by a preset that waits for the test.
+curves, plotly.js's for meshes and spectra), never the server's answers. Waits are on the
+page's state: `Page.wait` resolves at the drawing where the predicate first holds; scans
+are held at a point by a preset that waits for the test.
 """
 
 from __future__ import annotations
