@@ -260,6 +260,30 @@ def test_a_fine_scan_has_readable_ticks_and_its_points_marked(plot_server, open_
     assert all(float(text) == pytest.approx(at, abs=step / 100) for at, text in ticks)
 
 
+def test_tick_labels_with_an_exponent_say_where_each_tick_is(plot_server, open_page):
+    """Values past 1e6, or steps finer than 1e-6, are written with an exponent: each label
+    still has the digits its step needs (the formatter, called in the page with a stand-in
+    for the chart)."""
+    page = open_page(plot_server["url"])
+    page.wait("s.connected")
+
+    def labels_of(first: float, step: float, count: int) -> list[str]:
+        return page.call(
+            "const u = { scales: { y: { distr: 1 } }, axes: [{}, { scale: 'y' }] };"
+            "return BeamshellCurves.tickLabels(u, arguments[0], 1, 50, arguments[1]);",
+            [first + i * step for i in range(count)],
+            step,
+        )
+
+    for first, step, count in [(1.2e9, 2.5e7, 5), (-3e-7, 2e-8, 8), (4.5e6, 5e4, 6)]:
+        labels = labels_of(first, step, count)
+        assert all("e" in text for text in labels) and len(set(labels)) == count, labels
+        for i, text in enumerate(labels):
+            assert float(text) == pytest.approx(first + i * step, rel=1e-9), labels
+    assert labels_of(1.2e9, 2.5e7, 3) == ["1.200e+9", "1.225e+9", "1.250e+9"]
+    assert labels_of(1e-8, 1e-8, 3) == ["1e-8", "2e-8", "3e-8"]  # no digit beyond the step's
+
+
 def test_a_mesh_fills_an_image_then_shows_as_scatter(plot_server, open_page, run_scan,
                                                      redis_client):  # fmt: skip
     page = open_page(plot_server["url"])

@@ -44,7 +44,11 @@ window.BeamshellCurves = (() => {
     const big = Math.max(0, ...splits.map((v) => (v == null ? 0 : Math.abs(v))));
     const decimals = decimalsOf(incr);
     if (decimals <= 6 && big < 1e6) return splits.map((v) => (v == null ? '' : v.toFixed(decimals)));
-    const digits = Math.min(15, Math.max(0, Math.floor(Math.log10(big || incr)) - Math.floor(Math.log10(incr))));
+    // The step's exponent says where its last digit is; its mantissa (2.5 of 2.5e7) may need
+    // one more: ticks 1.200e+9, 1.225e+9, not 1.20e+9, 1.23e+9.
+    const magnitude = Math.floor(Math.log10(incr));
+    const digits = Math.min(15, Math.max(0, Math.floor(Math.log10(big || incr)) - magnitude)
+      + decimalsOf(incr / 10 ** magnitude));
     return splits.map((v) => (v == null ? '' : v === 0 ? '0' : v.toExponential(digits)));
   };
 
@@ -318,5 +322,6 @@ window.BeamshellCurves = (() => {
       };
     }
   }
+  Curves.tickLabels = tickLabels; // for the tests, with a stand-in for the chart
   return Curves;
 })();
