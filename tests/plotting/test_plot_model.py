@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from beamshell.data.publish import DataPublisher
-from beamshell.plotting import server
+from beamshell.plotting import messages, server
 from beamshell.plotting.follower import SessionFollower
 from beamshell.plotting.messages import PageCursor, pack, pack_bytes, sse
 from beamshell.plotting.model import (
@@ -365,6 +365,30 @@ def test_markers_of_a_running_scan_are_shared_by_the_pages_then_exact_at_its_end
     take(30, 41)
     scan.ended = True
     assert points() == 41  # the scan has ended: at once, on all its points
+
+
+def test_pages_that_lack_the_same_points_share_their_encoding(monkeypatch):
+    """Three pages woken together are sent one encoding of the new points; a page behind
+    the others is sent its own, from where it is."""
+    encoded = []
+    monkeypatch.setattr(
+        messages, "pack_bytes", lambda values: encoded.append(len(values)) or pack_bytes(values)
+    )
+    model = SessionModel("demo")
+    info = {"scan_nb": 1, "type": "loopscan", "npoints": 6, "state": "RUNNING"}
+    scan = model.live = ScanModel("demo:tmp:scans:1_loopscan", "scan", info)
+    scan.add_channel(scan.id + ":timer:diode", (), "<f8", None)
+    pages = [PageCursor(model, f"page{n}") for n in range(3)]
+    late = PageCursor(model, "late")
+    scan.add_points(scan.id + ":timer:diode", 0, np.array([1.0, 2.0]))
+    assert decode(_payload(late.updates()[-1])["series"]["diode"]) == [1.0, 2.0]
+    scan.add_points(scan.id + ":timer:diode", 2, np.array([3.0, 4.0, 5.0]))
+    for page in pages:
+        series = _payload(page.updates()[-1])["series"]["diode"]
+        assert series["first"] == 0 and decode(series) == [1.0, 2.0, 3.0, 4.0, 5.0]
+    series = _payload(late.updates()[-1])["series"]["diode"]
+    assert series["first"] == 2 and decode(series) == [3.0, 4.0, 5.0]
+    assert encoded == [2, 5, 3]  # the late page's two, the three pages' one
 
 
 def test_a_running_scans_updates_say_how_long_it_has_run_by_the_servers_clock():

@@ -5,18 +5,36 @@ from __future__ import annotations
 import base64
 import json
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
-from beamshell.plotting.model import ScanModel, SessionModel, SpectrumBuffer
+from beamshell.plotting.model import ScanModel, SeriesBuffer, SessionModel, SpectrumBuffer
 
 
 def pack_bytes(values: np.ndarray) -> bytes:
     """Little-endian raw bytes in base64: exact values, a third of JSON's size."""
     little = np.ascontiguousarray(values, dtype=values.dtype.newbyteorder("<"))
     return base64.b64encode(little.tobytes())
+
+
+# The last encoding of each channel's points, by (first, end) index: the pages following a
+# scan are woken together and mostly lack the same points, so they share one encoding.
+# Points once held never change, hence the indices say what the bytes hold.
+_last_packed: weakref.WeakKeyDictionary[SeriesBuffer, tuple[tuple[int, int], bytes]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def packed_points(buffer: SeriesBuffer, first: int) -> bytes:
+    """`pack_bytes` of a channel's points from index `first` on, encoded once for all pages."""
+    span = (first, buffer.length)
+    last = _last_packed.get(buffer)
+    if last is None or last[0] != span:
+        last = _last_packed[buffer] = (span, pack_bytes(buffer.values[first:]))
+    return last[1]
 
 
 def pack(values: np.ndarray) -> str:
@@ -186,7 +204,7 @@ class PageCursor:
                 continue
             sent = self._sent_points.get(name, 0)
             if buffer.length > sent:
-                series[name] = (sent, pack_bytes(buffer.values[sent:]))
+                series[name] = (sent, packed_points(buffer, sent))
                 self._sent_points[name] = buffer.length
         spectra = {}
         for name, spectrum in scan.spectra.items():
