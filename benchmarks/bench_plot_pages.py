@@ -32,6 +32,7 @@ from gevent import monkey
 if not monkey.is_module_patched("socket"):
     monkey.patch_all(thread=False)
 
+import argparse  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import shutil  # noqa: E402
@@ -512,6 +513,8 @@ def report(
 
 
 if __name__ == "__main__":
-    arguments = sys.argv[1:]
-    chosen = int(arguments[arguments.index("--blocks") + 1]) if "--blocks" in arguments else None
-    main(quick="--quick" in arguments, blocks=chosen)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--blocks", type=int, help="blocks of scans (default 60; 3 if --quick)")
+    arguments = parser.parse_args()
+    main(quick=arguments.quick, blocks=arguments.blocks)
