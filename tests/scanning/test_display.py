@@ -64,6 +64,20 @@ def test_table_layout_units_aliases_and_one_dimensional_channels(env, devices):
     assert [row.split()[2] for row in rows] == ["0", "0.5", "1"]
 
 
+def test_header_warns_of_moves_below_the_motor_resolution(env, devices):
+    stream = RecordingStream()
+    env.output = stream
+    scans.dscan(devices.m1, 0, 0.0002, 4, 0, devices.diode)
+    lines = lines_of(stream.text)
+    assert lines[1] == "dscan m1 0 0.0002 4 0"
+    assert re.fullmatch(ESTIMATE_RE, lines[2])
+    assert lines[3] == (
+        "Warning: 4 of 4 moves of m1 are below its resolution (0.001 mm): "
+        "for those the motor stays put"
+    )
+    assert lines[4].split()[:3] == ["#", "dt[s]", "m1[mm]"]
+
+
 def test_display_can_be_turned_off(env, devices, capsys):
     scans.loopscan(2, 0, devices.diode, display=False)
     assert capsys.readouterr().out == ""

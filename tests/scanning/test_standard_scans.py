@@ -187,6 +187,34 @@ def test_lookupscan_and_pointscan(quiet_env, devices):
     assert scan.npoints_done == 2
 
 
+def test_moves_below_a_motor_resolution_are_warned_of_as_the_data_shows_them(quiet_env, devices):
+    m1, m2 = devices.m1, devices.m2  # 1000 steps per unit: a resolution of 0.001
+    scan = scans.ascan(m1, 0, 0.0002, 10, 0, devices.diode)
+    assert scan.scan_info["warnings"] == [
+        "10 of 10 moves of m1 are below its resolution (0.001 mm): for those the motor stays put"
+    ]
+    np.testing.assert_array_equal(scan.get_data()[m1], np.zeros(11))
+
+    # Which moves collapse depends on where the steps lie: on the offset, in dial.
+    for offset, lost, verb in ((0.0, 1, "is"), (0.0005, 2, "are")):
+        m1.offset = offset
+        scan = scans.ascan(m1, 0, 0.0015, 3, 0, devices.diode)
+        repeats = np.count_nonzero(np.diff(scan.get_data()[m1]) == 0)
+        assert repeats == lost
+        assert scan.scan_info["warnings"][0].startswith(f"{lost} of 3 moves of m1 {verb} below")
+
+    # Repeats that were asked for are no surprise: a mesh's slow axis, a list of positions.
+    m1.offset = 0
+    scan = scans.amesh(m1, 0, 1, 2, m2, 0, 1, 1, 0, devices.diode)
+    assert "warnings" not in scan.scan_info
+    scan = scans.pointscan(m1, [1, 1, 2], 0, devices.diode)
+    assert "warnings" not in scan.scan_info
+    scan = scans.a2scan(m1, 0, 1, m2, 0, 0.002, 4, 0, devices.diode, run=False)
+    assert scan.scan_info["warnings"] == [
+        "2 of 4 moves of m2 are below its resolution (0.001): for those the motor stays put"
+    ]
+
+
 def test_no_counter_means_the_active_measurement_group(quiet_env, devices):
     group = devices.MG1
     scan = scans.loopscan(2, 0)

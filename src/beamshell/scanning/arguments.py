@@ -85,6 +85,29 @@ def within_limits(scan: str, axis_obj: ScanAxis, values: np.ndarray) -> None:
             raise ValueError(f"{scan}: {exc}") from None
 
 
+def resolution_warning(axis_obj: ScanAxis, values: np.ndarray) -> str | None:
+    """A sentence when moves asked of a motor are smaller than its step, so that points the
+    operator meant to be apart land where the point before them was; None otherwise."""
+    from beamshell.hardware.axis import Axis
+
+    if not isinstance(axis_obj, Axis) or len(values) < 2:
+        return None
+    resolution = 1.0 / axis_obj.steps_per_unit
+    # Rounded in dial steps, as the controller rounds them (sign and offset are the user's).
+    steps = np.round((values - axis_obj.offset) * axis_obj.sign * axis_obj.steps_per_unit)
+    asked = np.abs(np.diff(values)) > resolution * 1e-6  # a repeat that was asked is fine
+    lost = int(np.count_nonzero(asked & (np.diff(steps) == 0)))
+    if not lost:
+        return None
+    unit = f" {axis_obj.unit}" if axis_obj.unit else ""
+    moves = int(np.count_nonzero(asked))
+    verb = "is" if lost == 1 else "are"
+    return (
+        f"{lost} of {moves} moves of {axis_obj.name} {verb} below its resolution "
+        f"({resolution:g}{unit}): for those the motor stays put"
+    )
+
+
 def counters(scan: str, given: Iterable[Any], env: ScanEnvironment) -> list[Counter]:
     """The counters to read: the arguments (measurement groups expand to their enabled
     counters), or the active measurement group's enabled counters when none is given."""

@@ -88,6 +88,12 @@ def _estimate_line(scan: Scan) -> str:
     return f"{estimate}\n" if estimate is not None else ""
 
 
+def _warning_lines(scan: Scan) -> str:
+    """`Warning: ...` lines for what the scan found odd in its own arguments (scan_info)."""
+    warnings = scan.scan_info.get("warnings") or []
+    return "".join(f"Warning: {printable(str(text))}\n" for text in warnings)
+
+
 def _blocking_stream(stream: TextIO) -> int | None:
     """The file descriptor of a terminal/pipe/socket stream (writes to those may block)."""
     try:
@@ -172,7 +178,8 @@ class ScanDisplay(ScanObserver):
         header = COLUMN_SEPARATOR.join(f"{col.label:>{col.width}}" for col in self.columns)
         return (
             f"\nScan {scan.scan_number} {started} {filename} {env.session_name} "
-            f"user = {env.user}\n{printable(scan.title)}\n{_estimate_line(scan)}\n{header}\n"
+            f"user = {env.user}\n{printable(scan.title)}\n{_estimate_line(scan)}"
+            f"{_warning_lines(scan)}\n{header}\n"
         )
 
     def _available_rows(self) -> int:

@@ -208,8 +208,10 @@ def _step_scan(
     options: ScanOptions,
 ) -> Scan:
     """A motor step master moving `axes` through `positions`, a timer, then the counters."""
+    warnings = []
     for axis, values in zip(axes, positions, strict=True):
         check.within_limits(kind, axis, values)
+        warnings.append(check.resolution_warning(axis, values))
     check.distinct_axes(kind, axes)
     chain = AcquisitionChain()
     motors = MotorStepMaster(axes, positions)
@@ -217,7 +219,13 @@ def _step_scan(
     timer = SoftwareTimerMaster(count_time, npoints=None)
     chain.add(motors, timer)
     add_counter_readers(chain, timer, counters, npoints)
-    info = {"npoints": npoints, "count_time": count_time, "axes": [a.name for a in axes]}
+    info: dict[str, Any] = {
+        "npoints": npoints,
+        "count_time": count_time,
+        "axes": [a.name for a in axes],
+    }
+    if any(warnings):
+        info["warnings"] = [text for text in warnings if text]
     return _make_scan(kind, chain, title, counters, info, options)
 
 
