@@ -215,6 +215,34 @@ def test_lines_entered_during_a_command_run_after_it(spawn_shell):
     assert output.index("Out [2]") < output.index("Out [3]")
 
 
+def test_keys_typed_as_a_command_ends_run_after_its_queued_lines(
+    spawn_shell, shell_env, redis_client
+):
+    """A terminal that is slow to answer prompt_toolkit's cursor position requests (an SSH
+    link): keys typed while the command's display ends wait for that answer, and are held
+    for the next prompt. The queued line shown there runs first, then theirs (they had been
+    appended to it, and their Enter made the shell exit on an internal error)."""
+    env = dict(shell_env)
+    env.pop("PROMPT_TOOLKIT_NO_CPR")  # this terminal never answers: the display waits 1 s
+    shell = spawn_shell(env=env)
+    shell.expect_prompt(1)
+    shell.run("import os, redis; client = redis.Redis.from_url(os.environ['BEAMSHELL_REDIS_URL'])")
+    shell.send("client.blpop('test:go', 30)")  # runs until the test says
+    shell.expect(rf"{shell.session} \| ")  # its toolbar: the display runs
+    shell.child.send("print('queued' + '!')\r")
+    shell.expect(r"queued: print\('queued' \+ '!'\)")
+    redis_client.rpush("test:go", 1)
+    shell.expect(r"Out \[2\]: \(b'test:go'")  # its last act: the command ends
+    shell.child.send("print('late' + '!')\r")
+    shell.count += 2
+    shell.expect_prompt()
+    output = strip_escapes(shell.child.before)
+    assert "queued!" in output and "late!" in output
+    assert output.index("queued!") < output.index("late!")
+    assert "not run" not in output and "Error" not in output
+    assert shell.process.isalive()
+
+
 def test_queued_lines_are_dropped_after_ctrl_c_or_an_error(spawn_shell):
     shell = spawn_shell()
     shell.expect_prompt(1)

@@ -37,6 +37,7 @@ from pygments.token import Token
 from traitlets import default
 from traitlets.config import Config as TraitletsConfig
 
+from beamshell.shell import typeahead
 from beamshell.shell.busy_display import CommandDisplay
 from beamshell.shell.completion import NamespaceCompleter
 from beamshell.shell.interrupt import CommandRunner
@@ -48,6 +49,7 @@ from beamshell.shell.prompt import continuation_prompt, input_prompt, next_count
 from beamshell.shell.refresh import refresh_periodically
 from beamshell.shell.toolbar import toolbar_text
 from beamshell.shell.typing_helper import apply_typing_helper
+from beamshell.text import printable
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -57,6 +59,7 @@ if TYPE_CHECKING:
     from prompt_toolkit.application import Application
     from prompt_toolkit.buffer import Buffer
     from prompt_toolkit.formatted_text import StyleAndTextTuples
+    from prompt_toolkit.key_binding import KeyPress
     from pygments.token import _TokenType
 
     from beamshell.hardware.axis import Axis
@@ -299,9 +302,13 @@ class BeamshellShell(InteractiveShellEmbed):
             raise EOFError  # SIGTERM or SIGHUP: leave (IPython's loop ends on EOFError)
         app = self.python_input.app
         buffer = self.python_input.default_buffer
+        held: list[KeyPress] = []
         if self._queued:
-            # Shown on its prompt line and accepted at once, as if typed now.
+            # Shown on its prompt line and accepted at once, as if typed now. Keys typed
+            # after it and held by prompt_toolkit wait for the next prompt: fed to this one,
+            # they would be appended to the line, their Enter accepting it first.
             line = self._queued.pop(0)
+            held = typeahead.hold(app.input)
             app.pre_run_callables.append(lambda: _accept_once_drawn(app, buffer, line))
         elif self._typeahead:
             text, self._typeahead = self._typeahead, ""
@@ -320,6 +327,7 @@ class BeamshellShell(InteractiveShellEmbed):
             self.python_input.default_buffer.document = Document()
             return ""
         finally:
+            typeahead.give_back(app.input, held)
             self.runner.on_idle_terminate = None
             output.stop()
 
@@ -358,11 +366,17 @@ class BeamshellShell(InteractiveShellEmbed):
             self.showtraceback((type(exc), exc, exc.__traceback__))
             return None
         finally:
-            if self._queued and not getattr(result, "success", False):
-                print(f"(not run after the error: {'; '.join(self._queued)})", file=sys.stderr)
-                self._queued = []
+            if not getattr(result, "success", False):
+                self._drop_queued_lines()
             self._running_command = False
             self.prompt_count = next_count(self.prompt_count, raw_cell)
+
+    def _drop_queued_lines(self) -> None:
+        """After an error: the lines typed for after the command do not run (they said so)."""
+        dropped = self._queued + typeahead.drop_lines(self.python_input.app.input)
+        self._queued = []
+        if dropped:
+            print(f"(not run after the error: {printable('; '.join(dropped))})", file=sys.stderr)
 
     def _show(self, greenlet: Greenlet[..., Any]) -> None:
         try:
@@ -396,7 +410,8 @@ def _accept_once_drawn(app: Application[Any], buffer: Buffer, line: str) -> None
 
     def accept(_app: Application[Any]) -> None:
         app.after_render -= accept
-        buffer.validate_and_handle()
+        if not app.is_done:  # (something else ended the prompt first: it must not fail)
+            buffer.validate_and_handle()
 
     app.after_render += accept
 
