@@ -49,6 +49,32 @@ def test_error_is_one_short_line_and_last_error_gives_the_traceback(spawn_shell)
     assert "ZeroDivisionError" in shell.run("last_error()")
 
 
+BREAK_THE_PROMPT = (
+    "app = get_ipython().python_input.app; "
+    "exec(\"def broken_drawing(_app):\\n {remove}\\n raise RuntimeError('drawing broke')\"); "
+    "app.after_render += broken_drawing"
+)
+
+
+def test_a_fault_of_the_prompt_itself_does_not_end_the_session(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.run("x = 42")
+    # The next prompt fails once as it is drawn (as prompt_toolkit did on typed-ahead keys).
+    shell.send(BREAK_THE_PROMPT.format(remove="app.after_render -= broken_drawing"))
+    shell.expect(r"!!! === the prompt failed: RuntimeError: drawing broke === !!!")
+    shell.expect_prompt()
+    assert "Out [3]: 43" in shell.run("x + 1")  # the namespace is intact
+    assert "in broken_drawing\nRuntimeError: drawing broke" in shell.run("last_error()")
+
+    # A prompt that fails every time cannot be used: the shell leaves after the third.
+    shell.send(BREAK_THE_PROMPT.format(remove="pass"))
+    for _ in range(2):
+        shell.expect(r"the prompt failed: RuntimeError: drawing broke")
+    assert shell.wait() != 0
+    assert "RuntimeError: drawing broke" in strip_escapes(shell.child.read())
+
+
 def test_typing_helper_calls_commands(spawn_shell):
     shell = spawn_shell()
     shell.expect_prompt(1)

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TOOLBAR_REFRESH_S = 0.5  # the clock and a background scan's progress
+PROMPT_FAILURES_TO_LEAVE = 3  # in a row: the prompt cannot recover, the session ends
 
 
 def _ipython_config() -> TraitletsConfig:
@@ -269,6 +270,7 @@ class BeamshellShell(InteractiveShellEmbed):
         )
         self._typeahead = ""
         self._queued: list[str] = []  # lines typed with Enter during the last command
+        self._prompt_failures = 0  # in a row: the prompt itself raised
         # `obj?` and `help(obj)`: a text taller than the screen goes to a pager that gets
         # the terminal to itself (see shell.pager); a shorter one is printed.
         page = make_pager(self._command_display.released)
@@ -321,15 +323,34 @@ class BeamshellShell(InteractiveShellEmbed):
 
         app.pre_run_callables.append(start_refreshing)
         app.pre_run_callables.append(self._leave_on_termination)
+        failure: Exception | None = None
         try:
-            return app.run(handle_sigint=False)
+            code: str = app.run(handle_sigint=False)
+            self._prompt_failures = 0
+            return code
         except KeyboardInterrupt:
             self.python_input.default_buffer.document = Document()
             return ""
+        except EOFError:
+            raise  # Ctrl-D, SIGTERM, SIGHUP: leaving, not a fault
+        except Exception as exc:
+            failure = exc
         finally:
             typeahead.give_back(app.input, held)
             self.runner.on_idle_terminate = None
             output.stop()
+        return self._prompt_failed(failure)  # said once the output goes to the terminal again
+
+    def _prompt_failed(self, exc: Exception) -> str:
+        """A fault in the prompt's own code ends the input, not the session: the devices,
+        a scan running in the background and the namespace stay. Leave if it persists."""
+        self._prompt_failures += 1
+        if self._prompt_failures >= PROMPT_FAILURES_TO_LEAVE:
+            raise exc
+        history = self.session.error_history
+        history.record(type(exc), exc, exc.__traceback__)
+        print(history.format_short(exc, where="the prompt failed"), file=sys.stderr, flush=True)
+        return ""
 
     def _leave_on_termination(self) -> None:
         """While the prompt waits: a SIGTERM or SIGHUP ends it as Ctrl-D would, unasked."""
