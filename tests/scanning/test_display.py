@@ -77,6 +77,10 @@ def test_header_warns_of_moves_below_the_motor_resolution(env, devices):
     )
     assert lines[4].split()[:3] == ["#", "dt[s]", "m1[mm]"]
 
+    env.output = stream = RecordingStream()  # a macro's own warning, as one sentence
+    scans.loopscan(1, 0, devices.diode, scan_info={"warnings": "no beam\x1b[2J"})
+    assert lines_of(stream.text)[2] == "Warning: no beam\\x1b[2J"
+
 
 def test_display_can_be_turned_off(env, devices, capsys):
     scans.loopscan(2, 0, devices.diode, display=False)

@@ -91,6 +91,8 @@ def _estimate_line(scan: Scan) -> str:
 def _warning_lines(scan: Scan) -> str:
     """`Warning: ...` lines for what the scan found odd in its own arguments (scan_info)."""
     warnings = scan.scan_info.get("warnings") or []
+    if isinstance(warnings, str):  # one given by hand in scan_info
+        warnings = [warnings]
     return "".join(f"Warning: {printable(str(text))}\n" for text in warnings)
 
 
