@@ -215,6 +215,33 @@ def test_lines_entered_during_a_command_run_after_it(spawn_shell):
     assert output.index("Out [2]") < output.index("Out [3]")
 
 
+def test_a_block_typed_line_by_line_during_a_command_runs_as_one_input(spawn_shell):
+    shell = spawn_shell()
+    shell.expect_prompt(1)
+    shell.send("loopscan(30, 0.1, diode)")  # 3 s: as in the test above
+    shell.expect(_row(1))
+    lines = [
+        *("for i in range(2):", "    print('pass', i)", ""),  # closed by a blank line
+        *("def twice(x):", "    return 2 * x", "twice(21)"),  # closed by a dedented line
+        *("if True:", "    print('fini' + 'shed')"),  # not closed yet
+    ]
+    for line in lines:
+        shell.child.send(line + "\r")
+    shell.expect(r"queued: for i in range\(2\):;     print\('pass', i\); def twice")
+    shell.expect(_row(29))
+    shell.count += 2  # the loop, then the function with its call
+    shell.expect_prompt()
+    output = strip_escapes(shell.child.before)
+    assert re.search(r"pass 0\s+pass 1\s", output) and "Out [3]: 42" in output
+    assert "Error" not in output
+    # The unfinished block waits on the prompt, its next line ready: Enter closes it.
+    shell.expect("'shed'")  # (coloured: a token at a time)
+    shell.child.send("\r")
+    shell.count += 1
+    shell.expect_prompt()
+    assert "finished" in strip_escapes(shell.child.before)
+
+
 def test_keys_typed_as_a_command_ends_run_after_its_queued_lines(
     spawn_shell, shell_env, redis_client
 ):

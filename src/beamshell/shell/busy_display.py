@@ -64,8 +64,9 @@ class CommandDisplay:
 
         @bindings.add("enter")
         def _queue(event: KeyPressEvent) -> None:
-            """Keep the line for when the command has ended (like a terminal's type-ahead)."""
-            if self.typeahead.text.strip():
+            """Keep the line for when the command has ended (like a terminal's type-ahead).
+            A blank line is kept after others: it may close a block typed line by line."""
+            if self.typeahead.text.strip() or self.queued:
                 self.queued.append(self.typeahead.text)
             self.typeahead.reset()
 
@@ -101,7 +102,7 @@ class CommandDisplay:
         )
 
     def _queued_text(self) -> str:
-        return "queued: " + "; ".join(self.queued)
+        return "queued: " + "; ".join(line for line in self.queued if line.strip())
 
     def _live_text(self) -> str:
         return self._output.live_text() if self._output is not None else ""

@@ -37,7 +37,7 @@ from pygments.token import Token
 from traitlets import default
 from traitlets.config import Config as TraitletsConfig
 
-from beamshell.shell import typeahead
+from beamshell.shell import queued_input, typeahead
 from beamshell.shell.busy_display import CommandDisplay
 from beamshell.shell.completion import NamespaceCompleter
 from beamshell.shell.interrupt import CommandRunner
@@ -305,15 +305,18 @@ class BeamshellShell(InteractiveShellEmbed):
         app = self.python_input.app
         buffer = self.python_input.default_buffer
         held: list[KeyPress] = []
-        if self._queued:
+        queued = queued_input.next_input(self._queued, lambda code: self.check_complete(code)[0])
+        if queued is not None and queued[1]:
             # Shown on its prompt line and accepted at once, as if typed now. Keys typed
             # after it and held by prompt_toolkit wait for the next prompt: fed to this one,
             # they would be appended to the line, their Enter accepting it first.
-            line = self._queued.pop(0)
+            line = queued[0]
             held = typeahead.hold(app.input)
             app.pre_run_callables.append(lambda: _accept_once_drawn(app, buffer, line))
-        elif self._typeahead:
-            text, self._typeahead = self._typeahead, ""
+        elif queued is not None or self._typeahead:
+            # Typed without Enter, or a block whose end was not typed yet: to be finished.
+            start = f"{queued[0]}\n" if queued is not None else ""
+            text, self._typeahead = start + self._typeahead, ""
             app.pre_run_callables.append(lambda: self.python_input.default_buffer.insert_text(text))
         output = OutputAbove(app)
         app.pre_run_callables.append(output.start)
@@ -394,7 +397,8 @@ class BeamshellShell(InteractiveShellEmbed):
 
     def _drop_queued_lines(self) -> None:
         """After an error: the lines typed for after the command do not run (they said so)."""
-        dropped = self._queued + typeahead.drop_lines(self.python_input.app.input)
+        lines = self._queued + typeahead.drop_lines(self.python_input.app.input)
+        dropped = [line for line in lines if line.strip()]
         self._queued = []
         if dropped:
             print(f"(not run after the error: {printable('; '.join(dropped))})", file=sys.stderr)
