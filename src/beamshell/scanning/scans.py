@@ -208,10 +208,11 @@ def _step_scan(
     options: ScanOptions,
 ) -> Scan:
     """A motor step master moving `axes` through `positions`, a timer, then the counters."""
-    warnings = []
+    warnings: list[str] = []
     for axis, values in zip(axes, positions, strict=True):
         check.within_limits(kind, axis, values)
-        warnings.append(check.resolution_warning(axis, values))
+        if warning := check.resolution_warning(axis, values):
+            warnings.append(warning)
     check.distinct_axes(kind, axes)
     chain = AcquisitionChain()
     motors = MotorStepMaster(axes, positions)
@@ -224,8 +225,8 @@ def _step_scan(
         "count_time": count_time,
         "axes": [a.name for a in axes],
     }
-    if any(warnings):
-        info["warnings"] = [text for text in warnings if text]
+    if warnings:
+        info["warnings"] = warnings
     return _make_scan(kind, chain, title, counters, info, options)
 
 
